@@ -1,0 +1,30 @@
+import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { parseCsvText } from '../shared/csv';
+import { insertBatch } from '../shared/ingest/insertBatch';
+import { splitJsonArray } from '../shared/ingest/jsonArray';
+import { fromCsvRecord, fromJsonElement } from '../shared/ingest/SourceRow';
+import { getServices } from '../shared/services';
+import { bodyText, json, jsonErrors, logRejections, mediaType, tableParam } from './lib/http';
+
+/** 1000 rows of the widest table at the longest values, with room to spare. */
+const MAX_BATCH_BYTES = 8 * 1024 * 1024;
+
+/** POST /api/tables/{table}/rows — a batch of 1 to 1000 rows, as a JSON array or a CSV body. */
+export async function insertRows(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  const table = tableParam(request);
+  const type = mediaType(request, ['application/json', 'text/csv']);
+  const text = await bodyText(request, MAX_BATCH_BYTES);
+  const rows =
+    type === 'text/csv'
+      ? parseCsvText(text, { header: table.columns.map((c) => c.name) }).map((record) => fromCsvRecord(table, record))
+      : splitJsonArray(text).map((element, i) => fromJsonElement(table, i, element.raw, element.value));
+  const { db } = await getServices();
+  return json(await insertBatch(db, table, rows, type === 'text/csv' ? 'csv' : 'json', logRejections(context)));
+}
+
+app.http('insertRows', {
+  methods: ['POST'],
+  route: 'tables/{table}/rows',
+  authLevel: 'function',
+  handler: jsonErrors(insertRows),
+});

@@ -1,0 +1,106 @@
+/**
+ * What every HTTP function shares: turning errors into JSON responses, reading query values and
+ * bodies with limits. Functions stay thin: parse the request, call `shared/`, shape the response.
+ */
+import { app, type HttpHandler, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { BadRequestError, NotFoundError, PayloadTooLargeError, ServiceError, UnsupportedMediaTypeError } from '../../shared/errors';
+import { findTable, type TableDef } from '../../shared/tables';
+import type { RejectionLogger } from '../../shared/ingest/applyRows';
+
+// Request bodies arrive as streams (a historical file can be gigabytes), on Azure as on the local host.
+app.setup({ enableHttpStream: true });
+
+/** Run ids are UUIDs; anything else is a malformed request, not an unknown run. */
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Wraps a handler so that every failure becomes a JSON error: 4xx for bad input, 500 only for bugs. */
+export function jsonErrors(handler: HttpHandler): HttpHandler {
+  return async (request, context) => {
+    try {
+      return await handler(request, context);
+    } catch (error) {
+      if (error instanceof ServiceError) {
+        return { status: error.status, jsonBody: { error: { code: error.code, message: error.message, ...error.details } } };
+      }
+      context.error(`unexpected error in ${context.functionName}:`, error);
+      return {
+        status: 500,
+        jsonBody: { error: { code: 'internal', message: `unexpected error; see the log of invocation ${context.invocationId}` } },
+      };
+    }
+  };
+}
+
+/** The `{table}` route parameter as a table definition, or 404. */
+export function tableParam(request: HttpRequest): TableDef {
+  const name = request.params.table ?? '';
+  const table = findTable(name);
+  if (!table) throw new NotFoundError(`no table "${name}": the tables are departments, jobs, hired_employees`, 'table_not_found');
+  return table;
+}
+
+export function queryInt(request: HttpRequest, name: string, options: { min: number; max: number; default: number }): number {
+  const text = request.query.get(name);
+  if (text === null || text === '') return options.default;
+  const value = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(value >= options.min && value <= options.max)) {
+    throw new BadRequestError(`query parameter "${name}" must be a whole number from ${options.min} to ${options.max}; got "${text}"`, 'bad_query');
+  }
+  return value;
+}
+
+export function queryBool(request: HttpRequest, name: string): boolean {
+  const text = request.query.get(name);
+  if (text === null || text === '' || text === 'false') return false;
+  if (text === 'true') return true;
+  throw new BadRequestError(`query parameter "${name}" must be true or false; got "${text}"`, 'bad_query');
+}
+
+export function queryChoice<T extends string>(request: HttpRequest, name: string, choices: readonly T[], fallback: T): T {
+  const text = request.query.get(name);
+  if (text === null || text === '') return fallback;
+  if (!(choices as readonly string[]).includes(text)) {
+    throw new BadRequestError(`query parameter "${name}" must be one of ${choices.join(', ')}; got "${text}"`, 'bad_query');
+  }
+  return text as T;
+}
+
+/** The body's media type, lowercased, without parameters; 415 unless it is one of `accepted`. */
+export function mediaType<T extends string>(request: HttpRequest, accepted: readonly T[]): T {
+  const type = (request.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
+  if (!(accepted as readonly string[]).includes(type)) {
+    throw new UnsupportedMediaTypeError(`Content-Type must be ${accepted.join(' or ')}; got "${type || 'none'}"`);
+  }
+  return type as T;
+}
+
+/** The request body as a stream of bytes (empty if there is none). */
+export async function* bodyBytes(request: HttpRequest): AsyncIterable<Uint8Array> {
+  if (request.body) yield* request.body as unknown as AsyncIterable<Uint8Array>;
+}
+
+/** Reads a whole body of at most `maxBytes` as UTF-8 text: 413 past the limit, 400 if not UTF-8. */
+export async function bodyText(request: HttpRequest, maxBytes: number): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of bodyBytes(request)) {
+    size += chunk.length;
+    if (size > maxBytes) throw new PayloadTooLargeError(`the body exceeds ${maxBytes} bytes`);
+    chunks.push(chunk);
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+  } catch {
+    throw new BadRequestError('the body is not valid UTF-8', 'bad_encoding');
+  }
+}
+
+/** Sends each rejected row to the function's log, where the platform keeps it with the invocation. */
+export function logRejections(context: InvocationContext): RejectionLogger {
+  return (table, { source, reasons }) =>
+    context.warn(`rejected ${table.name} row ${source.position}: ${reasons.map((r) => (r.field ? `${r.field} ${r.message}` : r.message)).join('; ')} | ${source.raw}`);
+}
+
+export function json(jsonBody: unknown, status = 200): HttpResponseInit {
+  return { status, jsonBody };
+}

@@ -1,0 +1,51 @@
+import { Readable } from 'node:stream';
+import { app, type HttpRequest, type HttpResponseInit } from '@azure/functions';
+import { BadRequestError, NotFoundError } from '../shared/errors';
+import { rejectionsCsv } from '../shared/ingest/rejectionsCsv';
+import { getServices } from '../shared/services';
+import { findTable, TABLES } from '../shared/tables';
+import { json, jsonErrors, queryChoice, queryInt, UUID } from './lib/http';
+
+/**
+ * GET /api/rejections?table=&runId=&afterId=&limit=&format=json|csv — the rejected rows with their
+ * reasons (JSON, keyset-paged), or one table's rejected rows as a CSV file to fix and send again.
+ */
+export async function listRejections(request: HttpRequest): Promise<HttpResponseInit> {
+  const tableName = request.query.get('table');
+  const table = tableName ? findTable(tableName) : undefined;
+  if (tableName && !table) throw new NotFoundError(`no table "${tableName}": the tables are ${TABLES.map((t) => t.name).join(', ')}`, 'table_not_found');
+  const runId = request.query.get('runId') || undefined;
+  if (runId && !UUID.test(runId)) throw new BadRequestError(`query parameter "runId" must be a UUID; got "${runId}"`, 'bad_query');
+  const format = queryChoice(request, 'format', ['json', 'csv'], 'json');
+  const afterId = queryInt(request, 'afterId', { min: 0, max: Number.MAX_SAFE_INTEGER, default: 0 });
+  const { db } = await getServices();
+
+  if (format === 'csv') {
+    if (!table) throw new BadRequestError('format=csv needs table=: each table has its own columns', 'bad_query');
+    const limit = queryInt(request, 'limit', { min: 1, max: Number.MAX_SAFE_INTEGER, default: Number.MAX_SAFE_INTEGER });
+    const lines = rejectionsCsv(db, table, { runId: runId?.toLowerCase(), afterId, limit });
+    return {
+      status: 200,
+      headers: {
+        'content-type': 'text/csv; charset=utf-8',
+        'content-disposition': `attachment; filename="${table.name}-rejections.csv"`,
+      },
+      body: Readable.toWeb(Readable.from(lines)) as ReadableStream<Uint8Array>,
+    };
+  }
+  const limit = queryInt(request, 'limit', { min: 1, max: 1000, default: 100 });
+  const rejections = await db.listRejections({ table: table?.name, runId: runId?.toLowerCase(), afterId, limit });
+  return json({
+    rejections: rejections.map(({ id, runId, table, position, rawText, format, reasons, createdAt }) => ({
+      id, runId, table, position, rawText, format, reasons, createdAt,
+    })),
+    nextAfterId: rejections.length === limit ? rejections[rejections.length - 1].id : null,
+  });
+}
+
+app.http('listRejections', {
+  methods: ['GET'],
+  route: 'rejections',
+  authLevel: 'function',
+  handler: jsonErrors(listRejections),
+});

@@ -1,0 +1,78 @@
+/**
+ * Starts Azurite's blob service from node_modules as a child process, for `npm start` and tests.
+ * The child runs with `exitWithParent` preloaded, so it ends with the host even if the host is
+ * killed outright.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+
+/** Azurite's documented development account; a public constant, not a secret. */
+const ACCOUNT = 'devstoreaccount1';
+const ACCOUNT_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+
+export interface Azurite {
+  readonly connectionString: string;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+export async function startAzurite(options: { location?: string; port?: number }): Promise<Azurite> {
+  const port = options.port || (await freePort());
+  const main = require.resolve('azurite/dist/src/blob/main.js');
+  const args = ['--blobHost', '127.0.0.1', '--blobPort', String(port), '--silent', '--skipApiVersionCheck', '--loose', '--disableTelemetry'];
+  args.push(...(options.location ? ['--location', options.location] : ['--inMemoryPersistence']));
+  const child = fork(main, args, {
+    execArgv: ['--require', path.join(__dirname, 'exitWithParent.js')],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  await waitForPort(port, child);
+  return {
+    port,
+    connectionString: `DefaultEndpointsProtocol=http;AccountName=${ACCOUNT};AccountKey=${ACCOUNT_KEY};BlobEndpoint=http://127.0.0.1:${port}/${ACCOUNT};`,
+    stop: () => stop(child),
+  };
+}
+
+/** Asks Azurite to save and close; it waits on idle keep-alive connections, so it gets a few seconds, then is killed. */
+function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const force = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(force);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`Azurite exited with code ${child.exitCode} before listening`);
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill();
+  throw new Error(`Azurite did not listen on port ${port} within 30 s`);
+}

@@ -1,0 +1,128 @@
+/**
+ * The local host behind `npm start`: serves the function app's own handlers at the routes Azure
+ * gives them, over SQLite in DATA_DIR and an Azurite it starts itself, without Azure Functions Core
+ * Tools. Bound to 127.0.0.1; request and response bodies stream.
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { closeServices, getServices } from '../shared/services';
+import { startAzurite, type Azurite } from './azurite';
+import { captureRegistrations, type Registration } from './functionsCore';
+import { newInvocationContext, sendJsonError, sendResponse, toHttpRequest } from './httpAdapter';
+import { Router } from './router';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+export interface LocalHostOptions {
+  /** 0 picks a free port. Default: PORT, else 7071 (the Functions host's). */
+  readonly port?: number;
+  /** Default: DATA_DIR, else `.data`. */
+  readonly dataDir?: string;
+  /** Print the banner and routes (default true). */
+  readonly quiet?: boolean;
+}
+
+export interface LocalHost {
+  readonly url: string;
+  readonly registrations: readonly Registration[];
+  close(): Promise<void>;
+}
+
+export async function startLocalHost(options: LocalHostOptions = {}): Promise<LocalHost> {
+  const dataDir = path.resolve(options.dataDir ?? (process.env.DATA_DIR || '.data'));
+  process.env.DATA_DIR = dataDir;
+  let azurite: Azurite | undefined;
+  if (!process.env.AzureWebJobsStorage) {
+    azurite = await startAzurite({ location: path.join(dataDir, 'azurite'), port: Number(process.env.AZURITE_BLOB_PORT) || 0 });
+    process.env.AzureWebJobsStorage = azurite.connectionString;
+  }
+
+  const registrations = captureRegistrations();
+  for (const file of functionFiles()) require(file);
+  const router = new Router(registrations, routePrefix());
+
+  const services = await getServices(); // creates or migrates the schema now, not on the first request
+  await services.storage?.ensureContainers();
+
+  const server = http.createServer((req, res) => {
+    dispatch(router, req, res).catch((error) => {
+      console.error('local host: failed to answer a request:', error);
+      sendJsonError(res, 500, 'internal', 'the local host failed to answer');
+    });
+  });
+  const port = options.port ?? (process.env.PORT ? Number(process.env.PORT) : 7071);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  const url = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`;
+
+  if (!options.quiet) {
+    console.log(`Functions on ${url} (data in ${dataDir})`);
+    for (const route of router.describe()) console.log(`  ${route.methods.join(',').padEnd(9)} ${url}${route.path}  (${route.name})`);
+    console.log(`Storage: ${azurite ? `Azurite on http://127.0.0.1:${azurite.port}` : 'AzureWebJobsStorage'}; database: ${services.db.dialect}`);
+  }
+
+  return {
+    url,
+    registrations,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await closeServices();
+      await azurite?.stop();
+    },
+  };
+}
+
+async function dispatch(router: Router, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
+  const match = router.match(req.method ?? 'GET', url.pathname);
+  if (match === undefined) return sendJsonError(res, 404, 'route_not_found', `no function serves ${url.pathname}`);
+  if (match === 'method') return sendJsonError(res, 405, 'method_not_allowed', `${req.method} is not allowed on ${url.pathname}`);
+  const context = newInvocationContext(match.registration.name);
+  let result: unknown;
+  try {
+    result = await match.registration.handler(toHttpRequest(req, url, match.params), context);
+  } catch (error) {
+    context.error('unhandled error:', error);
+    return sendJsonError(res, 500, 'internal', `unexpected error; see the log of invocation ${context.invocationId}`);
+  }
+  await sendResponse(res, result as Parameters<typeof sendResponse>[1]);
+}
+
+/** The compiled function files, from package.json's `main` glob, as the Functions host finds them. */
+function functionFiles(): string[] {
+  const main: string = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).main;
+  const dir = path.join(ROOT, path.dirname(main));
+  const suffix = path.basename(main).replace(/^\*/, '');
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith(suffix))
+    .sort()
+    .map((f) => path.join(dir, f));
+}
+
+function routePrefix(): string {
+  const host = JSON.parse(fs.readFileSync(path.join(ROOT, 'host.json'), 'utf8'));
+  return host.extensions?.http?.routePrefix ?? 'api';
+}
+
+if (require.main === module) {
+  startLocalHost().then(
+    (host) => {
+      const stop = () => {
+        host.close().then(() => process.exit(0), () => process.exit(1));
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    },
+    (error) => {
+      console.error('local host failed to start:', error);
+      process.exit(1);
+    },
+  );
+}

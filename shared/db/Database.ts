@@ -1,0 +1,96 @@
+/**
+ * The seam between the service and a database engine. The service's logic (what to insert, skip
+ * or reject; what a run is) lives above this interface, once; each dialect below it only stores
+ * and fetches. SQLite (`sqlite/`) is the embedded default, Azure SQL the production engine.
+ */
+import type { Reason } from '../rules';
+import type { Row, TableDef, TableName } from '../tables';
+
+export type RunKind = 'batch' | 'load';
+export type RunStatus = 'running' | 'succeeded' | 'failed';
+
+/** One ingest request (a batch) or one file (a load), as stored. */
+export interface RunRecord {
+  readonly id: string;
+  readonly table: TableName;
+  readonly kind: RunKind;
+  /** Where the rows came from: `json`, `csv`, or `blob:<path>`. */
+  readonly source: string;
+  readonly dryRun: boolean;
+  status: RunStatus;
+  readonly startedAt: string;
+  /** Updated with every committed chunk, so a run whose process died can be told apart from a slow one. */
+  heartbeatAt: string;
+  finishedAt: string | null;
+  received: number;
+  inserted: number;
+  skipped: number;
+  rejected: number;
+  error: string | null;
+}
+
+export interface NewRejection {
+  readonly runId: string;
+  readonly table: TableName;
+  /** The CSV line, or the 1-based index in a JSON array. */
+  readonly position: number;
+  /** The row exactly as received. */
+  readonly rawText: string;
+  /** How `rawText` is written: a CSV line, or a JSON value. */
+  readonly format: 'csv' | 'json';
+  readonly reasons: readonly Reason[];
+}
+
+export interface RejectionRecord extends NewRejection {
+  readonly id: number;
+  readonly createdAt: string;
+}
+
+export interface RejectionFilter {
+  readonly table?: TableName;
+  readonly runId?: string;
+  /** Keyset paging: rejections with a larger id than this. */
+  readonly afterId: number;
+  readonly limit: number;
+}
+
+/** What a write transaction can do. Everything in one transaction commits or rolls back together. */
+export interface WriteTransaction {
+  /**
+   * The stored rows of `table` whose ids are among `ids`, normalised. With `scratch`, the rows of
+   * that scratch table instead (see `Database.createScratch`).
+   */
+  findRows(table: TableDef, ids: readonly number[], scratch?: string): Promise<Map<number, Row>>;
+  /** Which of `ids` exist in `table`. */
+  existingIds(table: TableDef, ids: readonly number[]): Promise<Set<number>>;
+  /** Inserts normalised rows that the caller has checked: new ids, existing references. */
+  insertRows(table: TableDef, rows: readonly Row[], scratch?: string): Promise<void>;
+  insertRejections(rejections: readonly NewRejection[]): Promise<void>;
+  /** Inserts or updates the run. */
+  saveRun(run: RunRecord): Promise<void>;
+}
+
+export interface Database {
+  readonly dialect: 'sqlite' | 'mssql';
+  /** Creates what is missing of the schema. Idempotent: runs at every start. */
+  migrate(): Promise<void>;
+  /**
+   * Runs `work` in one write transaction: committed if it resolves, rolled back if it throws.
+   * Transactions never see each other's uncommitted rows.
+   */
+  write<T>(work: (tx: WriteTransaction) => Promise<T>): Promise<T>;
+  /**
+   * A table with the columns of `table` that lives as long as the connection does, for a dry run
+   * to remember the rows it would have inserted without touching the real table.
+   */
+  createScratch(table: TableDef): Promise<string>;
+  dropScratch(name: string): Promise<void>;
+  countRows(table: TableDef): Promise<number>;
+  /** Rows ordered by id, with ids greater than `afterId`. */
+  listRows(table: TableDef, afterId: number, limit: number): Promise<Row[]>;
+  getRun(id: string): Promise<RunRecord | undefined>;
+  listRejections(filter: RejectionFilter): Promise<RejectionRecord[]>;
+  /** Throws if the database cannot be reached. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,29 @@
+import { checkFields, checkObject, type Checked } from '../rules';
+import type { CsvRecord } from '../csv';
+import type { TableDef } from '../tables';
+
+/** A row as received, with the verdict of the row-level rules. */
+export interface SourceRow {
+  /** The CSV line, or the 1-based index in a JSON array. */
+  readonly position: number;
+  /** The row's text exactly as received, for the rejection log. */
+  readonly raw: string;
+  readonly format: 'csv' | 'json';
+  /** What to show the client for a rejected row: the JSON value, or the CSV line. */
+  readonly data: unknown;
+  readonly checked: Checked;
+}
+
+export function fromCsvRecord(table: TableDef, record: CsvRecord): SourceRow {
+  return {
+    position: record.line,
+    raw: record.raw,
+    format: 'csv',
+    data: record.raw,
+    checked: record.malformed ? { reasons: [{ field: null, message: record.malformed }] } : checkFields(table, record.fields),
+  };
+}
+
+export function fromJsonElement(table: TableDef, index: number, raw: string, value: unknown): SourceRow {
+  return { position: index + 1, raw, format: 'json', data: value, checked: checkObject(table, value) };
+}

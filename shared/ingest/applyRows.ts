@@ -1,0 +1,79 @@
+import type { RunRecord, WriteTransaction } from '../db';
+import { differingColumns, type Reason } from '../rules';
+import { foreignKeys, type Row, type TableDef } from '../tables';
+import type { SourceRow } from './SourceRow';
+
+export interface Rejection {
+  readonly source: SourceRow;
+  readonly reasons: readonly Reason[];
+}
+
+/** Called for each rejected row, so that it reaches the function's log too. */
+export type RejectionLogger = (table: TableDef, rejection: Rejection) => void;
+
+/**
+ * Applies the rules that need the database to rows already checked on their own, inside the
+ * caller's transaction: references must exist (rule 5); an id already stored, or accepted earlier
+ * in the same run, is skipped if every value is equal and rejected as a conflict otherwise (rule
+ * 7). Inserts the accepted rows, stores the rejections, and adds to the run's counts.
+ *
+ * `scratch` (dry runs) redirects inserts to a scratch table that later chunks consult as well.
+ */
+export async function applyRows(
+  tx: WriteTransaction,
+  table: TableDef,
+  run: RunRecord,
+  rows: readonly SourceRow[],
+  options: { scratch?: string; log?: RejectionLogger } = {},
+): Promise<Rejection[]> {
+  const rejections: Rejection[] = [];
+  const candidates: { source: SourceRow; row: Row }[] = [];
+  for (const source of rows) {
+    if (source.checked.row) candidates.push({ source, row: source.checked.row });
+    else rejections.push({ source, reasons: source.checked.reasons });
+  }
+
+  const ids = candidates.map((c) => c.row[0] as number);
+  const stored = await tx.findRows(table, ids);
+  if (options.scratch) for (const [id, row] of await tx.findRows(table, ids, options.scratch)) stored.set(id, row);
+  const references = await Promise.all(
+    foreignKeys(table).map(async (fk) => ({
+      fk,
+      present: await tx.existingIds(fk.target, [...new Set(candidates.map((c) => c.row[fk.index] as number))]),
+    })),
+  );
+
+  const accepted = new Map<number, Row>();
+  for (const { source, row } of candidates) {
+    const reasons: Reason[] = [];
+    for (const { fk, present } of references) {
+      const value = row[fk.index] as number;
+      if (!present.has(value)) reasons.push({ field: fk.column.name, message: `${fk.target.name} has no id ${value}` });
+    }
+    const id = row[0] as number;
+    const earlier = stored.get(id) ?? accepted.get(id);
+    if (earlier) {
+      const differing = differingColumns(table, earlier, row);
+      if (differing.length === 0 && reasons.length === 0) {
+        run.skipped++;
+        continue;
+      }
+      if (differing.length) reasons.push({ field: 'id', message: `id ${id} already exists with a different ${differing.join(', ')}` });
+    }
+    if (reasons.length) rejections.push({ source, reasons });
+    else accepted.set(id, row);
+  }
+
+  await tx.insertRows(table, [...accepted.values()], options.scratch);
+  if (rejections.length) {
+    rejections.sort((a, b) => a.source.position - b.source.position);
+    await tx.insertRejections(
+      rejections.map((r) => ({ runId: run.id, table: table.name, position: r.source.position, rawText: r.source.raw, format: r.source.format, reasons: r.reasons })),
+    );
+    for (const rejection of rejections) options.log?.(table, rejection);
+  }
+  run.received += rows.length;
+  run.inserted += accepted.size;
+  run.rejected += rejections.length;
+  return rejections;
+}

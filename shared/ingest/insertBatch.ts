@@ -1,0 +1,31 @@
+import type { Database } from '../db';
+import { BadRequestError, PayloadTooLargeError } from '../errors';
+import type { TableDef } from '../tables';
+import { applyRows, type RejectionLogger } from './applyRows';
+import { finishRun, newRun, runCounts } from './runs';
+import type { SourceRow } from './SourceRow';
+
+export const MAX_BATCH_ROWS = 1000;
+
+/**
+ * Inserts one batch: its valid rows commit together in one transaction, with the run and its
+ * rejections, or nothing is written at all.
+ */
+export async function insertBatch(db: Database, table: TableDef, rows: readonly SourceRow[], source: 'json' | 'csv', log?: RejectionLogger) {
+  if (rows.length === 0) throw new BadRequestError(`the batch has no rows: send 1 to ${MAX_BATCH_ROWS}`, 'empty_batch');
+  if (rows.length > MAX_BATCH_ROWS) {
+    throw new PayloadTooLargeError(`the batch has ${rows.length} rows: at most ${MAX_BATCH_ROWS} per request (use /load for files)`);
+  }
+  const run = newRun(table.name, 'batch', source, false);
+  const rejections = await db.write(async (tx) => {
+    await tx.saveRun(run); // first: the rejections refer to it
+    const rejected = await applyRows(tx, table, run, rows, { log });
+    finishRun(run);
+    await tx.saveRun(run);
+    return rejected;
+  });
+  return {
+    ...runCounts(run),
+    rejections: rejections.map((r) => ({ position: r.source.position, reasons: r.reasons, data: r.source.data })),
+  };
+}

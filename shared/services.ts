@@ -1,0 +1,46 @@
+/**
+ * The service's dependencies, built once per process from the configuration and reused across
+ * invocations. Tests and the local host replace them with `setServices`.
+ */
+import { readConfig, type Config } from './config';
+import { openDatabase, type Database } from './db';
+import { ServiceError } from './errors';
+import { BlobStorage } from './storage/BlobStorage';
+
+export interface Services {
+  readonly config: Config;
+  readonly db: Database;
+  /** Undefined when no storage connection is configured. */
+  readonly storage: BlobStorage | undefined;
+}
+
+let current: Promise<Services> | undefined;
+
+export function getServices(): Promise<Services> {
+  current ??= createServices(readConfig()).catch((error) => {
+    current = undefined; // let the next invocation try again (e.g. the database was briefly unreachable)
+    throw error;
+  });
+  return current;
+}
+
+export async function createServices(config: Config): Promise<Services> {
+  const db = await openDatabase(config);
+  const storage = config.storageConnection ? new BlobStorage(config.storageConnection, config.historicContainer) : undefined;
+  return { config, db, storage };
+}
+
+export function setServices(services: Services): void {
+  current = Promise.resolve(services);
+}
+
+export async function closeServices(): Promise<void> {
+  const services = await current;
+  current = undefined;
+  await services?.db.close();
+}
+
+export function requireStorage(services: Services): BlobStorage {
+  if (!services.storage) throw new ServiceError(503, 'storage_not_configured', 'no storage connection is configured (AzureWebJobsStorage)');
+  return services.storage;
+}

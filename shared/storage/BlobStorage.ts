@@ -1,0 +1,53 @@
+import { BlobServiceClient, RestError } from '@azure/storage-blob';
+import { BadRequestError, NotFoundError } from '../errors';
+
+/** What the service reads and writes in Blob Storage. */
+export class BlobStorage {
+  private readonly service: BlobServiceClient;
+
+  constructor(connectionString: string, private readonly historicContainer: string) {
+    this.service = BlobServiceClient.fromConnectionString(connectionString);
+  }
+
+  /**
+   * Streams a historical file from the historic container. The path is checked first so that no
+   * other container, and nothing outside this one, can be named.
+   */
+  async openHistoric(path: string): Promise<AsyncIterable<Uint8Array>> {
+    const name = checkBlobPath(path);
+    try {
+      const download = await this.service.getContainerClient(this.historicContainer).getBlobClient(name).download();
+      return download.readableStreamBody as AsyncIterable<Uint8Array>;
+    } catch (error) {
+      if (error instanceof RestError && error.statusCode === 404) {
+        throw new NotFoundError(`no blob "${name}" in the container "${this.historicContainer}"`, 'blob_not_found');
+      }
+      throw error;
+    }
+  }
+
+  /** Creates the service's containers where they are missing (on Azure, the infrastructure creates them). */
+  async ensureContainers(): Promise<void> {
+    await this.service.getContainerClient(this.historicContainer).createIfNotExists();
+  }
+
+  /** Throws if the storage account cannot be reached. */
+  async ping(): Promise<void> {
+    await this.service.getContainerClient(this.historicContainer).exists();
+  }
+}
+
+/** A blob name inside the container: relative, no `..` or empty segments, no backslashes or control characters. */
+export function checkBlobPath(path: unknown): string {
+  if (typeof path !== 'string' || path.length === 0) throw new BadRequestError('"blob" must be a non-empty string naming a blob', 'bad_blob_path');
+  const bad =
+    path.length > 1024 ||
+    path.startsWith('/') ||
+    /[\\\u0000-\u001f\u007f]/.test(path) ||
+    path.split('/').some((segment) => segment === '' || segment === '.' || segment === '..') ||
+    /^[a-z][a-z0-9+.-]*:/i.test(path);
+  if (bad) {
+    throw new BadRequestError(`"blob" must be a path inside the container, like "2024/hired_employees.csv"; got ${JSON.stringify(path)}`, 'bad_blob_path');
+  }
+  return path;
+}
