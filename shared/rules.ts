@@ -11,7 +11,13 @@ export interface Reason {
   readonly message: string;
 }
 
-export type Checked = { readonly row: Row; readonly reasons?: undefined } | { readonly row?: undefined; readonly reasons: Reason[] };
+/**
+ * A valid row, or the reasons it is not, with the values that did pass (`partial`), so that the
+ * database-side rules can still report on them: every reason is reported at once.
+ */
+export type Checked =
+  | { readonly row: Row; readonly reasons?: undefined }
+  | { readonly row?: undefined; readonly reasons: Reason[]; readonly partial?: Partial<Row> };
 
 export const MAX_ID = 2147483647;
 /** NVARCHAR(255) holds 255 UTF-16 code units, so that is what "255 characters" means here. */
@@ -48,7 +54,7 @@ export function checkFields(table: TableDef, fields: readonly string[]): Checked
     if (typeof value === 'object') (reasons ??= []).push({ field: columns[i].name, message: value.error });
     else row[i] = value;
   }
-  return reasons ? { reasons } : { row };
+  return reasons ? { reasons, partial: row } : { row };
 }
 
 /** Checks a JSON row: an object with exactly the table's keys. */
@@ -67,7 +73,7 @@ export function checkObject(table: TableDef, value: unknown): Checked {
   for (const key of Object.keys(record)) {
     if (!table.columns.some((c) => c.name === key)) reasons.push({ field: key, message: `is not a column of ${table.name}` });
   }
-  return reasons.length ? { reasons } : { row };
+  return reasons.length ? { reasons, partial: row } : { row };
 }
 
 /** The row as the fields of a CSV line (the inverse of checkFields), e.g. for downloads. */

@@ -26,30 +26,38 @@ export async function applyRows(
   rows: readonly SourceRow[],
   options: { scratch?: string; log?: RejectionLogger } = {},
 ): Promise<Rejection[]> {
-  const rejections: Rejection[] = [];
   const candidates: { source: SourceRow; row: Row }[] = [];
+  const invalid: { source: SourceRow; reasons: Reason[]; partial: Partial<Row> }[] = [];
   for (const source of rows) {
-    if (source.checked.row) candidates.push({ source, row: source.checked.row });
-    else rejections.push({ source, reasons: source.checked.reasons });
+    const { checked } = source;
+    if (checked.row) candidates.push({ source, row: checked.row });
+    else invalid.push({ source, reasons: [...checked.reasons], partial: checked.partial ?? [] });
   }
 
   const ids = candidates.map((c) => c.row[0] as number);
   const stored = await tx.findRows(table, ids);
   if (options.scratch) for (const [id, row] of await tx.findRows(table, ids, options.scratch)) stored.set(id, row);
+  // References are checked for invalid rows too, where the value itself was valid: all reasons at once.
   const references = await Promise.all(
-    foreignKeys(table).map(async (fk) => ({
-      fk,
-      present: await tx.existingIds(fk.target, [...new Set(candidates.map((c) => c.row[fk.index] as number))]),
-    })),
+    foreignKeys(table).map(async (fk) => {
+      const values = new Set<number>();
+      for (const c of candidates) values.add(c.row[fk.index] as number);
+      for (const r of invalid) if (typeof r.partial[fk.index] === 'number') values.add(r.partial[fk.index] as number);
+      return { fk, present: await tx.existingIds(fk.target, [...values]) };
+    }),
   );
+  const missingReferences = (values: Partial<Row>): Reason[] =>
+    references.flatMap(({ fk, present }) => {
+      const value = values[fk.index];
+      return typeof value === 'number' && !present.has(value)
+        ? [{ field: fk.column.name, message: `${fk.target.name} has no id ${value}` }]
+        : [];
+    });
 
+  const rejections: Rejection[] = invalid.map(({ source, reasons, partial }) => ({ source, reasons: [...reasons, ...missingReferences(partial)] }));
   const accepted = new Map<number, Row>();
   for (const { source, row } of candidates) {
-    const reasons: Reason[] = [];
-    for (const { fk, present } of references) {
-      const value = row[fk.index] as number;
-      if (!present.has(value)) reasons.push({ field: fk.column.name, message: `${fk.target.name} has no id ${value}` });
-    }
+    const reasons = missingReferences(row);
     const id = row[0] as number;
     const earlier = stored.get(id) ?? accepted.get(id);
     if (earlier) {
