@@ -1,10 +1,10 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { parseCsvText } from '../shared/csv';
+import { parseCsvBytes } from '../shared/csv';
 import { insertBatch } from '../shared/ingest/insertBatch';
 import { splitJsonArray } from '../shared/ingest/jsonArray';
 import { fromCsvRecord, fromJsonElement } from '../shared/ingest/SourceRow';
 import { getServices } from '../shared/services';
-import { bodyText, json, jsonErrors, logRejections, mediaType, tableParam } from './lib/http';
+import { bodyBuffer, bodyText, json, jsonErrors, logRejections, mediaType, tableParam } from './lib/http';
 
 /** 1000 rows of the widest table at the longest values, with room to spare. */
 const MAX_BATCH_BYTES = 8 * 1024 * 1024;
@@ -13,11 +13,13 @@ const MAX_BATCH_BYTES = 8 * 1024 * 1024;
 export async function insertRows(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const table = tableParam(request);
   const type = mediaType(request, ['application/json', 'text/csv']);
-  const text = await bodyText(request, MAX_BATCH_BYTES);
+  // CSV rows with bytes that are not UTF-8 are rejected one by one, as in a load; JSON must be valid as a whole.
   const rows =
     type === 'text/csv'
-      ? parseCsvText(text, { header: table.columns.map((c) => c.name) }).map((record) => fromCsvRecord(table, record))
-      : splitJsonArray(text).map((element, i) => fromJsonElement(table, i, element.raw, element.value));
+      ? parseCsvBytes(await bodyBuffer(request, MAX_BATCH_BYTES), { header: table.columns.map((c) => c.name) }).map((record) =>
+          fromCsvRecord(table, record),
+        )
+      : splitJsonArray(await bodyText(request, MAX_BATCH_BYTES)).map((element, i) => fromJsonElement(table, i, element.raw, element.value));
   const { db } = await getServices();
   return json(await insertBatch(db, table, rows, type === 'text/csv' ? 'csv' : 'json', logRejections(context)));
 }

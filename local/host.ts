@@ -48,7 +48,7 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
   const server = http.createServer((req, res) => {
     dispatch(router, req, res).catch((error) => {
       console.error('local host: failed to answer a request:', error);
-      sendJsonError(res, 500, 'internal', 'the local host failed to answer');
+      sendJsonError(req, res, 500, 'internal', 'the local host failed to answer');
     });
   });
   const port = options.port ?? (process.env.PORT ? Number(process.env.PORT) : 7071);
@@ -81,17 +81,17 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
 async function dispatch(router: Router, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
   const match = router.match(req.method ?? 'GET', url.pathname);
-  if (match === undefined) return sendJsonError(res, 404, 'route_not_found', `no function serves ${url.pathname}`);
-  if (match === 'method') return sendJsonError(res, 405, 'method_not_allowed', `${req.method} is not allowed on ${url.pathname}`);
+  if (match === undefined) return sendJsonError(req, res, 404, 'route_not_found', `no function serves ${url.pathname}`);
+  if (match === 'method') return sendJsonError(req, res, 405, 'method_not_allowed', `${req.method} is not allowed on ${url.pathname}`);
   const context = newInvocationContext(match.registration.name);
   let result: unknown;
   try {
     result = await match.registration.handler(toHttpRequest(req, url, match.params), context);
   } catch (error) {
     context.error('unhandled error:', error);
-    return sendJsonError(res, 500, 'internal', `unexpected error; see the log of invocation ${context.invocationId}`);
+    return sendJsonError(req, res, 500, 'internal', `unexpected error; see the log of invocation ${context.invocationId}`);
   }
-  await sendResponse(res, result as Parameters<typeof sendResponse>[1]);
+  await sendResponse(req, res, result as Parameters<typeof sendResponse>[1]);
 }
 
 /** The compiled function files, from package.json's `main` glob, as the Functions host finds them. */

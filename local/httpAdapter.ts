@@ -37,20 +37,23 @@ export function newInvocationContext(functionName: string): InvocationContext {
   });
 }
 
-export async function sendResponse(res: ServerResponse, result: HttpResponseInit | HttpResponse | undefined): Promise<void> {
+export async function sendResponse(req: IncomingMessage, res: ServerResponse, result: HttpResponseInit | HttpResponse | undefined): Promise<void> {
   const response = result instanceof HttpResponse ? result : new HttpResponse(result ?? { status: 204 });
   const headers: Record<string, string> = {};
   response.headers.forEach((value, name) => (headers[name] = value));
+  // Answered before the whole request body was read (e.g. 413, 415): the rest of it is still on the
+  // connection, so the connection cannot carry another request.
+  if (!req.complete) headers.connection = 'close';
   res.writeHead(response.status, headers);
   if (response.body) await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), res);
   else res.end();
 }
 
-export function sendJsonError(res: ServerResponse, status: number, code: string, message: string): void {
+export function sendJsonError(req: IncomingMessage, res: ServerResponse, status: number, code: string, message: string): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  res.writeHead(status, { 'content-type': 'application/json' });
+  res.writeHead(status, { 'content-type': 'application/json', ...(req.complete ? {} : { connection: 'close' }) });
   res.end(JSON.stringify({ error: { code, message } }));
 }

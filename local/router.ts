@@ -55,7 +55,7 @@ export class Router {
       }
       const params: Record<string, string> = {};
       route.names.forEach((name, i) => {
-        if (m[i + 1] !== undefined) params[name] = decodeURIComponent(m[i + 1]);
+        if (m[i + 1] !== undefined) params[name] = decodeSegment(m[i + 1]);
       });
       return { registration: route.registration, params };
     }
@@ -69,5 +69,14 @@ export class Router {
       path: `/${this.prefix}/${(r.registration.trigger.route ?? r.registration.name).replace(/^\/+/, '')}`,
       name: r.registration.name,
     }));
+  }
+}
+
+/** A path segment with its percent-escapes decoded; a malformed escape is kept as written (and so matches nothing). */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
   }
 }

@@ -32,29 +32,43 @@ export interface ReadCsvOptions {
  */
 export async function* readCsv(source: AsyncIterable<Uint8Array>, options: ReadCsvOptions = {}): AsyncGenerator<CsvRecord[]> {
   const decoder = new Utf8ChunkDecoder();
-  const state: ParseState = { partial: '', line: 1, first: true, header: options.header?.map((h) => h.toLowerCase()) };
+  const state = newState(options);
   for await (const bytes of source) {
-    const records = parseText(state, decoder.decode(bytes), false, decoder.lossy);
+    const records = parseText(state, decoder.decode(bytes), false);
     if (records.length) yield records;
   }
-  const records = parseText(state, decoder.end(), true, decoder.lossy);
+  const records = parseText(state, decoder.end(), true);
   if (records.length) yield records;
 }
 
-/** Reads a whole CSV text held in memory (a batch body). */
-export function parseCsvText(text: string, options: ReadCsvOptions = {}): CsvRecord[] {
-  const state: ParseState = { partial: '', line: 1, first: true, header: options.header?.map((h) => h.toLowerCase()) };
-  return parseText(state, text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, true, false);
+/** Reads a whole CSV body held in memory (a batch), by the same rules as readCsv. */
+export function parseCsvBytes(bytes: Uint8Array, options: ReadCsvOptions = {}): CsvRecord[] {
+  const decoder = new Utf8ChunkDecoder();
+  const state = newState(options);
+  const records = parseText(state, decoder.decode(bytes), false);
+  return records.concat(parseText(state, decoder.end(), true));
 }
 
 interface ParseState {
   partial: string;
+  /** Characters decoded so far; `partial` ends here. */
+  consumed: number;
+  /** Character ranges [start, end) of the stream that were decoded from invalid UTF-8. */
+  invalid: [number, number][];
   line: number;
   first: boolean;
   header?: string[];
 }
 
-function parseText(state: ParseState, text: string, final: boolean, lossy: boolean): CsvRecord[] {
+function newState(options: ReadCsvOptions): ParseState {
+  return { partial: '', consumed: 0, invalid: [], line: 1, first: true, header: options.header?.map((h) => h.toLowerCase()) };
+}
+
+function parseText(state: ParseState, decoded: DecodedText, final: boolean): CsvRecord[] {
+  const { text } = decoded;
+  const base = state.consumed - state.partial.length;
+  for (const [from, to] of decoded.invalid) state.invalid.push([state.consumed + from, state.consumed + to]);
+  state.consumed += text.length;
   const input = state.partial + text;
   const records: CsvRecord[] = [];
   let start = 0;
@@ -66,13 +80,15 @@ function parseText(state: ParseState, text: string, final: boolean, lossy: boole
     quoteChar: '"',
     step(results: Papa.ParseStepResult<string[]>) {
       const end = results.meta.cursor;
-      const record = toRecord(state, input.slice(start, end), results.data as unknown as string[][], results.errors, lossy);
+      const invalid = state.invalid.some(([from, to]) => from < base + end && to > base + start);
+      const record = toRecord(state, input.slice(start, end), results.data as unknown as string[][], results.errors, invalid);
       start = end;
       if (record) records.push(record);
     },
   } as Papa.ParseConfig);
   const result = parser.parse(input, 0, !final) as unknown as Papa.ParseResult<string[]>;
   state.partial = final ? '' : input.slice(result.meta.cursor);
+  state.invalid = state.invalid.filter(([, to]) => to > state.consumed - state.partial.length);
   if (state.partial.length > MAX_RECORD_CHARS) {
     throw new BadRequestError(
       `line ${state.line}: a record runs past ${MAX_RECORD_CHARS} characters; a quoted field is probably not closed`,
@@ -82,7 +98,7 @@ function parseText(state: ParseState, text: string, final: boolean, lossy: boole
   return records;
 }
 
-function toRecord(state: ParseState, text: string, data: string[][], errors: Papa.ParseError[], lossy: boolean): CsvRecord | undefined {
+function toRecord(state: ParseState, text: string, data: string[][], errors: Papa.ParseError[], invalidUtf8: boolean): CsvRecord | undefined {
   const line = state.line;
   state.line += countNewlines(text);
   const raw = stripLineEnding(text);
@@ -90,7 +106,7 @@ function toRecord(state: ParseState, text: string, data: string[][], errors: Pap
   const fields = data[0] ?? [];
   const last = fields.length - 1;
   // The CR of a CRLF lands in an unquoted last field; after a closing quote papaparse drops it itself.
-  if (last >= 0 && text.endsWith('\r\n') && !raw.endsWith('"') && fields[last].endsWith('\r')) {
+  if (last >= 0 && text.endsWith('\r\n') && fields[last].endsWith('\r') && (!raw.endsWith('"') || fields[last].endsWith('"\r'))) {
     fields[last] = fields[last].slice(0, -1);
   }
   if (state.first) {
@@ -100,7 +116,7 @@ function toRecord(state: ParseState, text: string, data: string[][], errors: Pap
   }
   const malformed = errors.length
     ? `malformed CSV: ${errors[0].message.toLowerCase()}`
-    : lossy && raw.includes('\uFFFD')
+    : invalidUtf8
       ? 'is not valid UTF-8'
       : undefined;
   return malformed ? { line, fields, raw, malformed } : { line, fields, raw };
@@ -118,44 +134,70 @@ function countNewlines(text: string): number {
   return count;
 }
 
+interface DecodedText {
+  readonly text: string;
+  /** Ranges [start, end) of `text` decoded from invalid bytes (as U+FFFD). */
+  readonly invalid: readonly [number, number][];
+}
+
 /**
  * Decodes UTF-8 chunk by chunk, never splitting a character across chunks. Invalid bytes do not
- * stop the stream: they become U+FFFD and `lossy` turns on, so the rows holding them are
- * rejected with a reason instead of being stored altered.
+ * stop the stream: the lines holding them are decoded with U+FFFD and reported, so that exactly
+ * those rows are rejected, and a genuine U+FFFD elsewhere is left alone.
  */
 class Utf8ChunkDecoder {
   private readonly strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   private readonly lenient = new TextDecoder('utf-8', { ignoreBOM: true });
   private carry: Uint8Array | undefined;
   private started = false;
-  lossy = false;
 
-  decode(chunk: Uint8Array): string {
+  decode(chunk: Uint8Array): DecodedText {
     const bytes = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
     const end = completeLength(bytes);
     this.carry = end < bytes.length ? bytes.slice(end) : undefined;
     return this.text(bytes.subarray(0, end));
   }
 
-  end(): string {
+  end(): DecodedText {
     const rest = this.carry ?? new Uint8Array(0);
     this.carry = undefined;
     return this.text(rest);
   }
 
-  private text(bytes: Uint8Array): string {
-    let text: string;
+  private text(bytes: Uint8Array): DecodedText {
+    let decoded: DecodedText;
     try {
-      text = this.strict.decode(bytes);
+      decoded = { text: this.strict.decode(bytes), invalid: [] };
     } catch {
-      this.lossy = true;
-      text = this.lenient.decode(bytes);
+      decoded = this.byLine(bytes);
     }
-    if (!this.started && text.length) {
+    if (!this.started && decoded.text.length) {
       this.started = true;
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      if (decoded.text.charCodeAt(0) === 0xfeff) {
+        decoded = { text: decoded.text.slice(1), invalid: decoded.invalid.map(([a, b]) => [Math.max(0, a - 1), b - 1]) };
+      }
     }
-    return text;
+    return decoded;
+  }
+
+  /** The slow path, for a chunk with invalid bytes: line by line (a LF byte never occurs inside a UTF-8 sequence). */
+  private byLine(bytes: Uint8Array): DecodedText {
+    let text = '';
+    const invalid: [number, number][] = [];
+    for (let from = 0; from < bytes.length; ) {
+      const newline = bytes.indexOf(0x0a, from);
+      const to = newline === -1 ? bytes.length : newline + 1;
+      const line = bytes.subarray(from, to);
+      try {
+        text += this.strict.decode(line);
+      } catch {
+        const lossy = this.lenient.decode(line);
+        invalid.push([text.length, text.length + lossy.length]);
+        text += lossy;
+      }
+      from = to;
+    }
+    return { text, invalid };
   }
 }
 

@@ -79,8 +79,8 @@ export async function* bodyBytes(request: HttpRequest): AsyncIterable<Uint8Array
   if (request.body) yield* request.body as unknown as AsyncIterable<Uint8Array>;
 }
 
-/** Reads a whole body of at most `maxBytes` as UTF-8 text: 413 past the limit, 400 if not UTF-8. */
-export async function bodyText(request: HttpRequest, maxBytes: number): Promise<string> {
+/** Reads a whole body of at most `maxBytes`: 413 past the limit. */
+export async function bodyBuffer(request: HttpRequest, maxBytes: number): Promise<Buffer> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   for await (const chunk of bodyBytes(request)) {
@@ -88,8 +88,14 @@ export async function bodyText(request: HttpRequest, maxBytes: number): Promise<
     if (size > maxBytes) throw new PayloadTooLargeError(`the body exceeds ${maxBytes} bytes`);
     chunks.push(chunk);
   }
+  return Buffer.concat(chunks);
+}
+
+/** Reads a whole body of at most `maxBytes` as UTF-8 text: 413 past the limit, 400 if not UTF-8. */
+export async function bodyText(request: HttpRequest, maxBytes: number): Promise<string> {
+  const bytes = await bodyBuffer(request, maxBytes);
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
     throw new BadRequestError('the body is not valid UTF-8', 'bad_encoding');
   }

@@ -6,8 +6,17 @@ import { applyRows, type RejectionLogger } from './applyRows';
 import { finishRun, HEARTBEAT_MS, newRun, runCounts } from './runs';
 import { fromCsvRecord, type SourceRow } from './SourceRow';
 
-/** Rows per transaction: large enough that commits cost little, small enough to bound memory and lock time. */
-export const LOAD_CHUNK_ROWS = 5000;
+/** Rows checked and applied together: bounds the memory a load holds, whatever the file size. */
+const SLICE_ROWS = 5_000;
+/**
+ * A transaction commits after this many rows or this long, or as soon as the input is not
+ * ready. Each commit rewrites the index pages it touched, so commits must be few for
+ * throughput; the time bound is how long a concurrent batch may wait for the write lock.
+ */
+const TRANSACTION_ROWS = 250_000;
+const TRANSACTION_MS = 1_000;
+/** How long a transaction waits for more input before it commits instead. */
+const INPUT_GRACE_MS = 20;
 
 export interface LoadOptions {
   /** `csv` for an uploaded body, `blob:<path>` for a file in the historic container. */
@@ -18,9 +27,9 @@ export interface LoadOptions {
 }
 
 /**
- * Loads a CSV file of any size from a byte stream, in transactions of LOAD_CHUNK_ROWS rows. If the
- * process dies midway, the committed chunks stay and the database is consistent; loading the same
- * file again skips what is there and inserts the rest, giving exactly what one clean load gives.
+ * Loads a CSV file of any size from a byte stream. If the process dies midway, the committed
+ * transactions stay and the database is consistent; loading the same file again skips what is
+ * there and inserts the rest, giving exactly what one clean load gives.
  */
 export async function loadCsv(db: Database, table: TableDef, body: AsyncIterable<Uint8Array>, options: LoadOptions) {
   const run = newRun(table.name, 'load', options.source, options.dryRun);
@@ -34,25 +43,33 @@ export async function loadCsv(db: Database, table: TableDef, body: AsyncIterable
   heartbeat.unref();
   const scratch = options.dryRun ? await db.createScratch(table) : undefined;
 
-  let pending: SourceRow[] = [];
-  const flush = async () => {
-    const rows = pending;
-    pending = [];
-    await db.write(async (tx) => {
-      await applyRows(tx, table, run, rows, { scratch, log: options.log });
-      run.heartbeatAt = new Date().toISOString();
-      await tx.saveRun(run);
-    });
-    committed = { ...run };
-  };
-
   let failure: Error | undefined;
   try {
-    for await (const records of readCsv(body, { header: table.columns.map((c) => c.name) })) {
-      for (const record of records) pending.push(fromCsvRecord(table, record));
-      if (pending.length >= LOAD_CHUNK_ROWS) await flush();
+    const slices = rowSlices(table, body)[Symbol.asyncIterator]();
+    let next = slices.next();
+    for (let slice = await next; !slice.done; slice = await next) {
+      // Waiting for input happens here, outside any transaction: the write lock is never held for the network.
+      next = slices.next();
+      let rows = slice.value;
+      await db.write(async (tx) => {
+        const started = Date.now();
+        let applied = 0;
+        for (;;) {
+          await applyRows(tx, table, run, rows, { scratch, log: options.log });
+          applied += rows.length;
+          if (applied >= TRANSACTION_ROWS || Date.now() - started >= TRANSACTION_MS) break;
+          // Let other requests read their bodies and queue for the lock meanwhile, then go on if input is ready.
+          if (!(await settlesWithin(next, INPUT_GRACE_MS))) break;
+          const following = await next;
+          if (following.done) break;
+          next = slices.next();
+          rows = following.value;
+        }
+        run.heartbeatAt = new Date().toISOString();
+        await tx.saveRun(run);
+      });
+      committed = { ...run };
     }
-    if (pending.length) await flush();
   } catch (error) {
     failure = error as Error;
   } finally {
@@ -67,4 +84,32 @@ export async function loadCsv(db: Database, table: TableDef, body: AsyncIterable
   }
   if (failure) throw failure;
   return { ...runCounts(final), dryRun: final.dryRun, status: final.status };
+}
+
+/** The file's rows in slices of about SLICE_ROWS, checked against the row-level rules. */
+async function* rowSlices(table: TableDef, body: AsyncIterable<Uint8Array>): AsyncGenerator<SourceRow[]> {
+  let slice: SourceRow[] = [];
+  for await (const records of readCsv(body, { header: table.columns.map((c) => c.name) })) {
+    for (const record of records) slice.push(fromCsvRecord(table, record));
+    if (slice.length >= SLICE_ROWS) {
+      yield slice;
+      slice = [];
+    }
+  }
+  if (slice.length) yield slice;
+}
+
+/** Whether `promise` settles within `ms`; always yields to the event loop first. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  await new Promise((resolve) => setImmediate(resolve));
+  let timer: NodeJS.Timeout | undefined;
+  const settled = await Promise.race([
+    promise.then(
+      () => true,
+      () => true,
+    ),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
+  ]);
+  clearTimeout(timer);
+  return settled;
 }

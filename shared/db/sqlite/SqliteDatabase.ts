@@ -181,6 +181,7 @@ function open(file: string, readonly: boolean): Connection {
   connection.pragma('synchronous = NORMAL');
   connection.pragma('foreign_keys = ON');
   connection.pragma('busy_timeout = 10000');
+  if (process.env.SQLITE_CACHE) connection.pragma('cache_size = ' + process.env.SQLITE_CACHE);
   return connection;
 }
 

@@ -1,0 +1,257 @@
+/**
+ * Test helpers: start the compiled local host (`node dist/local/host.js`) as a child process on a
+ * free port with a fresh data folder, and talk to it over real HTTP.
+ *
+ * The tests rely on `dist/` being built (`npm test` runs `tsc` first).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+
+export const ROOT = path.resolve(__dirname, '..', '..');
+export const HOST_JS = path.join(ROOT, 'dist', 'local', 'host.js');
+
+const READY = /Functions on (http:\/\/127\.0\.0\.1:\d+) \(data in (.*)\)/;
+const STORAGE = /Storage: Azurite on http:\/\/127\.0\.0\.1:(\d+)/;
+
+export function requireDist(): void {
+  if (!fs.existsSync(HOST_JS)) {
+    throw new Error(`${HOST_JS} is missing: build first with \`npx tsc -p .\` (npm test does it) before running these tests`);
+  }
+}
+
+export interface HostHandle {
+  readonly url: string;
+  readonly dataDir: string;
+  readonly process: ChildProcess;
+  /** The port of the Azurite that the host started itself, if it did. */
+  readonly azuritePort: number | undefined;
+  /** The host's stdout and stderr so far (bounded), for failure messages. */
+  output(): string;
+  /** SIGTERM: the host closes its server, database and Azurite; SIGKILL if it takes too long. */
+  stop(): Promise<void>;
+  /** SIGKILL, as a crash; waits for the process and its Azurite to be gone. */
+  kill(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Reuse this data folder instead of a fresh temp one. */
+  readonly dataDir?: string;
+  readonly env?: Record<string, string | undefined>;
+}
+
+const running = new Set<HostHandle>();
+// If the test process ends without stopping a host (a crashed worker), take the hosts with it;
+// their Azurite follows them (it exits when its parent's IPC channel closes).
+process.once('exit', () => {
+  for (const host of running) if (host.process.exitCode === null && host.process.signalCode === null) host.process.kill('SIGKILL');
+});
+
+/** Starts `node dist/local/host.js` with PORT=0 and a fresh DATA_DIR, and waits for its ready line. */
+export async function startHost(options: StartOptions | Record<string, string | undefined> = {}): Promise<HostHandle> {
+  requireDist();
+  const opts: StartOptions = 'env' in options || 'dataDir' in options ? (options as StartOptions) : { env: options as Record<string, string | undefined> };
+  const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'ingest-test-'));
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', DATA_DIR: dataDir, ...opts.env };
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
+  if (!opts.env || !('AzureWebJobsStorage' in opts.env)) delete env.AzureWebJobsStorage;
+
+  const child = spawn(process.execPath, [HOST_JS], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  const append = (chunk: Buffer) => {
+    log += chunk.toString('utf8');
+    if (log.length > 64 * 1024) log = log.slice(-32 * 1024); // keep a tail; rejections are logged per row
+  };
+  let stdoutText: string | undefined = '';
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+
+  const ready = await new Promise<{ url: string; azuritePort?: number }>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the host did not print its ready line within 30 s:\n${log}`));
+    }, 30_000);
+    const onExit = (code: number | null, signal: string | null) => {
+      clearTimeout(timer);
+      reject(new Error(`the host exited (code ${code}, signal ${signal}) before it was ready:\n${log}`));
+    };
+    child.once('exit', onExit);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      append(chunk);
+      if (stdoutText === undefined) return;
+      stdoutText += chunk.toString('utf8');
+      const m = READY.exec(stdoutText);
+      // The Storage line follows the routes; wait for it so that we know Azurite's port.
+      if (m && /Storage: .*\n/.test(stdoutText)) {
+        clearTimeout(timer);
+        child.off('exit', onExit);
+        const s = STORAGE.exec(stdoutText);
+        stdoutText = undefined;
+        resolve({ url: m[1], azuritePort: s ? Number(s[1]) : undefined });
+      }
+    });
+    child.stderr!.on('data', append);
+  });
+
+  let done: Promise<void> | undefined;
+  const finish = (signal: NodeJS.Signals) => {
+    done ??= (async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill(signal);
+        const force = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        await exited;
+        clearTimeout(force);
+      }
+      // Azurite ends with the host (on SIGTERM the host stops it; on SIGKILL its IPC channel closes).
+      if (ready.azuritePort) await waitForPortClosed(ready.azuritePort, 15_000);
+      running.delete(handle);
+    })();
+    return done;
+  };
+  const handle: HostHandle = {
+    url: ready.url,
+    dataDir,
+    process: child,
+    azuritePort: ready.azuritePort,
+    output: () => log,
+    stop: () => finish('SIGTERM'),
+    kill: () => finish('SIGKILL'),
+  };
+  running.add(handle);
+  return handle;
+}
+
+/** Stops every host started by this process that is still running (for afterAll hooks). */
+export async function stopAllHosts(): Promise<void> {
+  await Promise.all([...running].map((h) => h.stop()));
+}
+
+export async function waitForPortClosed(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (!open) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`port ${port} (Azurite) still open after ${timeoutMs} ms`);
+}
+
+/** Azurite from the compiled output (its child needs dist/local/exitWithParent.js). */
+export function startAzurite(options: { location?: string; port?: number } = {}): Promise<{ connectionString: string; port: number; stop(): Promise<void> }> {
+  requireDist();
+  const req = createRequire(__filename);
+  const mod = req(path.join(ROOT, 'dist', 'local', 'azurite.js')) as typeof import('../../local/azurite');
+  return mod.startAzurite(options);
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP
+
+export interface ApiResponse<T = any> {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly text: string;
+  /** The parsed JSON body, or undefined if the body is not JSON. */
+  readonly body: T;
+}
+
+async function toApiResponse(response: Response): Promise<ApiResponse> {
+  const text = await response.text();
+  let body: any;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  return { status: response.status, headers: response.headers, text, body };
+}
+
+export async function request(url: string, init: RequestInit = {}): Promise<ApiResponse> {
+  return toApiResponse(await fetch(url, init));
+}
+
+export function get(base: string, route: string): Promise<ApiResponse> {
+  return request(base + route);
+}
+
+/** POSTs `value` as JSON (a string is sent as is, for malformed bodies). */
+export function postJson(base: string, route: string, value: unknown, contentType = 'application/json'): Promise<ApiResponse> {
+  return request(base + route, {
+    method: 'POST',
+    headers: { 'content-type': contentType },
+    body: typeof value === 'string' ? value : JSON.stringify(value),
+  });
+}
+
+export function postCsv(base: string, route: string, text: string | Buffer, contentType = 'text/csv'): Promise<ApiResponse> {
+  return request(base + route, { method: 'POST', headers: { 'content-type': contentType }, body: typeof text === 'string' ? text : new Uint8Array(text) });
+}
+
+/**
+ * Streams a file as the request body (chunked, never read whole). Resolves with the response;
+ * rejects if the connection breaks (e.g. the host is killed midway).
+ */
+export function postFile(base: string, route: string, file: string, contentType = 'text/csv'): Promise<ApiResponse> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(base + route, { method: 'POST', headers: { 'content-type': contentType } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let body: any;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          body = undefined;
+        }
+        const headers = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headers.set(k, v);
+        resolve({ status: res.statusCode ?? 0, headers, text, body });
+      });
+    });
+    req.on('error', reject);
+    const stream = fs.createReadStream(file);
+    stream.on('error', (e) => req.destroy(e));
+    stream.pipe(req);
+  });
+}
+
+/** Row counts per table from GET /api/tables. */
+export async function tableCounts(base: string): Promise<Record<string, number>> {
+  const res = await get(base, '/api/tables');
+  if (res.status !== 200) throw new Error(`GET /api/tables: ${res.status} ${res.text}`);
+  return Object.fromEntries(res.body.tables.map((t: { name: string; rows: number }) => [t.name, t.rows]));
+}
+
+/** Every row of a table, paging through GET /api/tables/{table}/rows with limit=1000. */
+export async function allRows(base: string, table: string): Promise<Record<string, unknown>[]> {
+  const rows: Record<string, unknown>[] = [];
+  let after = 0;
+  for (;;) {
+    const res = await get(base, `/api/tables/${table}/rows?afterId=${after}&limit=1000`);
+    if (res.status !== 200) throw new Error(`GET rows: ${res.status} ${res.text}`);
+    rows.push(...res.body.rows);
+    if (res.body.nextAfterId === null) return rows;
+    after = res.body.nextAfterId;
+  }
+}
+
+/** A fresh temp folder (removed by the caller, or left in os.tmpdir()). */
+export function tempDir(prefix = 'ingest-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export function removeDir(dir: string | undefined): void {
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+}
