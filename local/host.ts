@@ -91,7 +91,7 @@ async function dispatch(router: Router, req: http.IncomingMessage, res: http.Ser
     context.error('unhandled error:', error);
     return sendJsonError(req, res, 500, 'internal', `unexpected error; see the log of invocation ${context.invocationId}`);
   }
-  await sendResponse(req, res, result as Parameters<typeof sendResponse>[1]);
+  await sendResponse(req, res, result as Parameters<typeof sendResponse>[2]);
 }
 
 /** The compiled function files, from package.json's `main` glob, as the Functions host finds them. */
