@@ -71,6 +71,52 @@ function parseText(state: ParseState, decoded: DecodedText, final: boolean): Csv
   state.consumed += text.length;
   const input = state.partial + text;
   const records: CsvRecord[] = [];
+  const end = state.invalid.length === 0 && input.indexOf('"') === -1 ? splitRecords(state, input, final, records) : steppedRecords(state, input, final, base, records);
+  state.partial = final ? '' : input.slice(end);
+  state.invalid = state.invalid.filter(([, to]) => to > state.consumed - state.partial.length);
+  if (state.partial.length > MAX_RECORD_CHARS) {
+    throw new BadRequestError(
+      `line ${state.line}: a record runs past ${MAX_RECORD_CHARS} characters; a quoted field is probably not closed`,
+      'malformed_csv',
+    );
+  }
+  return records;
+}
+
+/**
+ * The common case, text without quotes or bad bytes: papaparse only splits, and each record's
+ * original text is its fields joined by commas, computed only if it is asked for (a rejection).
+ * Returns where the unfinished last line starts.
+ */
+function splitRecords(state: ParseState, input: string, final: boolean, records: CsvRecord[]): number {
+  const result = new Papa.Parser({ delimiter: ',', newline: '\n', quoteChar: '"' }).parse(input, 0, !final) as unknown as Papa.ParseResult<string[]>;
+  const rows = result.data;
+  for (let i = 0; i < rows.length; i++) {
+    const fields = rows[i];
+    const line = state.line++;
+    const last = fields.length - 1;
+    const terminated = !final || i < rows.length - 1 || input.endsWith('\n');
+    if (terminated && fields[last].endsWith('\r')) fields[last] = fields[last].slice(0, -1);
+    if (last === 0 && fields[0].trim() === '') continue;
+    if (isHeader(state, fields)) continue;
+    records.push(new SplitRecord(line, fields));
+  }
+  return result.meta.cursor;
+}
+
+class SplitRecord implements CsvRecord {
+  constructor(
+    readonly line: number,
+    readonly fields: string[],
+  ) {}
+
+  get raw(): string {
+    return this.fields.join(',');
+  }
+}
+
+/** The general case: papaparse reports each record's end, from which its exact text is cut. */
+function steppedRecords(state: ParseState, input: string, final: boolean, base: number, records: CsvRecord[]): number {
   let start = 0;
   const parser = new Papa.Parser({
     delimiter: ',',
@@ -86,16 +132,15 @@ function parseText(state: ParseState, decoded: DecodedText, final: boolean): Csv
       if (record) records.push(record);
     },
   } as Papa.ParseConfig);
-  const result = parser.parse(input, 0, !final) as unknown as Papa.ParseResult<string[]>;
-  state.partial = final ? '' : input.slice(result.meta.cursor);
-  state.invalid = state.invalid.filter(([, to]) => to > state.consumed - state.partial.length);
-  if (state.partial.length > MAX_RECORD_CHARS) {
-    throw new BadRequestError(
-      `line ${state.line}: a record runs past ${MAX_RECORD_CHARS} characters; a quoted field is probably not closed`,
-      'malformed_csv',
-    );
-  }
-  return records;
+  return (parser.parse(input, 0, !final) as unknown as Papa.ParseResult<string[]>).meta.cursor;
+}
+
+/** Whether `fields` is the file's first record and names the columns: a header, skipped. */
+function isHeader(state: ParseState, fields: string[]): boolean {
+  if (!state.first) return false;
+  state.first = false;
+  const header = state.header;
+  return !!header && fields.length === header.length && fields.every((f, i) => f.trim().toLowerCase() === header[i]);
 }
 
 function toRecord(state: ParseState, text: string, data: string[][], errors: Papa.ParseError[], invalidUtf8: boolean): CsvRecord | undefined {
@@ -109,11 +154,7 @@ function toRecord(state: ParseState, text: string, data: string[][], errors: Pap
   if (last >= 0 && text.endsWith('\r\n') && fields[last].endsWith('\r') && (!raw.endsWith('"') || fields[last].endsWith('"\r'))) {
     fields[last] = fields[last].slice(0, -1);
   }
-  if (state.first) {
-    state.first = false;
-    const header = state.header;
-    if (header && fields.length === header.length && fields.every((f, i) => f.trim().toLowerCase() === header[i])) return undefined;
-  }
+  if (isHeader(state, fields)) return undefined;
   const malformed = errors.length
     ? `malformed CSV: ${errors[0].message.toLowerCase()}`
     : invalidUtf8

@@ -63,7 +63,12 @@ export interface WriteTransaction {
   findRows(table: TableDef, ids: readonly number[], scratch?: string): Promise<Map<number, Row>>;
   /** Which of `ids` exist in `table`. */
   existingIds(table: TableDef, ids: readonly number[]): Promise<Set<number>>;
-  /** Inserts normalised rows that the caller has checked: new ids, existing references. */
+  /**
+   * Inserts normalised rows that the caller has checked: new ids, existing references. May resolve
+   * before the rows are written, so that the caller prepares the next rows meanwhile; later calls
+   * in the transaction see them, and a failure surfaces when the transaction ends (write() then
+   * rolls back and rejects).
+   */
   insertRows(table: TableDef, rows: readonly Row[], scratch?: string): Promise<void>;
   insertRejections(rejections: readonly NewRejection[]): Promise<void>;
   /** Inserts or updates the run. */

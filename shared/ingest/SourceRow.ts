@@ -14,14 +14,33 @@ export interface SourceRow {
   readonly checked: Checked;
 }
 
+/** A CSV row; its original text is the record's, taken only when needed (for most rows, never). */
+class CsvSourceRow implements SourceRow {
+  readonly format = 'csv';
+  readonly checked: Checked;
+
+  constructor(
+    table: TableDef,
+    private readonly record: CsvRecord,
+  ) {
+    this.checked = record.malformed ? { reasons: [{ field: null, message: record.malformed }] } : checkFields(table, record.fields);
+  }
+
+  get position(): number {
+    return this.record.line;
+  }
+
+  get raw(): string {
+    return this.record.raw;
+  }
+
+  get data(): string {
+    return this.record.raw;
+  }
+}
+
 export function fromCsvRecord(table: TableDef, record: CsvRecord): SourceRow {
-  return {
-    position: record.line,
-    raw: record.raw,
-    format: 'csv',
-    data: record.raw,
-    checked: record.malformed ? { reasons: [{ field: null, message: record.malformed }] } : checkFields(table, record.fields),
-  };
+  return new CsvSourceRow(table, record);
 }
 
 export function fromJsonElement(table: TableDef, index: number, raw: string, value: unknown): SourceRow {

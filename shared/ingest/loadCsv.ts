@@ -46,23 +46,23 @@ export async function loadCsv(db: Database, table: TableDef, body: AsyncIterable
   let failure: Error | undefined;
   try {
     const slices = rowSlices(table, body)[Symbol.asyncIterator]();
-    let next = slices.next();
-    for (let slice = await next; !slice.done; slice = await next) {
-      // Waiting for input happens here, outside any transaction: the write lock is never held for the network.
-      next = slices.next();
-      let rows = slice.value;
+    let pending = nextSlice(slices);
+    for (let first = await pending; !first.done; first = await pending) {
+      // Input is awaited here, outside any transaction: the write lock is never held for the network.
+      let rows = first.value;
       await db.write(async (tx) => {
         const started = Date.now();
         let applied = 0;
         for (;;) {
           await applyRows(tx, table, run, rows, { scratch, log: options.log });
           applied += rows.length;
+          // Read and check the next rows while the database is still inserting these.
+          pending = nextSlice(slices);
           if (applied >= TRANSACTION_ROWS || Date.now() - started >= TRANSACTION_MS) break;
           // Let other requests read their bodies and queue for the lock meanwhile, then go on if input is ready.
-          if (!(await settlesWithin(next, INPUT_GRACE_MS))) break;
-          const following = await next;
+          if (!(await settlesWithin(pending, INPUT_GRACE_MS))) break;
+          const following = await pending;
           if (following.done) break;
-          next = slices.next();
           rows = following.value;
         }
         run.heartbeatAt = new Date().toISOString();
@@ -97,6 +97,13 @@ async function* rowSlices(table: TableDef, body: AsyncIterable<Uint8Array>): Asy
     }
   }
   if (slice.length) yield slice;
+}
+
+/** The next slice; a failure (malformed input) is kept for whoever awaits it, never left unhandled meanwhile. */
+function nextSlice(slices: AsyncIterator<SourceRow[]>): Promise<IteratorResult<SourceRow[]>> {
+  const next = slices.next();
+  next.catch(() => undefined);
+  return next;
 }
 
 /** Whether `promise` settles within `ms`; always yields to the event loop first. */

@@ -1,59 +1,55 @@
 /**
  * The embedded default: SQLite through better-sqlite3, in WAL mode so that readers see only
- * committed data while a writer works. One connection writes (transactions queued by WriteLock),
- * one reads.
+ * committed data while a writer works. Writes run on a writer thread, one transaction at a time
+ * (queued by WriteLock); reads run here on a read connection.
  */
 import BetterSqlite3 from 'better-sqlite3';
-import type { Database, NewRejection, RejectionFilter, RejectionRecord, RunRecord, WriteTransaction } from '../Database';
-import type { Row, TableDef } from '../../tables';
+import type { Database, RejectionFilter, RejectionRecord, RunRecord, WriteTransaction } from '../Database';
 import type { Reason } from '../../rules';
-import { columnDefinitions, quote, schemaStatements } from './ddl';
+import type { Row, TableDef } from '../../tables';
+import { openConnection } from './connection';
+import { quote, selectList } from './ddl';
+import { fromStored, toStored } from './values';
 import { WriteLock } from './WriteLock';
-
-type Connection = BetterSqlite3.Database;
-type Statement = BetterSqlite3.Statement;
+import { WriterThread } from './WriterThread';
 
 export class SqliteDatabase implements Database {
   readonly dialect = 'sqlite' as const;
-  private readonly writer: Connection;
-  private reader: Connection | undefined;
+  private readonly writer: WriterThread;
+  private reader: BetterSqlite3.Database | undefined;
   private readonly lock = new WriteLock();
-  private readonly statements = new Map<string, Statement>();
-  private scratchCount = 0;
 
   constructor(readonly file: string) {
-    this.writer = open(file, false);
+    this.writer = new WriterThread(file);
   }
 
   async migrate(): Promise<void> {
-    this.writer.transaction(() => {
-      for (const sql of schemaStatements()) this.writer.exec(sql);
-    })();
+    await this.lock.run(() => this.writer.call('migrate'));
   }
 
   write<T>(work: (tx: WriteTransaction) => Promise<T>): Promise<T> {
     return this.lock.run(async () => {
-      this.writer.exec('BEGIN IMMEDIATE');
+      await this.writer.call('begin');
+      const inserts: Promise<unknown>[] = [];
       try {
-        const result = await work(this.transaction);
-        this.writer.exec('COMMIT');
+        const result = await work(this.transaction(inserts));
+        await Promise.all(inserts);
+        await this.writer.call('commit');
         return result;
       } catch (error) {
-        if (this.writer.inTransaction) this.writer.exec('ROLLBACK');
+        await Promise.allSettled(inserts);
+        await this.writer.call('rollback').catch(() => undefined); // the original error is the one to report
         throw error;
       }
     });
   }
 
-  async createScratch(table: TableDef): Promise<string> {
-    const name = `scratch_${table.name}_${++this.scratchCount}`;
-    await this.lock.run(async () => this.writer.exec(`CREATE TEMP TABLE ${quote(name)} (${columnDefinitions(table, false)})`));
-    return name;
+  createScratch(table: TableDef): Promise<string> {
+    return this.lock.run(() => this.writer.call('createScratch', table.name));
   }
 
   async dropScratch(name: string): Promise<void> {
-    await this.lock.run(async () => this.writer.exec(`DROP TABLE IF EXISTS temp.${quote(name)}`));
-    for (const key of this.statements.keys()) if (key.includes(`\0${name}`)) this.statements.delete(key);
+    await this.lock.run(() => this.writer.call('dropScratch', name));
   }
 
   async countRows(table: TableDef): Promise<number> {
@@ -99,110 +95,34 @@ export class SqliteDatabase implements Database {
   async close(): Promise<void> {
     await this.lock.run(async () => {
       this.reader?.close();
-      this.writer.close();
+      await this.writer.call('close');
     });
   }
 
   /** Opened on first use, after migrate() has created the file's schema. */
-  private read(): Connection {
-    return (this.reader ??= open(this.file, true));
+  private read(): BetterSqlite3.Database {
+    return (this.reader ??= openConnection(this.file, true));
   }
 
-  private prepared(key: string, sql: () => string): Statement {
-    let statement = this.statements.get(key);
-    if (!statement) this.statements.set(key, (statement = this.writer.prepare(sql())));
-    return statement;
-  }
-
-  private readonly transaction: WriteTransaction = {
+  /** A transaction's operations. Inserts are queued on the writer thread without waiting: see WriteTransaction. */
+  private transaction(inserts: Promise<unknown>[]): WriteTransaction {
+    return {
     findRows: async (table, ids, scratch) => {
-      const target = scratch ? `temp.${quote(scratch)}` : quote(table.name);
-      const statement = this.prepared(`find\0${scratch ?? table.name}`, () =>
-        `SELECT ${selectList(table)} FROM ${target} WHERE id IN (SELECT value FROM json_each(?))`,
-      );
       const found = new Map<number, Row>();
-      for (const row of statement.raw().iterate(JSON.stringify(ids)) as Iterable<Row>) {
-        found.set(row[0] as number, fromStored(table, row));
-      }
+      for (const row of await this.writer.call('findRows', table.name, ids, scratch)) found.set(row[0] as number, fromStored(table, row));
       return found;
     },
-
-    existingIds: async (table, ids) => {
-      const statement = this.prepared(`ids\0${table.name}`, () =>
-        `SELECT id FROM ${quote(table.name)} WHERE id IN (SELECT value FROM json_each(?))`,
-      );
-      return new Set(statement.pluck().all(JSON.stringify(ids)) as number[]);
-    },
-
+    existingIds: async (table, ids) => new Set(await this.writer.call('existingIds', table.name, ids)),
     insertRows: async (table, rows, scratch) => {
-      const target = scratch ? `temp.${quote(scratch)}` : quote(table.name);
-      const statement = this.prepared(`insert\0${scratch ?? table.name}`, () =>
-        `INSERT INTO ${target} (${selectList(table)}) VALUES (${table.columns.map(() => '?').join(', ')})`,
-      );
-      const datetimes = datetimeIndexes(table);
-      for (const row of rows) {
-        if (datetimes.length === 0) {
-          statement.run(row);
-        } else {
-          const stored = row.slice();
-          for (const i of datetimes) stored[i] = new Date(row[i] as number).toISOString();
-          statement.run(stored);
-        }
-      }
+      // Converted here, so that the writer thread spends its time on nothing but SQLite.
+      const insert = this.writer.call('insertRows', table.name, rows.map((row) => toStored(table, row)), scratch);
+      insert.catch(() => undefined); // awaited, and reported, when the transaction ends
+      inserts.push(insert);
     },
-
-    insertRejections: async (rejections: readonly NewRejection[]) => {
-      const statement = this.prepared('insertRejection', () =>
-        'INSERT INTO rejected_rows (run_id, table_name, position, raw_text, format, reasons, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      );
-      const now = new Date().toISOString();
-      for (const r of rejections) statement.run(r.runId, r.table, r.position, r.rawText, r.format, JSON.stringify(r.reasons), now);
-    },
-
-    saveRun: async (run) => {
-      this.prepared('saveRun', () =>
-        `INSERT INTO runs (id, table_name, kind, source, dry_run, status, started_at, heartbeat_at, finished_at,
-           received, inserted, skipped, rejected, error)
-         VALUES (@id, @table, @kind, @source, @dryRun, @status, @startedAt, @heartbeatAt, @finishedAt,
-           @received, @inserted, @skipped, @rejected, @error)
-         ON CONFLICT (id) DO UPDATE SET status = excluded.status, heartbeat_at = excluded.heartbeat_at,
-           finished_at = excluded.finished_at, received = excluded.received, inserted = excluded.inserted,
-           skipped = excluded.skipped, rejected = excluded.rejected, error = excluded.error`,
-      ).run({ ...run, dryRun: run.dryRun ? 1 : 0 });
-    },
-  };
-}
-
-function open(file: string, readonly: boolean): Connection {
-  const connection = new BetterSqlite3(file, { readonly, fileMustExist: readonly });
-  // WAL: readers never block the writer nor see its uncommitted rows. NORMAL sync keeps every
-  // committed transaction through a process crash (only an OS crash may lose the last ones).
-  if (!readonly) connection.pragma('journal_mode = WAL');
-  connection.pragma('synchronous = NORMAL');
-  connection.pragma('foreign_keys = ON');
-  connection.pragma('busy_timeout = 10000');
-  if (process.env.SQLITE_CACHE) connection.pragma('cache_size = ' + process.env.SQLITE_CACHE);
-  return connection;
-}
-
-function selectList(table: TableDef): string {
-  return table.columns.map((c) => quote(c.name)).join(', ');
-}
-
-const datetimeIndexCache = new Map<TableDef, number[]>();
-function datetimeIndexes(table: TableDef): number[] {
-  let indexes = datetimeIndexCache.get(table);
-  if (!indexes) {
-    indexes = table.columns.flatMap((c, i) => (c.type === 'datetime' ? [i] : []));
-    datetimeIndexCache.set(table, indexes);
+    insertRejections: (rejections) => this.writer.call('insertRejections', rejections),
+    saveRun: (run) => this.writer.call('saveRun', run),
+    };
   }
-  return indexes;
-}
-
-/** Stored values back to a normalised row: datetimes from ISO text to epoch ms. */
-function fromStored(table: TableDef, row: Row): Row {
-  for (const i of datetimeIndexes(table)) row[i] = Date.parse(row[i] as string);
-  return row;
 }
 
 interface StoredRun {

@@ -49,3 +49,8 @@ export function schemaStatements(): string[] {
   );
   return statements;
 }
+
+/** The quoted column names of `table`, in column order. */
+export function selectList(table: TableDef): string {
+  return table.columns.map((c) => quote(c.name)).join(', ');
+}

@@ -1,0 +1,117 @@
+/**
+ * SQLite's write connection: every statement that changes the database. It runs on the writer
+ * thread (writerWorker.ts), so that inserting a large load overlaps with reading and checking the
+ * next rows on the main thread, and never blocks the event loop. Methods are synchronous and take
+ * tables by name: they are called through messages.
+ */
+import BetterSqlite3 from 'better-sqlite3';
+import type { NewRejection, RunRecord } from '../Database';
+import { getTable, type Row, type TableDef, type TableName } from '../../tables';
+import { openConnection } from './connection';
+import { columnDefinitions, quote, schemaStatements, selectList } from './ddl';
+
+type Statement = BetterSqlite3.Statement;
+
+/**
+ * The writer's page cache. A load inserts into the hire-date index at random places, so the index
+ * pages must stay cached between commits; 48 MiB keeps a 2M-row load near its speed with a
+ * cache that holds them all, within the host's 200 MB memory budget.
+ */
+const WRITER_CACHE_KIB = 48 * 1024;
+
+export class WriteConnection {
+  private readonly connection: BetterSqlite3.Database;
+  private readonly statements = new Map<string, Statement>();
+  private scratchCount = 0;
+
+  constructor(file: string) {
+    this.connection = openConnection(file, false);
+    this.connection.pragma(`cache_size = -${WRITER_CACHE_KIB}`);
+  }
+
+  migrate(): void {
+    this.connection.transaction(() => {
+      for (const sql of schemaStatements()) this.connection.exec(sql);
+    })();
+  }
+
+  begin(): void {
+    this.connection.exec('BEGIN IMMEDIATE');
+  }
+
+  commit(): void {
+    this.connection.exec('COMMIT');
+  }
+
+  rollback(): void {
+    if (this.connection.inTransaction) this.connection.exec('ROLLBACK');
+  }
+
+  /** Stored rows (as stored: datetimes are ISO text) of `table`, or of a scratch table, among `ids`. */
+  findRows(tableName: TableName, ids: readonly number[], scratch?: string): Row[] {
+    const table = getTable(tableName);
+    const statement = this.prepared(`find\0${scratch ?? table.name}`, () =>
+      `SELECT ${selectList(table)} FROM ${target(table, scratch)} WHERE id IN (SELECT value FROM json_each(?))`,
+    );
+    return statement.raw().all(JSON.stringify(ids)) as Row[];
+  }
+
+  existingIds(tableName: TableName, ids: readonly number[]): number[] {
+    const statement = this.prepared(`ids\0${tableName}`, () => `SELECT id FROM ${quote(tableName)} WHERE id IN (SELECT value FROM json_each(?))`);
+    return statement.pluck().all(JSON.stringify(ids)) as number[];
+  }
+
+  /** Inserts rows already in stored form (see values.ts). */
+  insertRows(tableName: TableName, rows: readonly Row[], scratch?: string): void {
+    const table = getTable(tableName);
+    const statement = this.prepared(`insert\0${scratch ?? table.name}`, () =>
+      `INSERT INTO ${target(table, scratch)} (${selectList(table)}) VALUES (${table.columns.map(() => '?').join(', ')})`,
+    );
+    for (const row of rows) statement.run(row);
+  }
+
+  insertRejections(rejections: readonly NewRejection[]): void {
+    const statement = this.prepared('insertRejection', () =>
+      'INSERT INTO rejected_rows (run_id, table_name, position, raw_text, format, reasons, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    const now = new Date().toISOString();
+    for (const r of rejections) statement.run(r.runId, r.table, r.position, r.rawText, r.format, JSON.stringify(r.reasons), now);
+  }
+
+  saveRun(run: RunRecord): void {
+    this.prepared('saveRun', () =>
+      `INSERT INTO runs (id, table_name, kind, source, dry_run, status, started_at, heartbeat_at, finished_at,
+         received, inserted, skipped, rejected, error)
+       VALUES (@id, @table, @kind, @source, @dryRun, @status, @startedAt, @heartbeatAt, @finishedAt,
+         @received, @inserted, @skipped, @rejected, @error)
+       ON CONFLICT (id) DO UPDATE SET status = excluded.status, heartbeat_at = excluded.heartbeat_at,
+         finished_at = excluded.finished_at, received = excluded.received, inserted = excluded.inserted,
+         skipped = excluded.skipped, rejected = excluded.rejected, error = excluded.error`,
+    ).run({ ...run, dryRun: run.dryRun ? 1 : 0 });
+  }
+
+  createScratch(tableName: TableName): string {
+    const name = `scratch_${tableName}_${++this.scratchCount}`;
+    this.connection.exec(`CREATE TEMP TABLE ${quote(name)} (${columnDefinitions(getTable(tableName), false)})`);
+    return name;
+  }
+
+  dropScratch(name: string): void {
+    this.connection.exec(`DROP TABLE IF EXISTS temp.${quote(name)}`);
+    for (const key of this.statements.keys()) if (key.endsWith(`\0${name}`)) this.statements.delete(key);
+  }
+
+  close(): void {
+    this.connection.close();
+  }
+
+  private prepared(key: string, sql: () => string): Statement {
+    let statement = this.statements.get(key);
+    if (!statement) this.statements.set(key, (statement = this.connection.prepare(sql())));
+    return statement;
+  }
+}
+
+function target(table: TableDef, scratch: string | undefined): string {
+  return scratch ? `temp.${quote(scratch)}` : quote(table.name);
+}
