@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { SqliteDatabase } from '../shared/db/sqlite/SqliteDatabase';
+import { HOST_NODE_FLAGS } from '../local/host';
 import { employeeObjects, writeDataset } from '../tools/datagen';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 2_000_000);
@@ -76,7 +77,7 @@ interface Host {
 
 /** The local host in its own process, so that its peak RSS is its own. */
 async function startHost(dataDir: string): Promise<Host> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'local', 'host.js')], {
+  const child = spawn(process.execPath, [...HOST_NODE_FLAGS, path.join(ROOT, 'dist', 'local', 'host.js')], {
     env: { ...process.env, PORT: '0', DATA_DIR: dataDir, AzureWebJobsStorage: '' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -14,7 +14,7 @@ const SLICE_ROWS = 5_000;
  * throughput; the time bound is how long a concurrent batch may wait for the write lock.
  */
 const TRANSACTION_ROWS = 250_000;
-const TRANSACTION_MS = 1_000;
+const TRANSACTION_MS = 2_000;
 /** How long a transaction waits for more input before it commits instead. */
 const INPUT_GRACE_MS = 20;
 
