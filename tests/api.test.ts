@@ -632,14 +632,23 @@ describe('bad requests are 4xx, never 500', () => {
     expect(await tableCounts(host.url)).toEqual(before);
   });
 
-  it('malformed JSON, a non-array body and non-UTF-8 bytes are 400', async () => {
+  it('malformed JSON, a non-array body and non-UTF-8 JSON are 400', async () => {
     const before = await tableCounts(host.url);
     expectError(await postJson(host.url, '/api/tables/jobs/rows', '[{"id": 900, "job": "x"'), 400, 'malformed_json');
     expectError(await postJson(host.url, '/api/tables/jobs/rows', ''), 400, 'malformed_json');
     expectError(await postJson(host.url, '/api/tables/jobs/rows', '{"id": 900, "job": "x"}'), 400, 'malformed_json');
     expectError(await postJson(host.url, '/api/tables/jobs/rows', '[1,]'), 400, 'malformed_json');
-    expectError(await postCsv(host.url, '/api/tables/jobs/rows', Buffer.from([0x39, 0x30, 0x30, 0x2c, 0xff, 0xfe, 0x0a])), 400, 'bad_encoding');
+    expectError(await postCsv(host.url, '/api/tables/jobs/rows', Buffer.from([0x5b, 0x22, 0xff, 0x22, 0x5d]), 'application/json'), 400, 'bad_encoding');
     expect(await tableCounts(host.url)).toEqual(before);
+  });
+
+  it('a CSV batch row with bytes that are not UTF-8 is rejected on its own, as in a load', async () => {
+    const before = await tableCounts(host.url);
+    const res = await postCsv(host.url, '/api/tables/jobs/rows', Buffer.concat([Buffer.from('901,ok\n900,'), Buffer.from([0xff, 0xfe]), Buffer.from('\n')]));
+    expect(res.status, res.text).toBe(200);
+    expect(res.body).toMatchObject({ received: 2, inserted: 1, rejected: 1 });
+    expect(res.body.rejections).toEqual([{ position: 2, reasons: [{ field: null, message: 'is not valid UTF-8' }], data: '900,\uFFFD\uFFFD' }]);
+    expect((await tableCounts(host.url)).jobs).toBe(before.jobs + 1);
   });
 
   it('rows that are not objects, or nested values, are rejected rows, not errors', async () => {
