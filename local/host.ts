@@ -11,6 +11,7 @@ import { startAzurite, type Azurite } from './azurite';
 import { captureRegistrations, type Registration } from './functionsCore';
 import { newInvocationContext, sendJsonError, sendResponse, toHttpRequest } from './httpAdapter';
 import { Router } from './router';
+import { startTimers } from './timers';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -52,6 +53,8 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
 
   const services = await getServices(); // creates or migrates the schema now, not on the first request
   await services.storage?.ensureContainers();
+  await services.backups?.ensureContainer();
+  const timers = startTimers(registrations);
 
   const server = http.createServer((req, res) => {
     dispatch(router, req, res).catch((error) => {
@@ -69,6 +72,7 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
   if (!options.quiet) {
     console.log(`Functions on ${url} (data in ${dataDir})`);
     for (const route of router.describe()) console.log(`  ${route.methods.join(',').padEnd(9)} ${url}${route.path}  (${route.name})`);
+    for (const timer of timers.timers) console.log(`  timer     ${timer.schedule}  (${timer.name}; next ${timer.next.toISOString()})`);
     console.log(`Storage: ${azurite ? `Azurite on http://127.0.0.1:${azurite.port}` : 'AzureWebJobsStorage'}; database: ${services.db.dialect}`);
   }
 
@@ -76,6 +80,7 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
     url,
     registrations,
     async close() {
+      timers.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

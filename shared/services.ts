@@ -5,6 +5,7 @@
 import { readConfig, type Config } from './config';
 import { openDatabase, type Database } from './db';
 import { ServiceError } from './errors';
+import { BackupStore } from './backup/BackupStore';
 import { BlobStorage } from './storage/BlobStorage';
 
 export interface Services {
@@ -12,6 +13,7 @@ export interface Services {
   readonly db: Database;
   /** Undefined when no storage connection is configured. */
   readonly storage: BlobStorage | undefined;
+  readonly backups: BackupStore | undefined;
 }
 
 let current: Promise<Services> | undefined;
@@ -27,7 +29,8 @@ export function getServices(): Promise<Services> {
 export async function createServices(config: Config): Promise<Services> {
   const db = await openDatabase(config);
   const storage = config.storageConnection ? new BlobStorage(config.storageConnection, config.historicContainer) : undefined;
-  return { config, db, storage };
+  const backups = config.backupStorageConnection ? new BackupStore(config.backupStorageConnection, config.backupContainer) : undefined;
+  return { config, db, storage, backups };
 }
 
 export function setServices(services: Services): void {
@@ -43,4 +46,11 @@ export async function closeServices(): Promise<void> {
 export function requireStorage(services: Services): BlobStorage {
   if (!services.storage) throw new ServiceError(503, 'storage_not_configured', 'no storage connection is configured (AzureWebJobsStorage)');
   return services.storage;
+}
+
+export function requireBackups(services: Services): BackupStore {
+  if (!services.backups) {
+    throw new ServiceError(503, 'storage_not_configured', 'no backup storage is configured (BACKUP_STORAGE or AzureWebJobsStorage)');
+  }
+  return services.backups;
 }

@@ -3,6 +3,7 @@
  * bodies with limits. Functions stay thin: parse the request, call `shared/`, shape the response.
  */
 import { app, type HttpHandler, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import Papa from 'papaparse';
 import { BadRequestError, NotFoundError, PayloadTooLargeError, ServiceError, UnsupportedMediaTypeError } from '../../shared/errors';
 import { findTable, type TableDef } from '../../shared/tables';
 import type { RejectionLogger } from '../../shared/ingest/applyRows';
@@ -63,6 +64,26 @@ export function queryChoice<T extends string>(request: HttpRequest, name: string
     throw new BadRequestError(`query parameter "${name}" must be one of ${choices.join(', ')}; got "${text}"`, 'bad_query');
   }
   return text as T;
+}
+
+/**
+ * The response format of a report: `?format=json|csv` if given (anything else is a 400), else CSV
+ * if the Accept header names text/csv, else JSON.
+ */
+export function responseFormat(request: HttpRequest): 'json' | 'csv' {
+  const format = request.query.get('format');
+  if (format !== null && format !== '') return queryChoice(request, 'format', ['json', 'csv'], 'json');
+  return /(^|[\s,])text\/csv\s*(;|,|$)/i.test(request.headers.get('accept') ?? '') ? 'csv' : 'json';
+}
+
+/** A small CSV file (header row, CRLF line ends) as a download. */
+export function csvResponse<T extends object>(filename: string, columns: readonly (keyof T & string)[], rows: readonly T[]): HttpResponseInit {
+  const body = Papa.unparse({ fields: [...columns], data: rows.map((row) => columns.map((c) => row[c])) }, { newline: '\r\n' }) + '\r\n';
+  return {
+    status: 200,
+    headers: { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${filename}"` },
+    body,
+  };
 }
 
 /** The body's media type, lowercased, without parameters; 415 unless it is one of `accepted`. */

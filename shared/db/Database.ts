@@ -5,6 +5,7 @@
  */
 import type { Reason } from '../rules';
 import type { Row, TableDef, TableName } from '../tables';
+import type { DepartmentHiresRow, HiresByQuarterRow } from '../metrics';
 
 export type RunKind = 'batch' | 'load';
 export type RunStatus = 'running' | 'succeeded' | 'failed';
@@ -41,6 +42,12 @@ export interface NewRejection {
   readonly reasons: readonly Reason[];
 }
 
+export interface Orphans {
+  readonly ids: { id: number; rows: number }[];
+  /** Rows of the child table, in all, whose reference has no parent. */
+  readonly rows: number;
+}
+
 export interface RejectionRecord extends NewRejection {
   readonly id: number;
   readonly createdAt: string;
@@ -71,6 +78,13 @@ export interface WriteTransaction {
    */
   insertRows(table: TableDef, rows: readonly Row[], scratch?: string): Promise<void>;
   insertRejections(rejections: readonly NewRejection[]): Promise<void>;
+  /**
+   * Deletes every row of `table`, for a restore to refill it. References to and from the table
+   * are checked only when the transaction ends, so the caller checks them first (see `orphans`).
+   */
+  clearTable(table: TableDef): Promise<void>;
+  /** Values of `child.column` with no row in `parent`: up to `limit` of them with how many rows use each, and the total. */
+  orphans(child: TableDef, column: string, parent: TableDef, limit: number): Promise<Orphans>;
   /** Inserts or updates the run. */
   saveRun(run: RunRecord): Promise<void>;
 }
@@ -91,10 +105,27 @@ export interface Database {
   createScratch(table: TableDef): Promise<string>;
   dropScratch(name: string): Promise<void>;
   countRows(table: TableDef): Promise<number>;
+  /**
+   * The table's rows as they were at one instant, in id order, page by page, however long the
+   * caller takes and whatever is written meanwhile. The rows are read as the caller asks for them.
+   */
+  snapshot(table: TableDef): AsyncIterable<Row[]>;
   /** Rows ordered by id, with ids greater than `afterId`. */
   listRows(table: TableDef, afterId: number, limit: number): Promise<Row[]>;
   getRun(id: string): Promise<RunRecord | undefined>;
   listRejections(filter: RejectionFilter): Promise<RejectionRecord[]>;
+  /**
+   * Hires in `year` per department and job, by quarter, counted in SQL. The year and quarter of a
+   * hire are those of its UTC instant. One row per (department id, job id) with at least one hire
+   * that year, ordered by department then job name, case-insensitively, ties by exact text.
+   */
+  hiresByQuarter(year: number): Promise<HiresByQuarterRow[]>;
+  /**
+   * The departments whose hires in `year` are strictly more than the mean over all departments
+   * (those without hires that year count as 0), computed exactly in SQL. Ordered by hires
+   * descending, then id.
+   */
+  departmentsAboveMean(year: number): Promise<DepartmentHiresRow[]>;
   /** Throws if the database cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;

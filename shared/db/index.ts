@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import type { Database } from './Database';
 import { SqliteDatabase } from './sqlite/SqliteDatabase';
 
-export type { Database, WriteTransaction, RunKind, RunRecord, RunStatus, RejectionRecord, NewRejection, RejectionFilter } from './Database';
+export type { Database, WriteTransaction, RunKind, RunRecord, RunStatus, RejectionRecord, NewRejection, RejectionFilter, Orphans } from './Database';
 
 export interface DatabaseSettings {
   /** Folder of the embedded SQLite database. */

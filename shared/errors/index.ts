@@ -3,3 +3,5 @@ export { BadRequestError } from './BadRequestError';
 export { NotFoundError } from './NotFoundError';
 export { PayloadTooLargeError } from './PayloadTooLargeError';
 export { UnsupportedMediaTypeError } from './UnsupportedMediaTypeError';
+export { ConflictError } from './ConflictError';
+export { UnprocessableError } from './UnprocessableError';

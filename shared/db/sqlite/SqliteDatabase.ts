@@ -7,11 +7,14 @@ import BetterSqlite3 from 'better-sqlite3';
 import type { Database, RejectionFilter, RejectionRecord, RunRecord, WriteTransaction } from '../Database';
 import type { Reason } from '../../rules';
 import type { Row, TableDef } from '../../tables';
+import { yearBounds, type DepartmentHiresRow, type HiresByQuarterRow } from '../../metrics';
 import { openConnection } from './connection';
 import { quote, selectList } from './ddl';
 import { fromStored, toStored } from './values';
 import { WriteLock } from './WriteLock';
 import { WriterThread } from './WriterThread';
+
+const SNAPSHOT_PAGE_ROWS = 5_000;
 
 export class SqliteDatabase implements Database {
   readonly dialect = 'sqlite' as const;
@@ -56,6 +59,24 @@ export class SqliteDatabase implements Database {
     return (this.read().prepare(`SELECT COUNT(*) AS n FROM ${quote(table.name)}`).get() as { n: number }).n;
   }
 
+  /** A read transaction on a connection of its own: WAL keeps its view fixed at its first read. */
+  async *snapshot(table: TableDef): AsyncGenerator<Row[]> {
+    const connection = openConnection(this.file, true);
+    try {
+      connection.exec('BEGIN');
+      const page = connection.prepare(`SELECT ${selectList(table)} FROM ${quote(table.name)} WHERE id > ? ORDER BY id LIMIT ?`).raw();
+      for (let afterId = 0; ; ) {
+        const rows = page.all(afterId, SNAPSHOT_PAGE_ROWS) as Row[];
+        if (rows.length === 0) break;
+        afterId = rows[rows.length - 1][0] as number;
+        yield rows.map((row) => fromStored(table, row));
+      }
+      connection.exec('COMMIT');
+    } finally {
+      connection.close();
+    }
+  }
+
   async listRows(table: TableDef, afterId: number, limit: number): Promise<Row[]> {
     const rows = this.read()
       .prepare(`SELECT ${selectList(table)} FROM ${quote(table.name)} WHERE id > ? ORDER BY id LIMIT ?`)
@@ -86,6 +107,65 @@ export class SqliteDatabase implements Database {
       reasons: JSON.parse(r.reasons) as Reason[],
       createdAt: r.created_at,
     }));
+  }
+
+  /*
+   * The metrics read the covering index ix_hired_employees_datetime (datetime, department_id,
+   * job_id) over the year's range, count in SQL, and join the names onto the counts (one lookup
+   * per group, not per hire). Datetimes are canonical 24-character UTC text, so a text range is a
+   * time range, and the year and quarter are those of the UTC instant.
+   *
+   * Order: `COLLATE NOCASE` first, as Azure SQL's default case-insensitive collation orders
+   * ("General Manager" before "GIS Technical Architect"), then the exact text (BINARY) for names
+   * differing only in case. NOCASE folds ASCII letters only: names with non-ASCII letters or
+   * accents may order differently from Azure SQL's linguistic collation.
+   */
+
+  async hiresByQuarter(year: number): Promise<HiresByQuarterRow[]> {
+    // One group per (department_id, job_id), keyed by a single integer (ids < 2^31, so the key
+    // < 2^62): the GROUP BY sorter then compares one integer instead of two columns, which is
+    // measurably faster over a year of a 2-million-row table. The quarters are counted as
+    // cumulative sums (hires before Q2, Q3, Q4 start), differenced after grouping.
+    return this.read()
+      .prepare(
+        `WITH counts AS (
+           SELECT department_id * 2147483648 + job_id AS pair,
+                  SUM(datetime < @q2) AS before_q2, SUM(datetime < @q3) AS before_q3, SUM(datetime < @q4) AS before_q4,
+                  COUNT(*) AS hired
+           FROM hired_employees
+           WHERE datetime BETWEEN @first AND @last
+           GROUP BY pair)
+         SELECT d.department AS department, j.job AS job,
+                c.before_q2 AS Q1, c.before_q3 - c.before_q2 AS Q2, c.before_q4 - c.before_q3 AS Q3, c.hired - c.before_q4 AS Q4
+         FROM counts c
+         JOIN departments d ON d.id = c.pair >> 31
+         JOIN jobs j ON j.id = c.pair & 2147483647
+         ORDER BY d.department COLLATE NOCASE, d.department, j.job COLLATE NOCASE, j.job, d.id, j.id`,
+      )
+      .all(yearBounds(year)) as HiresByQuarterRow[];
+  }
+
+  async departmentsAboveMean(year: number): Promise<DepartmentHiresRow[]> {
+    // mean = total hires / number of departments (those without hires count as 0); compared
+    // exactly in integers as hired * departments > total, no division.
+    const { first, last } = yearBounds(year);
+    return this.read()
+      .prepare(
+        `WITH counts AS (
+           SELECT department_id, COUNT(*) AS hired
+           FROM hired_employees
+           WHERE datetime BETWEEN @first AND @last
+           GROUP BY department_id),
+         totals AS (
+           SELECT (SELECT COUNT(*) FROM departments) AS departments, (SELECT COALESCE(SUM(hired), 0) FROM counts) AS hires)
+         SELECT d.id AS id, d.department AS department, c.hired AS hired
+         FROM counts c
+         JOIN departments d ON d.id = c.department_id
+         CROSS JOIN totals t
+         WHERE c.hired * t.departments > t.hires
+         ORDER BY c.hired DESC, d.id`,
+      )
+      .all({ first, last }) as DepartmentHiresRow[];
   }
 
   async ping(): Promise<void> {
@@ -120,6 +200,8 @@ export class SqliteDatabase implements Database {
       inserts.push(insert);
     },
     insertRejections: (rejections) => this.writer.call('insertRejections', rejections),
+    clearTable: (table) => this.writer.call('clearTable', table.name),
+    orphans: (child, column, parent, limit) => this.writer.call('orphans', child.name, column, parent.name, limit),
     saveRun: (run) => this.writer.call('saveRun', run),
     };
   }

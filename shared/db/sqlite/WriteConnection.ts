@@ -5,7 +5,7 @@
  * tables by name: they are called through messages.
  */
 import BetterSqlite3 from 'better-sqlite3';
-import type { NewRejection, RunRecord } from '../Database';
+import type { NewRejection, Orphans, RunRecord } from '../Database';
 import { getTable, type Row, type TableDef, type TableName } from '../../tables';
 import { openConnection } from './connection';
 import { columnDefinitions, quote, schemaStatements, selectList } from './ddl';
@@ -79,6 +79,21 @@ export class WriteConnection {
     );
     const now = new Date().toISOString();
     for (const r of rejections) statement.run(r.runId, r.table, r.position, r.rawText, r.format, JSON.stringify(r.reasons), now);
+  }
+
+  clearTable(tableName: TableName): void {
+    // Until the transaction ends: a restore empties and refills a table others reference.
+    this.connection.pragma('defer_foreign_keys = ON');
+    this.connection.exec(`DELETE FROM ${quote(tableName)}`);
+  }
+
+  orphans(childName: TableName, column: string, parentName: TableName, limit: number): Orphans {
+    const missing = `${quote(column)} NOT IN (SELECT id FROM ${quote(parentName)})`;
+    const ids = this.connection
+      .prepare(`SELECT ${quote(column)} AS id, COUNT(*) AS rows FROM ${quote(childName)} WHERE ${missing} GROUP BY 1 ORDER BY 1 LIMIT ?`)
+      .all(limit) as { id: number; rows: number }[];
+    const rows = ids.length ? (this.connection.prepare(`SELECT COUNT(*) FROM ${quote(childName)} WHERE ${missing}`).pluck().get() as number) : 0;
+    return { ids, rows };
   }
 
   saveRun(run: RunRecord): void {
