@@ -56,7 +56,8 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
   await services.backups?.ensureContainer();
   const timers = startTimers(registrations);
 
-  const server = http.createServer((req, res) => {
+  // No limit on how long a request may take to arrive: a historical load of gigabytes streams for minutes.
+  const server = http.createServer({ requestTimeout: 0 }, (req, res) => {
     dispatch(router, req, res).catch((error) => {
       console.error('local host: failed to answer a request:', error);
       sendJsonError(req, res, 500, 'internal', 'the local host failed to answer');
