@@ -7,7 +7,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -132,15 +131,7 @@ export async function stopAllHosts(): Promise<void> {
 export async function waitForPortClosed(port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (!open) return;
+    if (!(await azuriteModule().isPortOpen(port))) return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`port ${port} (Azurite) still open after ${timeoutMs} ms`);
@@ -148,10 +139,12 @@ export async function waitForPortClosed(port: number, timeoutMs: number): Promis
 
 /** Azurite from the compiled output (its child needs dist/local/exitWithParent.js). */
 export function startAzurite(options: { location?: string; port?: number } = {}): Promise<{ connectionString: string; port: number; stop(): Promise<void> }> {
+  return azuriteModule().startAzurite(options);
+}
+
+function azuriteModule(): typeof import('../../local/azurite') {
   requireDist();
-  const req = createRequire(__filename);
-  const mod = req(path.join(ROOT, 'dist', 'local', 'azurite.js')) as typeof import('../../local/azurite');
-  return mod.startAzurite(options);
+  return createRequire(__filename)(path.join(ROOT, 'dist', 'local', 'azurite.js'));
 }
 
 // ---------------------------------------------------------------------------------------------
