@@ -1,11 +1,11 @@
 /**
- * `npm run bench`: the ingest benchmark on the embedded default.
+ * `npm run bench`: the service's benchmark on the embedded default.
  *
  * Generates a hired_employees file (BENCH_ROWS rows, default 2,000,000) with its departments and
  * jobs, loads it through POST /load on a local host running in its own process, and reports rows/s,
- * wall time and the host's peak RSS; then, where the `sqlite3` command exists, times `.import` of
- * the same file into the same schema, and prints the ratio. Last, the latency of 1000-row JSON
- * batches sent by 8 concurrent clients.
+ * wall time and the host's peak RSS; backs the table up and restores it (bench/backupBench.ts);
+ * then, where the `sqlite3` command exists, times `.import` of the same file into the same schema
+ * and prints the ratio. Last, the latency of 1000-row JSON batches sent by 8 concurrent clients.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -16,6 +16,8 @@ import { pipeline } from 'node:stream/promises';
 import { SqliteDatabase } from '../shared/db/sqlite/SqliteDatabase';
 import { HOST_NODE_FLAGS } from '../local/host';
 import { employeeObjects, writeDataset } from '../tools/datagen';
+import { benchBackupRestore } from './backupBench';
+import { peakRssKib } from './processMemory';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 2_000_000);
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -31,13 +33,15 @@ async function main(): Promise<void> {
     const host = await startHost(path.join(work, 'host'));
     let load: { seconds: number; body: Record<string, unknown> };
     let batch: number[];
+    let backupResults: [string, string][];
     try {
       await upload(host.url, 'departments', file('departments'));
       await upload(host.url, 'jobs', file('jobs'));
       load = await upload(host.url, 'hired_employees', file('hired_employees'));
+      host.peakRss = peakRssKib(host.process.pid!);
+      backupResults = await benchBackupRestore(host.url, host.process.pid!, path.join(work, 'host', 'service.sqlite'), ROWS, load.seconds, work);
       batch = await batchLatencies(host.url, ROWS + 1);
     } finally {
-      host.peakRss = peakRss(host.process.pid!);
       await host.stop();
     }
     const loadRate = ROWS / load.seconds;
@@ -46,7 +50,7 @@ async function main(): Promise<void> {
       ['load: inserted', String(load.body.inserted)],
       ['load: wall time', `${load.seconds.toFixed(2)} s`],
       ['load: throughput', `${Math.round(loadRate).toLocaleString('en')} rows/s`],
-      ['host peak RSS', `${(host.peakRss / 1024).toFixed(0)} MB (target < 200 MB)`],
+      ['load: host peak RSS', `${(host.peakRss / 1024).toFixed(0)} MB (target < 200 MB)`],
     ];
 
     const importSeconds = await sqliteImport(path.join(work, 'import.sqlite'), file);
@@ -57,6 +61,7 @@ async function main(): Promise<void> {
       results.push(['sqlite3 .import: wall time', `${importSeconds.toFixed(2)} s (${Math.round(importRate).toLocaleString('en')} rows/s)`]);
       results.push(['load / .import throughput', `${(loadRate / importRate).toFixed(2)}x (target >= 0.80x)`]);
     }
+    results.push(...backupResults);
     batch.sort((a, b) => a - b);
     const pct = (p: number) => batch[Math.min(batch.length - 1, Math.floor((p / 100) * batch.length))];
     results.push(['1000-row JSON batches, 8 clients', `${batch.length} requests: p50 ${pct(50).toFixed(0)} ms, p99 ${pct(99).toFixed(0)} ms`]);
@@ -101,12 +106,6 @@ async function startHost(dataDir: string): Promise<Host> {
         child.kill('SIGTERM');
       }),
   };
-}
-
-/** Peak resident set size of a process, in KiB (Linux). */
-function peakRss(pid: number): number {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
 }
 
 /** Streams a file to POST /load; returns the wall time and the response. */
