@@ -53,7 +53,6 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
 
   const services = await getServices(); // creates or migrates the schema now, not on the first request
   await services.storage?.ensureContainers();
-  await services.backups?.ensureContainer();
   const timers = startTimers(registrations);
 
   // No limit on how long a request may take to arrive: a historical load of gigabytes streams for minutes.

@@ -1,29 +1,27 @@
 /**
  * NCRONTAB schedules, as Azure Functions timer triggers use them: six fields,
  * `second minute hour day month day-of-week`, in UTC. Each field takes `*`, numbers, ranges
- * `a-b`, lists `a,b` and steps `*` `/n` or `a-b/n`; months and days of the week also take names.
+ * `a-b`, lists `a,b` and steps `*` `/n` or `a-b/n`; months and days of the week also take names,
+ * whole or in three letters. As in NCrontab (which the Functions host uses), a time matches when
+ * every field matches, day and day-of-week alike.
  */
 const FIELDS = [
   { name: 'second', min: 0, max: 59 },
   { name: 'minute', min: 0, max: 59 },
   { name: 'hour', min: 0, max: 23 },
   { name: 'day', min: 1, max: 31 },
-  { name: 'month', min: 1, max: 12, names: ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'] },
-  { name: 'day-of-week', min: 0, max: 6, names: ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'] },
+  { name: 'month', min: 1, max: 12, names: ['JANUARY', 'FEBRUARY', 'MARCH', 'APRIL', 'MAY', 'JUNE', 'JULY', 'AUGUST', 'SEPTEMBER', 'OCTOBER', 'NOVEMBER', 'DECEMBER'] },
+  { name: 'day-of-week', min: 0, max: 6, names: ['SUNDAY', 'MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY'] },
 ] as const;
 
 export class NcrontabSchedule {
-  private constructor(
-    private readonly allowed: Set<number>[],
-    /** Day and day-of-week both restricted: either may match, as in cron. */
-    private readonly eitherDay: boolean,
-  ) {}
+  private constructor(private readonly allowed: Set<number>[]) {}
 
   static parse(expression: string): NcrontabSchedule {
     const parts = expression.trim().split(/\s+/);
     if (parts.length !== 6) throw new Error(`"${expression}" is not an NCRONTAB schedule: it needs 6 fields (second minute hour day month day-of-week)`);
     const allowed = parts.map((part, i) => parseField(part, FIELDS[i], expression));
-    return new NcrontabSchedule(allowed, parts[3] !== '*' && parts[5] !== '*');
+    return new NcrontabSchedule(allowed);
   }
 
   /** The first time strictly after `after` (to the second) that the schedule fires. */
@@ -35,7 +33,7 @@ export class NcrontabSchedule {
       if (!months.has(t.getUTCMonth() + 1)) {
         t.setUTCMonth(t.getUTCMonth() + 1, 1);
         t.setUTCHours(0, 0, 0, 0);
-      } else if (!this.dayMatches(days, weekdays, t)) {
+      } else if (!days.has(t.getUTCDate()) || !weekdays.has(t.getUTCDay())) {
         t.setUTCDate(t.getUTCDate() + 1);
         t.setUTCHours(0, 0, 0, 0);
       } else if (!hours.has(t.getUTCHours())) {
@@ -50,24 +48,17 @@ export class NcrontabSchedule {
     }
     throw new Error('the schedule never fires');
   }
-
-  private dayMatches(days: Set<number>, weekdays: Set<number>, t: Date): boolean {
-    const day = days.has(t.getUTCDate());
-    const weekday = weekdays.has(t.getUTCDay());
-    return this.eitherDay ? day || weekday : day && weekday;
-  }
 }
 
 function parseField(text: string, field: (typeof FIELDS)[number], expression: string): Set<number> {
   const values = new Set<number>();
   const bad = () => new Error(`"${expression}": the ${field.name} field "${text}" is not valid (${field.min}-${field.max})`);
   const value = (token: string): number => {
-    const named = 'names' in field ? (field.names as readonly string[]).indexOf(token.toUpperCase()) : -1;
+    const upper = token.toUpperCase();
+    const named = 'names' in field ? (field.names as readonly string[]).findIndex((n) => n === upper || (upper.length === 3 && n.startsWith(upper))) : -1;
     const n = named >= 0 ? named + field.min : /^\d+$/.test(token) ? Number(token) : NaN;
-    // Day-of-week 7 is Sunday too.
-    const normalised = field.name === 'day-of-week' && n === 7 ? 0 : n;
-    if (!(normalised >= field.min && normalised <= field.max)) throw bad();
-    return normalised;
+    if (!(n >= field.min && n <= field.max)) throw bad();
+    return n;
   };
   for (const item of text.split(',')) {
     const [range, stepText] = item.split('/');

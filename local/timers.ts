@@ -49,7 +49,7 @@ export function startTimers(registrations: readonly Registration[]): { timers: S
         running = true;
         try {
           const status = { last: (last ?? due).toISOString(), next: timer.next.toISOString(), lastUpdated: new Date().toISOString() };
-          await registration.handler({ isPastDue: Date.now() - due.getTime() > 1000, scheduleStatus: status }, context);
+          await registration.handler({ isPastDue: Date.now() - due.getTime() > 1000, schedule: { adjustForDST: false }, scheduleStatus: status }, context);
         } catch (error) {
           context.error('the timer function failed:', error);
         } finally {

@@ -21,13 +21,19 @@ const BLOCK_BYTES = 4 * 1024 * 1024;
 
 export class BackupStore {
   private readonly container: ContainerClient;
+  private containerReady: Promise<unknown> | undefined;
 
   constructor(connectionString: string, containerName: string) {
     this.container = BlobServiceClient.fromConnectionString(connectionString).getContainerClient(containerName);
   }
 
+  /** Creates the container if it is missing, once per process (a new storage account has none). */
   async ensureContainer(): Promise<void> {
-    await this.container.createIfNotExists();
+    this.containerReady ??= this.container.createIfNotExists().catch((error) => {
+      this.containerReady = undefined;
+      throw error;
+    });
+    await this.containerReady;
   }
 
   /**
@@ -35,6 +41,7 @@ export class BackupStore {
    * in one step: the blob appears complete, with its checksum, or not at all.
    */
   async write(name: string, bytes: AsyncIterable<Uint8Array>, metadata: () => Record<string, string>): Promise<{ bytes: number; sha256: string }> {
+    await this.ensureContainer();
     const blob = this.container.getBlockBlobClient(name);
     const hash = createHash('sha256');
     const blockIds: string[] = [];
@@ -73,6 +80,7 @@ export class BackupStore {
 
   /** The table's backups, newest first. Blobs that are not complete backups of the table are left out. */
   async list(table: TableDef): Promise<BackupInfo[]> {
+    await this.ensureContainer();
     const backups: BackupInfo[] = [];
     for await (const item of this.container.listBlobsFlat({ prefix: `${table.name}/`, includeMetadata: true })) {
       if (isBackupName(table, item.name) && item.metadata?.sha256) {

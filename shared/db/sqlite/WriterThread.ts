@@ -1,6 +1,5 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { workerScript } from './workerScript';
 import type { WriteConnection } from './WriteConnection';
 import type { WriterOp, WriterRequest, WriterResponse } from './writerWorker';
 
@@ -14,7 +13,7 @@ export class WriterThread {
   private failure: Error | undefined;
 
   constructor(file: string) {
-    this.worker = new Worker(workerFile(), { workerData: { file } });
+    this.worker = new Worker(workerScript('writerWorker'), { workerData: { file } });
     this.worker.on('message', (response: WriterResponse) => {
       const call = this.pending.get(response.id)!;
       this.pending.delete(response.id);
@@ -38,16 +37,4 @@ export class WriterThread {
       this.worker.postMessage({ id, op, args } satisfies WriterRequest);
     });
   }
-}
-
-/**
- * The compiled worker script. Under the test runner this module is TypeScript source, and the
- * worker runs from the build (`npm test` builds first).
- */
-function workerFile(): string {
-  const beside = path.join(__dirname, 'writerWorker.js');
-  if (fs.existsSync(beside)) return beside;
-  const built = path.resolve(__dirname, '..', '..', '..', 'dist', 'shared', 'db', 'sqlite', 'writerWorker.js');
-  if (fs.existsSync(built)) return built;
-  throw new Error(`the SQLite writer thread's script is missing (${built}): run "npm run build"`);
 }
