@@ -9,8 +9,8 @@ import type { Reason } from '../../rules';
 import type { Row, TableDef } from '../../tables';
 import { yearBounds, type DepartmentHiresRow, type HiresByQuarterRow } from '../../metrics';
 import { openConnection } from './connection';
-import { quote, selectList } from './ddl';
-import { fromStored, toStored } from './values';
+import { quote } from './ddl';
+import { normalisedColumns, toStored } from './values';
 import { WriteLock } from './WriteLock';
 import { WriterThread } from './WriterThread';
 
@@ -64,12 +64,12 @@ export class SqliteDatabase implements Database {
     const connection = openConnection(this.file, true);
     try {
       connection.exec('BEGIN');
-      const page = connection.prepare(`SELECT ${selectList(table)} FROM ${quote(table.name)} WHERE id > ? ORDER BY id LIMIT ?`).raw();
+      const page = connection.prepare(`SELECT ${normalisedColumns(table)} FROM ${quote(table.name)} WHERE id > ? ORDER BY id LIMIT ?`).raw();
       for (let afterId = 0; ; ) {
         const rows = page.all(afterId, SNAPSHOT_PAGE_ROWS) as Row[];
         if (rows.length === 0) break;
         afterId = rows[rows.length - 1][0] as number;
-        yield rows.map((row) => fromStored(table, row));
+        yield rows;
       }
       connection.exec('COMMIT');
     } finally {
@@ -79,10 +79,10 @@ export class SqliteDatabase implements Database {
 
   async listRows(table: TableDef, afterId: number, limit: number): Promise<Row[]> {
     const rows = this.read()
-      .prepare(`SELECT ${selectList(table)} FROM ${quote(table.name)} WHERE id > ? ORDER BY id LIMIT ?`)
+      .prepare(`SELECT ${normalisedColumns(table)} FROM ${quote(table.name)} WHERE id > ? ORDER BY id LIMIT ?`)
       .raw()
       .all(afterId, limit) as Row[];
-    return rows.map((row) => fromStored(table, row));
+    return rows;
   }
 
   async getRun(id: string): Promise<RunRecord | undefined> {
@@ -197,7 +197,7 @@ export class SqliteDatabase implements Database {
     return {
     findRows: async (table, ids, scratch) => {
       const found = new Map<number, Row>();
-      for (const row of await this.writer.call('findRows', table.name, ids, scratch)) found.set(row[0] as number, fromStored(table, row));
+      for (const row of await this.writer.call('findRows', table.name, ids, scratch)) found.set(row[0] as number, row);
       return found;
     },
     existingIds: async (table, ids) => new Set(await this.writer.call('existingIds', table.name, ids)),

@@ -9,6 +9,7 @@ import type { NewRejection, Orphans, RunRecord } from '../Database';
 import { getTable, type Row, type TableDef, type TableName } from '../../tables';
 import { openConnection } from './connection';
 import { columnDefinitions, quote, schemaStatements, selectList } from './ddl';
+import { normalisedColumns } from './values';
 
 type Statement = BetterSqlite3.Statement;
 
@@ -50,11 +51,11 @@ export class WriteConnection {
     if (this.connection.inTransaction) this.connection.exec('ROLLBACK');
   }
 
-  /** Stored rows (as stored: datetimes are ISO text) of `table`, or of a scratch table, among `ids`. */
+  /** Normalised rows of `table`, or of a scratch table, among `ids`. */
   findRows(tableName: TableName, ids: readonly number[], scratch?: string): Row[] {
     const table = getTable(tableName);
     const statement = this.prepared(`find\0${scratch ?? table.name}`, () =>
-      `SELECT ${selectList(table)} FROM ${target(table, scratch)} WHERE id IN (SELECT value FROM json_each(?))`,
+      `SELECT ${normalisedColumns(table)} FROM ${target(table, scratch)} WHERE id IN (SELECT value FROM json_each(?))`,
     );
     return statement.raw().all(JSON.stringify(ids)) as Row[];
   }

@@ -1,5 +1,6 @@
 /** Conversions between normalised rows and what SQLite stores: datetimes as canonical ISO 8601 text. */
 import type { Row, TableDef } from '../../tables';
+import { quote } from './ddl';
 
 const datetimeColumns = new Map<TableDef, number[]>();
 
@@ -20,8 +21,12 @@ export function toStored(table: TableDef, row: Row): Row {
   return stored;
 }
 
-/** Converts in place: rows fetched from SQLite are fresh arrays. */
-export function fromStored(table: TableDef, row: Row): Row {
-  for (const i of datetimeIndexes(table)) row[i] = Date.parse(row[i] as string);
-  return row;
+/**
+ * The columns of `table` selected as a normalised row: datetimes converted to epoch milliseconds
+ * by SQLite itself (exact for every DATETIME2 value), so no read converts them row by row in JS.
+ */
+export function normalisedColumns(table: TableDef): string {
+  return table.columns
+    .map((c) => (c.type === 'datetime' ? `CAST(ROUND(unixepoch(${quote(c.name)}, 'subsec') * 1000) AS INTEGER)` : quote(c.name)))
+    .join(', ');
 }
