@@ -16,6 +16,7 @@ import { pipeline } from 'node:stream/promises';
 import { SqliteDatabase } from '../shared/db/sqlite/SqliteDatabase';
 import { HOST_NODE_FLAGS } from '../local/host';
 import { employeeObjects, writeDataset } from '../tools/datagen';
+import { benchMetrics } from './metricsBench';
 import { benchBackupRestore } from './backupBench';
 import { peakRssKib } from './processMemory';
 
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
     const host = await startHost(path.join(work, 'host'));
     let load: { seconds: number; body: Record<string, unknown> };
     let batch: number[];
+    let metrics: [string, string][] = [];
     let backupResults: [string, string][];
     try {
       await upload(host.url, 'departments', file('departments'));
@@ -41,6 +43,7 @@ async function main(): Promise<void> {
       host.peakRss = peakRssKib(host.process.pid!);
       backupResults = await benchBackupRestore(host.url, host.process.pid!, path.join(work, 'host', 'service.sqlite'), ROWS, load.seconds, work);
       batch = await batchLatencies(host.url, ROWS + 1);
+      metrics = await benchMetrics(host.url, path.join(work, 'host', 'service.sqlite'));
     } finally {
       await host.stop();
     }
@@ -65,6 +68,7 @@ async function main(): Promise<void> {
     batch.sort((a, b) => a - b);
     const pct = (p: number) => batch[Math.min(batch.length - 1, Math.floor((p / 100) * batch.length))];
     results.push(['1000-row JSON batches, 8 clients', `${batch.length} requests: p50 ${pct(50).toFixed(0)} ms, p99 ${pct(99).toFixed(0)} ms`]);
+    results.push(...metrics);
 
     console.log('\nIngest benchmark');
     for (const [name, value] of results) console.log(`  ${name.padEnd(34)} ${value}`);

@@ -62,6 +62,8 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
       sendJsonError(req, res, 500, 'internal', 'the local host failed to answer');
     });
   });
+  // Keep idle connections longer than clients do (undici: 4 s), so a client never reuses one the host is closing.
+  server.keepAliveTimeout = 65_000;
   const port = options.port ?? (process.env.PORT ? Number(process.env.PORT) : 7071);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -78,7 +78,7 @@ export function responseFormat(request: HttpRequest): 'json' | 'csv' {
 
 /** A small CSV file (header row, CRLF line ends) as a download. */
 export function csvResponse<T extends object>(filename: string, columns: readonly (keyof T & string)[], rows: readonly T[]): HttpResponseInit {
-  const body = Papa.unparse({ fields: [...columns], data: rows.map((row) => columns.map((c) => row[c])) }, { newline: '\r\n' }) + '\r\n';
+  const body = Papa.unparse([columns, ...rows.map((row) => columns.map((c) => row[c]))], { newline: '\r\n' }) + '\r\n';
   return {
     status: 200,
     headers: { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${filename}"` },
