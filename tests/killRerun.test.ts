@@ -107,10 +107,16 @@ describe('kill a load midway, restart, load again', () => {
     const prefix = expected.slice(0, linesDone).filter((r): r is Expected => r !== undefined);
     expect(present).toEqual(prefix); // ids are line numbers in the generated file
     expect(run.body.rejected).toBe(linesDone - prefix.length);
-    const interruptedRejections = await get(b.url, `/api/rejections?runId=${runId}&limit=1000`);
-    expect(interruptedRejections.body.rejections).toHaveLength(run.body.rejected);
+    const interruptedRejections: { position: number; rawText: string }[] = [];
+    for (let after = 0; ; ) {
+      const page = await get(b.url, `/api/rejections?runId=${runId}&afterId=${after}&limit=1000`);
+      interruptedRejections.push(...page.body.rejections);
+      if (page.body.nextAfterId === null) break;
+      after = page.body.nextAfterId;
+    }
+    expect(interruptedRejections).toHaveLength(run.body.rejected);
     const lines = fs.readFileSync(file, 'utf8').split('\r\n');
-    for (const r of interruptedRejections.body.rejections) {
+    for (const r of interruptedRejections) {
       expect(r.position).toBeLessThanOrEqual(linesDone);
       expect(r.rawText).toBe(lines[r.position - 1]);
       expect(expected[r.position - 1]).toBeUndefined();
