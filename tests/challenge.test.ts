@@ -5,12 +5,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allRows, get, postFile, removeDir, startHost, tableCounts, type HostHandle } from './helpers/localHost';
+import { CHALLENGE_DIR, hasChallengeFiles, loadChallengeFile } from './helpers/challenge';
+import { allRows, get, removeDir, startHost, tableCounts, type HostHandle } from './helpers/localHost';
 
-const CHALLENGE = path.resolve(__dirname, '../../shared/data/challenge');
-const exists = fs.existsSync(path.join(CHALLENGE, 'hired_employees.csv'));
-
-describe.skipIf(!exists)('challenge files', () => {
+describe.skipIf(!hasChallengeFiles)('challenge files', () => {
   let host: HostHandle;
 
   beforeAll(async () => {
@@ -21,7 +19,7 @@ describe.skipIf(!exists)('challenge files', () => {
     removeDir(host?.dataDir);
   });
 
-  const load = (table: string) => postFile(host.url, `/api/tables/${table}/load`, path.join(CHALLENGE, `${table}.csv`));
+  const load = (table: string) => loadChallengeFile(host.url, table);
 
   it('first load: 12 departments, 183 jobs, 1929 employees inserted and 70 rejected with reasons', async () => {
     const departments = await load('departments');
@@ -39,7 +37,7 @@ describe.skipIf(!exists)('challenge files', () => {
     expect(res.status).toBe(200);
     const rejections = res.body.rejections;
     expect(rejections).toHaveLength(70);
-    const lines = fs.readFileSync(path.join(CHALLENGE, 'hired_employees.csv'), 'utf8').split(/\r?\n/);
+    const lines = fs.readFileSync(path.join(CHALLENGE_DIR, 'hired_employees.csv'), 'utf8').split(/\r?\n/);
     for (const r of rejections) {
       expect(r.table).toBe('hired_employees');
       expect(r.format).toBe('csv');

@@ -455,14 +455,6 @@ describe('readCsv: line numbers', () => {
   });
 });
 
-/** 'BadRequestError' if the read rejects with one, otherwise a short description (never the huge records). */
-async function outcome(promise: Promise<CsvRecord[]>): Promise<string> {
-  return promise.then(
-    (records) => `resolved with ${records.length} records`,
-    (e: unknown) => (e instanceof BadRequestError ? 'BadRequestError' : `rejected with ${String(e)}`),
-  );
-}
-
 describe('readCsv: over-long records', () => {
   it('exports the limit', () => {
     expect(MAX_RECORD_CHARS).toBe(1 << 20);

@@ -3,11 +3,10 @@
  * cover quarter and year boundaries, time zone offsets, a department without hires, ties and names
  * differing only in case; then the customer's files, where they are present.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import Papa from 'papaparse';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { get, postFile, postJson, removeDir, request, startHost, type ApiResponse, type HostHandle } from './helpers/localHost';
+import { hasChallengeFiles, loadChallengeFile } from './helpers/challenge';
+import { get, postJson, removeDir, request, startHost, type ApiResponse, type HostHandle } from './helpers/localHost';
 
 const HBQ = '/api/metrics/hires-by-quarter';
 const DAM = '/api/metrics/departments-above-mean';
@@ -211,16 +210,13 @@ describe('metrics over hand-built data', () => {
   });
 });
 
-const CHALLENGE = path.resolve(__dirname, '../../shared/data/challenge');
-const exists = fs.existsSync(path.join(CHALLENGE, 'hired_employees.csv'));
-
-describe.skipIf(!exists)('metrics over the challenge files', () => {
+describe.skipIf(!hasChallengeFiles)('metrics over the challenge files', () => {
   let host: HostHandle;
 
   beforeAll(async () => {
     host = await startHost();
     for (const table of ['departments', 'jobs', 'hired_employees']) {
-      const res = await postFile(host.url, `/api/tables/${table}/load`, path.join(CHALLENGE, `${table}.csv`));
+      const res = await loadChallengeFile(host.url, table);
       expect(res.status, res.text).toBe(200);
     }
   });
