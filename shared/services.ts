@@ -1,6 +1,6 @@
 /**
  * The service's dependencies, built once per process from the configuration and reused across
- * invocations. Tests and the local host replace them with `setServices`.
+ * invocations. Tests and the local host choose them through the settings (DATA_DIR, AzureWebJobsStorage).
  */
 import { readConfig, type Config } from './config';
 import { openDatabase, type Database } from './db';
@@ -31,10 +31,6 @@ export async function createServices(config: Config): Promise<Services> {
   const storage = config.storageConnection ? new BlobStorage(config.storageConnection, config.historicContainer) : undefined;
   const backups = config.backupStorageConnection ? new BackupStore(config.backupStorageConnection, config.backupContainer) : undefined;
   return { config, db, storage, backups };
-}
-
-export function setServices(services: Services): void {
-  current = Promise.resolve(services);
 }
 
 export async function closeServices(): Promise<void> {
