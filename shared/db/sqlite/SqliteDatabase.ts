@@ -15,6 +15,8 @@ import { WriteLock } from './WriteLock';
 import { WriterThread } from './WriterThread';
 
 const SNAPSHOT_PAGE_ROWS = 5_000;
+const INSERT_MESSAGE_ROWS = 1_000;
+const MAX_QUEUED_INSERTS = 10;
 
 export class SqliteDatabase implements Database {
   readonly dialect = 'sqlite' as const;
@@ -202,13 +204,17 @@ export class SqliteDatabase implements Database {
     },
     existingIds: async (table, ids) => new Set(await this.writer.call('existingIds', table.name, ids)),
     insertRows: async (table, rows, scratch) => {
-      // At most two inserts wait on the writer thread: enough to keep it busy, and a caller that
+      // Sent in small messages, so the writer thread starts on the first while the rest are
+      // prepared. At most MAX_QUEUED_INSERTS wait on it: enough to keep it busy, and a caller that
       // produces rows faster than they are written (a restore) waits instead of queueing them all.
-      if (inserts.length >= 2) await inserts[inserts.length - 2];
-      // Converted here, so that the writer thread spends its time on nothing but SQLite.
-      const insert = this.writer.call('insertRows', table.name, rows.map((row) => toStored(table, row)), scratch);
-      insert.catch(() => undefined); // awaited, and reported, when the transaction ends
-      inserts.push(insert);
+      for (let start = 0; start < rows.length; start += INSERT_MESSAGE_ROWS) {
+        if (inserts.length >= MAX_QUEUED_INSERTS) await inserts[inserts.length - MAX_QUEUED_INSERTS];
+        // Converted here, so that the writer thread spends its time on nothing but SQLite.
+        const stored = rows.slice(start, start + INSERT_MESSAGE_ROWS).map((row) => toStored(table, row));
+        const insert = this.writer.call('insertRows', table.name, stored, scratch);
+        insert.catch(() => undefined); // awaited, and reported, when the transaction ends
+        inserts.push(insert);
+      }
     },
     insertRejections: (rejections) => this.writer.call('insertRejections', rejections),
     clearTable: (table) => this.writer.call('clearTable', table.name),
