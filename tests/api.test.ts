@@ -19,6 +19,7 @@ import {
   postFile,
   postJson,
   removeDir,
+  readApiResponse,
   request,
   startAzurite,
   startHost,
@@ -68,21 +69,7 @@ function oversizedBatch(): string {
 function rawPost(url: string, contentType: string, body: string, agent: http.Agent, timeoutMs = 20_000): Promise<ApiResponse> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': contentType } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let parsed: any;
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          parsed = undefined;
-        }
-        const headers = new Headers();
-        for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headers.set(k, v);
-        resolve({ status: res.statusCode ?? 0, headers, text, body: parsed });
-      });
+      readApiResponse(res).then(resolve, reject);
     });
     req.setTimeout(timeoutMs, () => req.destroy(new Error(`no response within ${timeoutMs} ms`)));
     // The server may answer and close before it has read the whole body: that is not a failure here.

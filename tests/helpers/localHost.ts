@@ -190,6 +190,27 @@ export function postCsv(base: string, route: string, text: string | Buffer, cont
   return request(base + route, { method: 'POST', headers: { 'content-type': contentType }, body: typeof text === 'string' ? text : new Uint8Array(text) });
 }
 
+/** Reads a node:http response into an ApiResponse (the body parsed as JSON where it is JSON). */
+export function readApiResponse(res: http.IncomingMessage): Promise<ApiResponse> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('error', reject);
+    res.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      let body: any;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = undefined;
+      }
+      const headers = new Headers();
+      for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headers.set(k, v);
+      resolve({ status: res.statusCode ?? 0, headers, text, body });
+    });
+  });
+}
+
 /**
  * Streams a file as the request body (chunked, never read whole). Resolves with the response;
  * rejects if the connection breaks (e.g. the host is killed midway).
@@ -197,21 +218,7 @@ export function postCsv(base: string, route: string, text: string | Buffer, cont
 export function postFile(base: string, route: string, file: string, contentType = 'text/csv'): Promise<ApiResponse> {
   return new Promise((resolve, reject) => {
     const req = http.request(base + route, { method: 'POST', headers: { 'content-type': contentType } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let body: any;
-        try {
-          body = JSON.parse(text);
-        } catch {
-          body = undefined;
-        }
-        const headers = new Headers();
-        for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headers.set(k, v);
-        resolve({ status: res.statusCode ?? 0, headers, text, body });
-      });
+      readApiResponse(res).then(resolve, reject);
     });
     req.on('error', reject);
     const stream = fs.createReadStream(file);
