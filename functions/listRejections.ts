@@ -1,10 +1,9 @@
 import { Readable } from 'node:stream';
 import { app, type HttpRequest, type HttpResponseInit } from '@azure/functions';
-import { BadRequestError, NotFoundError } from '../shared/errors';
+import { BadRequestError } from '../shared/errors';
 import { rejectionsCsv } from '../shared/ingest/rejectionsCsv';
 import { getServices } from '../shared/services';
-import { findTable, TABLES } from '../shared/tables';
-import { json, jsonErrors, queryChoice, queryInt, UUID } from './lib/http';
+import { json, jsonErrors, queryChoice, queryInt, requireTable, UUID } from './lib/http';
 
 /**
  * GET /api/rejections?table=&runId=&afterId=&limit=&format=json|csv — the rejected rows with their
@@ -12,8 +11,7 @@ import { json, jsonErrors, queryChoice, queryInt, UUID } from './lib/http';
  */
 export async function listRejections(request: HttpRequest): Promise<HttpResponseInit> {
   const tableName = request.query.get('table');
-  const table = tableName ? findTable(tableName) : undefined;
-  if (tableName && !table) throw new NotFoundError(`no table "${tableName}": the tables are ${TABLES.map((t) => t.name).join(', ')}`, 'table_not_found');
+  const table = tableName ? requireTable(tableName) : undefined;
   const runId = request.query.get('runId') || undefined;
   if (runId && !UUID.test(runId)) throw new BadRequestError(`query parameter "runId" must be a UUID; got "${runId}"`, 'bad_query');
   const format = queryChoice(request, 'format', ['json', 'csv'], 'json');
@@ -36,9 +34,7 @@ export async function listRejections(request: HttpRequest): Promise<HttpResponse
   const limit = queryInt(request, 'limit', { min: 1, max: 1000, default: 100 });
   const rejections = await db.listRejections({ table: table?.name, runId: runId?.toLowerCase(), afterId, limit });
   return json({
-    rejections: rejections.map(({ id, runId, table, position, rawText, format, reasons, createdAt }) => ({
-      id, runId, table, position, rawText, format, reasons, createdAt,
-    })),
+    rejections,
     nextAfterId: rejections.length === limit ? rejections[rejections.length - 1].id : null,
   });
 }

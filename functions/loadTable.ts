@@ -1,4 +1,5 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { parseJson } from '../shared/ingest/jsonArray';
 import { loadCsv } from '../shared/ingest/loadCsv';
 import { BadRequestError } from '../shared/errors';
 import { getServices, requireStorage } from '../shared/services';
@@ -24,12 +25,7 @@ export async function loadTable(request: HttpRequest, context: InvocationContext
 }
 
 function parseBlobRequest(text: string): string {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch (error) {
-    throw new BadRequestError(`the body is not valid JSON: ${(error as Error).message}`, 'malformed_json');
-  }
+  const body = parseJson(text);
   const keys = body !== null && typeof body === 'object' && !Array.isArray(body) ? Object.keys(body) : [];
   if (keys.length !== 1 || keys[0] !== 'blob') {
     throw new BadRequestError('the JSON body must be {"blob":"<path in the historic container>"}', 'bad_load_request');

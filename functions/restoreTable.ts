@@ -1,6 +1,7 @@
 import { app, type HttpRequest, type HttpResponseInit } from '@azure/functions';
 import { restoreTable as restore } from '../shared/backup/restoreTable';
 import { BadRequestError } from '../shared/errors';
+import { parseJson } from '../shared/ingest/jsonArray';
 import { getServices, requireBackups } from '../shared/services';
 import { bodyText, json, jsonErrors, mediaType, tableParam } from './lib/http';
 
@@ -19,12 +20,7 @@ export async function restoreTable(request: HttpRequest): Promise<HttpResponseIn
 
 function parseRestoreRequest(text: string): { backup?: unknown; safety?: boolean } {
   if (text.trim() === '') return {};
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch (error) {
-    throw new BadRequestError(`the body is not valid JSON: ${(error as Error).message}`, 'malformed_json');
-  }
+  const body = parseJson(text);
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new BadRequestError('the body must be a JSON object', 'bad_restore_request');
   const { backup, safety, ...rest } = body as Record<string, unknown>;
   const unknown = Object.keys(rest);

@@ -75,6 +75,11 @@ export function checkObject(table: TableDef, value: unknown): Checked {
   return reasons.length ? { reasons, partial: row } : { row };
 }
 
+/** Reasons as one line of text, for logs and error messages: `datetime is required; job_id jobs has no id 9`. */
+export function describeReasons(reasons: readonly Reason[]): string {
+  return reasons.map((r) => (r.field ? `${r.field} ${r.message}` : r.message)).join('; ');
+}
+
 /** The row as the fields of a CSV line (the inverse of checkFields), e.g. for downloads. */
 export function formatRow(table: TableDef, row: Row): string[] {
   return table.columns.map((c, i) => (c.type === 'datetime' ? formatInstant(row[i] as number) : String(row[i])));

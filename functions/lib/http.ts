@@ -5,8 +5,9 @@
 import { app, type HttpHandler, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import Papa from 'papaparse';
 import { BadRequestError, NotFoundError, PayloadTooLargeError, ServiceError, UnsupportedMediaTypeError } from '../../shared/errors';
-import { findTable, type TableDef } from '../../shared/tables';
+import { findTable, TABLES, type TableDef } from '../../shared/tables';
 import type { RejectionLogger } from '../../shared/ingest/applyRows';
+import { describeReasons } from '../../shared/rules';
 
 // Request bodies arrive as streams (a historical file can be gigabytes), on Azure as on the local host.
 app.setup({ enableHttpStream: true });
@@ -32,12 +33,16 @@ export function jsonErrors(handler: HttpHandler): HttpHandler {
   };
 }
 
+/** The table named `name` (from a route or a query), or 404. */
+export function requireTable(name: string): TableDef {
+  const table = findTable(name);
+  if (!table) throw new NotFoundError(`no table "${name}": the tables are ${TABLES.map((t) => t.name).join(', ')}`, 'table_not_found');
+  return table;
+}
+
 /** The `{table}` route parameter as a table definition, or 404. */
 export function tableParam(request: HttpRequest): TableDef {
-  const name = request.params.table ?? '';
-  const table = findTable(name);
-  if (!table) throw new NotFoundError(`no table "${name}": the tables are departments, jobs, hired_employees`, 'table_not_found');
-  return table;
+  return requireTable(request.params.table ?? '');
 }
 
 export function queryInt(request: HttpRequest, name: string, options: { min: number; max: number; default: number }): number {
@@ -125,7 +130,7 @@ export async function bodyText(request: HttpRequest, maxBytes: number): Promise<
 /** Sends each rejected row to the function's log, where the platform keeps it with the invocation. */
 export function logRejections(context: InvocationContext): RejectionLogger {
   return (table, { source, reasons }) =>
-    context.warn(`rejected ${table.name} row ${source.position}: ${reasons.map((r) => (r.field ? `${r.field} ${r.message}` : r.message)).join('; ')} | ${source.raw}`);
+    context.warn(`rejected ${table.name} row ${source.position}: ${describeReasons(reasons)} | ${source.raw}`);
 }
 
 export function json(jsonBody: unknown, status = 200): HttpResponseInit {

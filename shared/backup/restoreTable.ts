@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import avro from 'avsc';
 import type { Database, WriteTransaction } from '../db';
 import { ConflictError, NotFoundError, UnprocessableError } from '../errors';
-import { checkObject, formatInstant } from '../rules';
+import { checkObject, describeReasons, formatInstant } from '../rules';
 import { foreignKeys, referencingTables, type Row, type TableDef } from '../tables';
 import { schemaDifferences } from './avroSchema';
 import { backupTable } from './backupTable';
@@ -95,8 +95,7 @@ async function insertBackupRows(tx: WriteTransaction, table: TableDef, name: str
     count++;
     const checked = checkObject(table, asJsonRow(table, record));
     if (!checked.row) {
-      const reasons = checked.reasons.map((r) => (r.field ? `${r.field} ${r.message}` : r.message)).join('; ');
-      throw new UnprocessableError(`row ${count} of backup ${name} breaks the data rules: ${reasons}`, 'backup_invalid_row');
+      throw new UnprocessableError(`row ${count} of backup ${name} breaks the data rules: ${describeReasons(checked.reasons)}`, 'backup_invalid_row');
     }
     const id = checked.row[0] as number;
     if (id <= lastId) throw new UnprocessableError(`row ${count} of backup ${name} repeats or reorders id ${id}`, 'backup_invalid_row');

@@ -6,12 +6,7 @@ import { BadRequestError } from '../errors';
  * key order). Throws a BadRequestError if the text is not a JSON array.
  */
 export function splitJsonArray(text: string): { raw: string; value: unknown }[] {
-  let values: unknown;
-  try {
-    values = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
-  } catch (error) {
-    throw new BadRequestError(`the body is not valid JSON: ${(error as Error).message}`, 'malformed_json');
-  }
+  const values = parseJson(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   if (!Array.isArray(values)) throw new BadRequestError('the body must be a JSON array of row objects', 'malformed_json');
   // The text parsed, so a scan that tracks only strings and nesting finds the element boundaries.
   const elements: { raw: string; value: unknown }[] = [];
@@ -36,4 +31,13 @@ export function splitJsonArray(text: string): { raw: string; value: unknown }[] 
   }
   // An empty array "[]" yields one empty slice above; it has no elements.
   return values.length === 0 ? [] : elements;
+}
+
+/** Parses a JSON request body; a BadRequestError saying where it is malformed if it is not JSON. */
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new BadRequestError(`the body is not valid JSON: ${(error as Error).message}`, 'malformed_json');
+  }
 }
