@@ -1,8 +1,9 @@
 /**
  * Every setting the service reads, with its default, in one place. Settings come from the
  * environment: app settings on Azure, local.settings.json under Core Tools, the shell for
- * `npm start`.
+ * `npm start`. `SETTINGS` lists them all; the deployment tests compare it with the Bicep app settings.
  */
+
 /** Settings that have a default, by their app-setting name. The local host resolves `%NAME%` in schedules from these too. */
 export const SETTING_DEFAULTS = {
   DATA_DIR: '.data',
@@ -12,24 +13,87 @@ export const SETTING_DEFAULTS = {
   BACKUP_SCHEDULE: '0 0 2 * * *',
 } as const;
 
+/**
+ * Every app setting the service's own code reads (the Functions host reads more, such as
+ * FUNCTIONS_WORKER_RUNTIME). Storage settings follow the Functions convention for connections:
+ * `<NAME>` is a connection string, `<NAME>__blobServiceUri` or `<NAME>__accountName` an
+ * identity-based connection, with `<NAME>__clientId` naming a user-assigned identity.
+ */
+export const SETTINGS = [
+  ...Object.keys(SETTING_DEFAULTS),
+  'AzureWebJobsStorage',
+  'AzureWebJobsStorage__blobServiceUri',
+  'AzureWebJobsStorage__accountName',
+  'AzureWebJobsStorage__clientId',
+  'BACKUP_STORAGE',
+  'BACKUP_STORAGE__blobServiceUri',
+  'BACKUP_STORAGE__accountName',
+  'BACKUP_STORAGE__clientId',
+  'SQL_CONNECTION',
+  'SQL_SERVER',
+  'SQL_DATABASE',
+  'AZURE_CLIENT_ID',
+] as const;
+
+/** How to reach a storage account: by connection string, or by URL with a Microsoft Entra identity. */
+export type StorageConnection =
+  | { readonly kind: 'connectionString'; readonly connectionString: string }
+  | { readonly kind: 'identity'; readonly blobServiceUri: string; readonly clientId: string | undefined };
+
+/** How to reach Azure SQL. Absent: the embedded SQLite database. */
+export type SqlConnection =
+  | { readonly kind: 'connectionString'; readonly connectionString: string }
+  | { readonly kind: 'entra'; readonly server: string; readonly database: string; readonly clientId: string | undefined };
+
 export interface Config {
   /** Folder of the embedded SQLite database (and of Azurite's data under `npm start`). */
   readonly dataDir: string;
-  /** Storage connection string; on Azure the function app's own storage. */
-  readonly storageConnection: string | undefined;
+  /** The function app's own storage (AzureWebJobsStorage). */
+  readonly storage: StorageConnection | undefined;
   /** The only container that `POST /load {"blob"}` may read. */
   readonly historicContainer: string;
-  /** Storage connection string for backups: BACKUP_STORAGE, else the app's own storage. */
-  readonly backupStorageConnection: string | undefined;
+  /** Storage for backups: BACKUP_STORAGE, else the app's own storage. */
+  readonly backupStorage: StorageConnection | undefined;
   readonly backupContainer: string;
+  readonly sql: SqlConnection | undefined;
+}
+
+/** Thrown for settings that are present but incomplete or contradictory, naming what is missing. */
+export class ConfigurationError extends Error {
+  override readonly name = 'ConfigurationError';
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const storage = readStorageConnection(env, 'AzureWebJobsStorage');
   return {
     dataDir: env.DATA_DIR || SETTING_DEFAULTS.DATA_DIR,
-    storageConnection: env.AzureWebJobsStorage || undefined,
+    storage,
     historicContainer: env.HISTORIC_CONTAINER || SETTING_DEFAULTS.HISTORIC_CONTAINER,
-    backupStorageConnection: env.BACKUP_STORAGE || env.AzureWebJobsStorage || undefined,
+    backupStorage: readStorageConnection(env, 'BACKUP_STORAGE') ?? storage,
     backupContainer: env.BACKUP_CONTAINER || SETTING_DEFAULTS.BACKUP_CONTAINER,
+    sql: readSqlConnection(env),
   };
+}
+
+function readStorageConnection(env: NodeJS.ProcessEnv, name: string): StorageConnection | undefined {
+  const connectionString = env[name];
+  if (connectionString) return { kind: 'connectionString', connectionString };
+  const accountName = env[`${name}__accountName`];
+  const blobServiceUri = env[`${name}__blobServiceUri`] || (accountName && `https://${accountName}.blob.core.windows.net`);
+  if (!blobServiceUri) return undefined;
+  if (!/^https?:\/\/[^\s/]+\/?$/.test(blobServiceUri)) {
+    throw new ConfigurationError(`${name}__blobServiceUri must be the account's blob endpoint, like https://<account>.blob.core.windows.net; got ${JSON.stringify(blobServiceUri)}`);
+  }
+  return { kind: 'identity', blobServiceUri, clientId: env[`${name}__clientId`] || env.AZURE_CLIENT_ID || undefined };
+}
+
+function readSqlConnection(env: NodeJS.ProcessEnv): SqlConnection | undefined {
+  if (env.SQL_CONNECTION) {
+    if (env.SQL_SERVER || env.SQL_DATABASE) throw new ConfigurationError('set either SQL_CONNECTION or SQL_SERVER with SQL_DATABASE, not both');
+    return { kind: 'connectionString', connectionString: env.SQL_CONNECTION };
+  }
+  if (!env.SQL_SERVER && !env.SQL_DATABASE) return undefined;
+  if (!env.SQL_SERVER) throw new ConfigurationError('SQL_DATABASE is set but SQL_SERVER is missing (the server name, like myserver.database.windows.net)');
+  if (!env.SQL_DATABASE) throw new ConfigurationError('SQL_SERVER is set but SQL_DATABASE is missing (the database name)');
+  return { kind: 'entra', server: env.SQL_SERVER, database: env.SQL_DATABASE, clientId: env.AZURE_CLIENT_ID || undefined };
 }

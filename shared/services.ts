@@ -7,6 +7,7 @@ import { openDatabase, type Database } from './db';
 import { ServiceError } from './errors';
 import { BackupStore } from './backup/BackupStore';
 import { BlobStorage } from './storage/BlobStorage';
+import { blobServiceClient } from './storage/blobService';
 
 export interface Services {
   readonly config: Config;
@@ -28,8 +29,8 @@ export function getServices(): Promise<Services> {
 
 export async function createServices(config: Config): Promise<Services> {
   const db = await openDatabase(config);
-  const storage = config.storageConnection ? new BlobStorage(config.storageConnection, config.historicContainer) : undefined;
-  const backups = config.backupStorageConnection ? new BackupStore(config.backupStorageConnection, config.backupContainer) : undefined;
+  const storage = config.storage && new BlobStorage(blobServiceClient(config.storage), config.historicContainer);
+  const backups = config.backupStorage && new BackupStore(blobServiceClient(config.backupStorage), config.backupContainer);
   return { config, db, storage, backups };
 }
 

@@ -3,7 +3,7 @@
  * with the row count and SHA-256 of the file in its blob metadata.
  */
 import { createHash } from 'node:crypto';
-import { BlobServiceClient, RestError, type ContainerClient } from '@azure/storage-blob';
+import { RestError, type BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { BadRequestError, ConflictError, NotFoundError } from '../errors';
 import type { TableDef } from '../tables';
 
@@ -23,8 +23,8 @@ export class BackupStore {
   private readonly container: ContainerClient;
   private containerReady: Promise<unknown> | undefined;
 
-  constructor(connectionString: string, containerName: string) {
-    this.container = BlobServiceClient.fromConnectionString(connectionString).getContainerClient(containerName);
+  constructor(service: BlobServiceClient, containerName: string) {
+    this.container = service.getContainerClient(containerName);
   }
 
   /** Creates the container if it is missing, once per process (a new storage account has none). */

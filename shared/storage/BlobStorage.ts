@@ -1,13 +1,12 @@
-import { BlobServiceClient, RestError } from '@azure/storage-blob';
+import { RestError, type BlobServiceClient } from '@azure/storage-blob';
 import { BadRequestError, NotFoundError } from '../errors';
 
 /** What the service reads and writes in Blob Storage. */
 export class BlobStorage {
-  private readonly service: BlobServiceClient;
-
-  constructor(connectionString: string, private readonly historicContainer: string) {
-    this.service = BlobServiceClient.fromConnectionString(connectionString);
-  }
+  constructor(
+    private readonly service: BlobServiceClient,
+    private readonly historicContainer: string,
+  ) {}
 
   /**
    * Streams a historical file from the historic container. The path is checked first so that no
