@@ -3,6 +3,7 @@
  * environment: app settings on Azure, local.settings.json under Core Tools, the shell for
  * `npm start`. `SETTINGS` lists them all; the deployment tests compare it with the Bicep app settings.
  */
+import { ConfigurationError } from './errors';
 
 /** Settings that have a default, by their app-setting name. The local host resolves `%NAME%` in schedules from these too. */
 export const SETTING_DEFAULTS = {
@@ -56,11 +57,6 @@ export interface Config {
   readonly backupStorage: StorageConnection | undefined;
   readonly backupContainer: string;
   readonly sql: SqlConnection | undefined;
-}
-
-/** Thrown for settings that are present but incomplete or contradictory, naming what is missing. */
-export class ConfigurationError extends Error {
-  override readonly name = 'ConfigurationError';
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {

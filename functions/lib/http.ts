@@ -8,9 +8,12 @@ import { BadRequestError, NotFoundError, PayloadTooLargeError, ServiceError, Uns
 import { findTable, TABLES, type TableDef } from '../../shared/tables';
 import type { RejectionLogger } from '../../shared/ingest/applyRows';
 import { describeReasons } from '../../shared/rules';
+import { closeServices } from '../../shared/services';
 
 // Request bodies arrive as streams (a historical file can be gigabytes), on Azure as on the local host.
 app.setup({ enableHttpStream: true });
+// The database pool is closed when the worker shuts down gracefully, so connections end cleanly.
+app.hook.appTerminate(() => closeServices());
 
 /** Run ids are UUIDs; anything else is a malformed request, not an unknown run. */
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

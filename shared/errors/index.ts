@@ -5,3 +5,4 @@ export { PayloadTooLargeError } from './PayloadTooLargeError';
 export { UnsupportedMediaTypeError } from './UnsupportedMediaTypeError';
 export { ConflictError } from './ConflictError';
 export { UnprocessableError } from './UnprocessableError';
+export { ConfigurationError } from './ConfigurationError';

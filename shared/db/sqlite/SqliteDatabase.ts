@@ -1,7 +1,7 @@
 /**
  * The embedded default: SQLite through better-sqlite3, in WAL mode so that readers see only
  * committed data while a writer works. Writes run on a writer thread, one transaction at a time
- * (queued by WriteLock); reads run here on a read connection.
+ * (queued by a SerialQueue); reads run here on a read connection.
  */
 import BetterSqlite3 from 'better-sqlite3';
 import type { Database, RejectionFilter, RejectionRecord, RunRecord, WriteTransaction } from '../Database';
@@ -11,7 +11,7 @@ import { yearBounds, type DepartmentHiresRow, type HiresByQuarterRow } from '../
 import { openConnection } from './connection';
 import { quote } from './ddl';
 import { normalisedColumns, toStored } from './values';
-import { WriteLock } from './WriteLock';
+import { SerialQueue } from '../SerialQueue';
 import { WriterThread } from './WriterThread';
 
 const SNAPSHOT_PAGE_ROWS = 5_000;
@@ -22,7 +22,7 @@ export class SqliteDatabase implements Database {
   readonly dialect = 'sqlite' as const;
   private readonly writer: WriterThread;
   private reader: BetterSqlite3.Database | undefined;
-  private readonly lock = new WriteLock();
+  private readonly lock = new SerialQueue();
 
   constructor(readonly file: string) {
     this.writer = new WriterThread(file);

@@ -1,0 +1,464 @@
+/**
+ * The production database: Azure SQL (or SQL Server 2022) through mssql. The service's logic lives
+ * above the Database interface; this class stores and fetches, with the same meaning as the SQLite
+ * one. Where the engines differ, the place says why.
+ *
+ * Writes are serialised across every process and instance by an application lock held for the
+ * transaction (sp_getapplock), as SQLite serialises its writers: a batch decides "skip, conflict
+ * or insert" from what it reads inside its transaction, and that decision must not be raced by
+ * another instance inserting the same ids. Reads are never blocked by it.
+ */
+import sql from 'mssql';
+import type { Database, Orphans, RejectionFilter, RejectionRecord, RunRecord, WriteTransaction } from '../Database';
+import type { SqlConnection } from '../../config';
+import type { Reason } from '../../rules';
+import { referencingTables, foreignKeys, type Row, type TableDef } from '../../tables';
+import { yearBounds, type DepartmentHiresRow, type HiresByQuarterRow } from '../../metrics';
+import { poolConfig } from './connectionConfig';
+import { bulkTable, createTable, MssqlNames, quoteName, schemaStatements, selectList } from './ddl';
+import { withRetry, type RetryPolicy, DEFAULT_RETRY } from './retry';
+import { fromStored } from './values';
+import { SerialQueue } from '../SerialQueue';
+
+const SNAPSHOT_PAGE_ROWS = 5_000;
+/** How long a writer waits for the write lock: longer than any one transaction of a load or batch takes. */
+const WRITE_LOCK_TIMEOUT_MS = 10 * 60_000;
+/** Scratch tables (dry runs) outlive a process that died; older ones are dropped at startup. */
+const STALE_SCRATCH_MS = 24 * 60 * 60_000;
+
+export interface MssqlOptions {
+  /** The schema holding the service's tables: `dbo` in production, a throwaway one in tests. */
+  readonly schema?: string;
+  readonly retry?: RetryPolicy;
+}
+
+export class MssqlDatabase implements Database {
+  readonly dialect = 'mssql' as const;
+  private readonly names: MssqlNames;
+  private readonly retry: RetryPolicy;
+  private pool: Promise<sql.ConnectionPool> | undefined;
+  private readonly writers = new SerialQueue();
+
+  constructor(
+    private readonly config: sql.config,
+    options: MssqlOptions = {},
+  ) {
+    this.names = new MssqlNames(options.schema ?? 'dbo');
+    this.retry = options.retry ?? DEFAULT_RETRY;
+  }
+
+  static fromConnection(connection: SqlConnection, options?: MssqlOptions): MssqlDatabase {
+    return new MssqlDatabase(poolConfig(connection), options);
+  }
+
+  async migrate(): Promise<void> {
+    const pool = await this.connected();
+    // SNAPSHOT isolation (backups) is on by default in Azure SQL, off in a new SQL Server database.
+    // ALTER DATABASE cannot run inside a transaction, so this comes first, and only when needed.
+    await this.withRetry(() =>
+      pool.request().batch(
+        `IF EXISTS (SELECT 1 FROM sys.databases WHERE database_id = DB_ID() AND snapshot_isolation_state = 0)
+           ALTER DATABASE CURRENT SET ALLOW_SNAPSHOT_ISOLATION ON`,
+      ),
+    );
+    // Under the write lock, so that instances starting together do not race to create the same tables.
+    await this.locked(async (state) => {
+      for (const statement of schemaStatements(this.names)) await state.run((request) => request.batch(statement));
+      await this.dropStaleScratchTables(state);
+    });
+  }
+
+  write<T>(work: (tx: WriteTransaction) => Promise<T>): Promise<T> {
+    return this.locked(async (state) => {
+      const result = await work(this.transaction(state));
+      // Constraints switched off by clearTable are switched on again WITH CHECK: the server
+      // validates every row and trusts the constraint again, or the transaction fails.
+      for (const statement of state.reenable) await state.run((request) => request.batch(statement));
+      return result;
+    });
+  }
+
+  async createScratch(table: TableDef): Promise<string> {
+    // A real table, not a #temp one: a pool gives each transaction whichever connection is free,
+    // and a session's #temp table is visible on its own connection only.
+    const name = `scratch_${table.name}_${Date.now()}_${Math.random().toString(36).slice(2, 8)}`;
+    await this.query((request) => request.batch(createTable(table, this.names, name)));
+    return name;
+  }
+
+  async dropScratch(name: string): Promise<void> {
+    await this.query((request) => request.batch(`DROP TABLE IF EXISTS ${this.names.table(name)}`));
+  }
+
+  async countRows(table: TableDef): Promise<number> {
+    const result = await this.query((request) => request.query(`SELECT COUNT(*) AS n FROM ${this.names.table(table.name)}`));
+    return result.recordset[0].n as number;
+  }
+
+  /**
+   * One SNAPSHOT transaction: the rows as of its first read, without blocking writers (row
+   * versions) or being blocked by them. The rows stream with backpressure: the server is paused
+   * while the caller works on a page.
+   */
+  async *snapshot(table: TableDef): AsyncGenerator<Row[]> {
+    const pool = await this.connected();
+    const transaction = new sql.Transaction(pool);
+    await this.withRetry(() => transaction.begin(sql.ISOLATION_LEVEL.SNAPSHOT));
+    const request = new sql.Request(transaction);
+    request.arrayRowMode = true;
+    const stream = request.toReadableStream({ highWaterMark: SNAPSHOT_PAGE_ROWS });
+    const ended = new Promise((resolve) => {
+      request.once('done', resolve);
+      request.once('error', resolve);
+    });
+    void request.query(`SELECT ${selectList(table)} FROM ${this.names.table(table.name)} ORDER BY id`).catch(() => undefined); // errors arrive on the stream
+    let finished = false;
+    try {
+      let page: Row[] = [];
+      for await (const record of stream) {
+        page.push(fromStored(table, record as unknown[]));
+        if (page.length === SNAPSHOT_PAGE_ROWS) {
+          yield page;
+          page = [];
+        }
+      }
+      if (page.length) yield page;
+      finished = true;
+    } finally {
+      if (!finished) {
+        // The caller stopped early: stop the query, and let it end before the transaction does.
+        request.cancel();
+        stream.destroy();
+        await ended;
+      }
+      await transaction.rollback().catch(() => undefined); // read only: nothing to keep
+    }
+  }
+
+  async listRows(table: TableDef, afterId: number, limit: number): Promise<Row[]> {
+    const result = await this.query((request) => {
+      request.arrayRowMode = true;
+      return request
+        .input('afterId', sql.Int, afterId)
+        .input('limit', sql.Int, limit)
+        .query(`SELECT TOP (@limit) ${selectList(table)} FROM ${this.names.table(table.name)} WHERE id > @afterId ORDER BY id`);
+    });
+    return (result.recordset as unknown as unknown[][]).map((record) => fromStored(table, record));
+  }
+
+  async getRun(id: string): Promise<RunRecord | undefined> {
+    const result = await this.query((request) =>
+      request.input('id', sql.NVarChar(36), id).query(`SELECT * FROM ${this.names.table('runs')} WHERE id = @id`),
+    );
+    const r = result.recordset[0];
+    return (
+      r && {
+        id: r.id,
+        table: r.table_name,
+        kind: r.kind,
+        source: r.source,
+        dryRun: r.dry_run,
+        status: r.status,
+        startedAt: r.started_at.toISOString(),
+        heartbeatAt: r.heartbeat_at.toISOString(),
+        finishedAt: r.finished_at?.toISOString() ?? null,
+        received: Number(r.received),
+        inserted: Number(r.inserted),
+        skipped: Number(r.skipped),
+        rejected: Number(r.rejected),
+        error: r.error,
+      }
+    );
+  }
+
+  async listRejections(filter: RejectionFilter): Promise<RejectionRecord[]> {
+    const where = ['id > @afterId'];
+    if (filter.table) where.push('table_name = @table');
+    if (filter.runId) where.push('run_id = @runId');
+    const result = await this.query((request) =>
+      request
+        .input('afterId', sql.BigInt, filter.afterId)
+        .input('limit', sql.Int, filter.limit)
+        .input('table', sql.NVarChar(128), filter.table ?? null)
+        .input('runId', sql.NVarChar(36), filter.runId ?? null)
+        .query(`SELECT TOP (@limit) * FROM ${this.names.table('rejected_rows')} WHERE ${where.join(' AND ')} ORDER BY id`),
+    );
+    return result.recordset.map((r) => ({
+      // BIGINT arrives as a string; rejection ids stay far below 2^53.
+      id: Number(r.id),
+      runId: r.run_id,
+      table: r.table_name,
+      position: Number(r.position),
+      rawText: r.raw_text,
+      format: r.format,
+      reasons: JSON.parse(r.reasons) as Reason[],
+      createdAt: r.created_at.toISOString(),
+    }));
+  }
+
+  /*
+   * The metrics, as the SQLite ones: the year's range of the covering index
+   * ix_hired_employees_datetime, counted in SQL, names joined onto the counts. Names are ordered
+   * by the database's default collation (case-insensitive on Azure SQL), then by their exact text
+   * (BIN2, code-point order, as SQLite's BINARY) for names differing only in case. The engines'
+   * case-insensitive orders agree on letters, digits and spaces; Azure SQL's linguistic collation
+   * may order punctuation and accented letters differently from SQLite's NOCASE.
+   */
+
+  async hiresByQuarter(year: number): Promise<HiresByQuarterRow[]> {
+    const result = await this.query((request) =>
+      yearInputs(request, year).query(
+        `WITH counts AS (
+           SELECT department_id, job_id,
+                  SUM(CASE WHEN datetime < @q2 THEN 1 ELSE 0 END) AS Q1,
+                  SUM(CASE WHEN datetime >= @q2 AND datetime < @q3 THEN 1 ELSE 0 END) AS Q2,
+                  SUM(CASE WHEN datetime >= @q3 AND datetime < @q4 THEN 1 ELSE 0 END) AS Q3,
+                  SUM(CASE WHEN datetime >= @q4 THEN 1 ELSE 0 END) AS Q4
+           FROM ${this.names.table('hired_employees')}
+           WHERE datetime BETWEEN @first AND @last
+           GROUP BY department_id, job_id)
+         SELECT d.department, j.job, c.Q1, c.Q2, c.Q3, c.Q4
+         FROM counts c
+         JOIN ${this.names.table('departments')} d ON d.id = c.department_id
+         JOIN ${this.names.table('jobs')} j ON j.id = c.job_id
+         ORDER BY d.department, d.department COLLATE Latin1_General_BIN2, j.job, j.job COLLATE Latin1_General_BIN2, d.id, j.id`,
+      ),
+    );
+    return result.recordset;
+  }
+
+  async departmentsAboveMean(year: number): Promise<DepartmentHiresRow[]> {
+    // Compared exactly in integers, hired * departments > total hires, as on SQLite: no rounded mean.
+    const result = await this.query((request) =>
+      yearInputs(request, year).query(
+        `WITH counts AS (
+           SELECT department_id, COUNT_BIG(*) AS hired
+           FROM ${this.names.table('hired_employees')}
+           WHERE datetime BETWEEN @first AND @last
+           GROUP BY department_id),
+         totals AS (
+           SELECT (SELECT COUNT_BIG(*) FROM ${this.names.table('departments')}) AS departments,
+                  (SELECT COALESCE(SUM(hired), 0) FROM counts) AS hires)
+         SELECT d.id, d.department, CAST(c.hired AS INT) AS hired
+         FROM counts c
+         JOIN ${this.names.table('departments')} d ON d.id = c.department_id
+         CROSS JOIN totals t
+         WHERE c.hired * t.departments > t.hires
+         ORDER BY c.hired DESC, d.id`,
+      ),
+    );
+    return result.recordset;
+  }
+
+  async ping(): Promise<void> {
+    await this.query((request) => request.query('SELECT 1 AS ok'));
+  }
+
+  async close(): Promise<void> {
+    const pool = this.pool;
+    this.pool = undefined;
+    if (pool) await (await pool.catch(() => undefined))?.close();
+  }
+
+  /** The pool, connected on first use and kept for the life of the process. */
+  private connected(): Promise<sql.ConnectionPool> {
+    this.pool ??= this.withRetry(() => new sql.ConnectionPool(this.config).connect()).catch((error) => {
+      this.pool = undefined; // the next call tries again
+      throw error;
+    });
+    return this.pool;
+  }
+
+  private withRetry<T>(operation: () => Promise<T>): Promise<T> {
+    return withRetry(operation, this.retry);
+  }
+
+  /** A read, retried as a whole on transient errors. */
+  private async query<T>(run: (request: sql.Request) => Promise<T>): Promise<T> {
+    const pool = await this.connected();
+    return this.withRetry(() => run(pool.request()));
+  }
+
+  /**
+   * A transaction holding the write lock. Beginning it is retried on transient errors (nothing
+   * has happened yet); it commits if `work` resolves and rolls back if it throws.
+   */
+  private locked<T>(work: (state: TransactionState) => Promise<T>): Promise<T> {
+    // One writer per process waits for the lock on the server; the others wait here, without
+    // holding one of the pool's connections, which reads need.
+    return this.writers.run(async () => {
+      const pool = await this.connected();
+      const transaction = new sql.Transaction(pool);
+      await this.withRetry(() => transaction.begin(sql.ISOLATION_LEVEL.READ_COMMITTED));
+      const state = new TransactionState(transaction);
+      let result: T;
+      try {
+        const lock = await new sql.Request(transaction)
+          .input('resource', sql.NVarChar(255), `${this.names.schema}.writes`)
+          .input('timeout', sql.Int, WRITE_LOCK_TIMEOUT_MS)
+          .output('result', sql.Int)
+          .query(
+            `DECLARE @r INT;
+             EXEC @r = sp_getapplock @Resource = @resource, @LockMode = N'Exclusive', @LockOwner = N'Transaction', @LockTimeout = @timeout;
+             SET @result = @r;`,
+          );
+        if ((lock.output.result as number) < 0) throw new Error(`could not take the write lock (sp_getapplock returned ${lock.output.result})`);
+        result = await work(state);
+      } catch (error) {
+        await state.idle();
+        await transaction.rollback().catch(() => undefined); // the original error is the one to report
+        throw error;
+      }
+      await transaction.commit();
+      return result;
+    });
+  }
+
+  private async dropStaleScratchTables(state: TransactionState): Promise<void> {
+    const result = await state.run((request) => request
+      .input('schema', sql.NVarChar(128), this.names.schema)
+      .query(`SELECT name FROM sys.tables WHERE schema_id = SCHEMA_ID(@schema) AND name LIKE 'scratch[_]%'`));
+    for (const { name } of result.recordset as { name: string }[]) {
+      const created = Number(/_(\d+)_[a-z0-9]+$/.exec(name)?.[1]);
+      if (created && Date.now() - created > STALE_SCRATCH_MS) await state.run((request) => request.batch(`DROP TABLE IF EXISTS ${this.names.table(name)}`));
+    }
+  }
+
+  private transaction(state: TransactionState): WriteTransaction {
+    const names = this.names;
+    return {
+      findRows: async (table, ids, scratch) => {
+        const result = await state.run((request) => {
+          request.arrayRowMode = true;
+          return request
+            .input('ids', sql.NVarChar(sql.MAX), JSON.stringify(ids))
+            .query(`SELECT ${selectList(table)} FROM ${names.table(scratch ?? table.name)} WHERE id IN (SELECT id FROM OPENJSON(@ids) WITH (id INT '$'))`);
+        });
+        const found = new Map<number, Row>();
+        for (const record of result.recordset as unknown as unknown[][]) {
+          const row = fromStored(table, record);
+          found.set(row[0] as number, row);
+        }
+        return found;
+      },
+      existingIds: async (table, ids) => {
+        const result = await state.run((request) =>
+          request
+            .input('ids', sql.NVarChar(sql.MAX), JSON.stringify(ids))
+            .query(`SELECT id FROM ${names.table(table.name)} WHERE id IN (SELECT id FROM OPENJSON(@ids) WITH (id INT '$'))`),
+        );
+        return new Set(result.recordset.map((r: { id: number }) => r.id));
+      },
+      insertRows: async (table, rows, scratch) => {
+        if (rows.length === 0) return;
+        // The TDS bulk-load path, checking constraints (foreign keys) as a plain INSERT would.
+        const bulk = bulkTable(table, names, scratch);
+        for (const row of rows) bulk.rows.add(...row);
+        await state.run((request) => request.bulk(bulk, { checkConstraints: true }));
+      },
+      insertRejections: async (rejections) => {
+        if (rejections.length === 0) return;
+        const bulk = new sql.Table(`${quoteName(names.schema)}.${quoteName('rejected_rows')}`);
+        bulk.columns.add('run_id', sql.NVarChar(36), { nullable: false });
+        bulk.columns.add('table_name', sql.NVarChar(128), { nullable: false });
+        bulk.columns.add('position', sql.BigInt, { nullable: false });
+        bulk.columns.add('raw_text', sql.NVarChar(sql.MAX), { nullable: false });
+        bulk.columns.add('format', sql.NVarChar(8), { nullable: false });
+        bulk.columns.add('reasons', sql.NVarChar(sql.MAX), { nullable: false });
+        bulk.columns.add('created_at', sql.DateTime2(3), { nullable: false });
+        const now = new Date();
+        for (const r of rejections) bulk.rows.add(r.runId, r.table, r.position, r.rawText, r.format, JSON.stringify(r.reasons), now);
+        await state.run((request) => request.bulk(bulk, { checkConstraints: true }));
+      },
+      clearTable: async (table) => {
+        // SQL Server checks a foreign key at each statement, not at commit as SQLite's deferred
+        // keys do, so the constraints to and from the table are switched off for this transaction
+        // (transactional DDL: a rollback switches them back) and on again, checked, before commit.
+        const constraints = [
+          ...foreignKeys(table).map((fk) => ({ child: table.name, name: names.foreignKey(table.name, fk.column.name) })),
+          ...referencingTables(table).flatMap((child) =>
+            foreignKeys(child)
+              .filter((fk) => fk.target.name === table.name)
+              .map((fk) => ({ child: child.name, name: names.foreignKey(child.name, fk.column.name) })),
+          ),
+        ];
+        for (const { child, name } of constraints) {
+          await state.run((request) => request.batch(`ALTER TABLE ${names.table(child)} NOCHECK CONSTRAINT ${name}`));
+          state.reenable.push(`ALTER TABLE ${names.table(child)} WITH CHECK CHECK CONSTRAINT ${name}`);
+        }
+        await state.run((request) => request.batch(`DELETE FROM ${names.table(table.name)}`));
+      },
+      orphans: async (child, column, parent, limit): Promise<Orphans> => {
+        const missing = `NOT EXISTS (SELECT 1 FROM ${names.table(parent.name)} p WHERE p.id = c.${quoteName(column)})`;
+        const result = await state.run((request) =>
+          request
+            .input('limit', sql.Int, limit)
+            .query(
+              `SELECT TOP (@limit) c.${quoteName(column)} AS id, COUNT(*) AS [rows] FROM ${names.table(child.name)} c WHERE ${missing}
+                 GROUP BY c.${quoteName(column)} ORDER BY c.${quoteName(column)};
+               SELECT COUNT(*) AS n FROM ${names.table(child.name)} c WHERE ${missing};`,
+            ),
+        );
+        const [ids, [{ n }]] = result.recordsets as unknown as [{ id: number; rows: number }[], { n: number }[]];
+        return { ids, rows: ids.length ? n : 0 };
+      },
+      saveRun: async (run) => {
+        await state.run((request) =>
+          request
+            .input('id', sql.NVarChar(36), run.id)
+            .input('table', sql.NVarChar(128), run.table)
+            .input('kind', sql.NVarChar(16), run.kind)
+            .input('source', sql.NVarChar(2000), run.source)
+            .input('dryRun', sql.Bit, run.dryRun)
+            .input('status', sql.NVarChar(16), run.status)
+            .input('startedAt', sql.DateTime2(3), new Date(run.startedAt))
+            .input('heartbeatAt', sql.DateTime2(3), new Date(run.heartbeatAt))
+            .input('finishedAt', sql.DateTime2(3), run.finishedAt === null ? null : new Date(run.finishedAt))
+            .input('received', sql.BigInt, run.received)
+            .input('inserted', sql.BigInt, run.inserted)
+            .input('skipped', sql.BigInt, run.skipped)
+            .input('rejected', sql.BigInt, run.rejected)
+            .input('error', sql.NVarChar(sql.MAX), run.error)
+            .query(
+              `UPDATE ${names.table('runs')} SET status = @status, heartbeat_at = @heartbeatAt, finished_at = @finishedAt,
+                 received = @received, inserted = @inserted, skipped = @skipped, rejected = @rejected, error = @error
+               WHERE id = @id;
+               IF @@ROWCOUNT = 0
+                 INSERT INTO ${names.table('runs')} (id, table_name, kind, source, dry_run, status, started_at, heartbeat_at,
+                   finished_at, received, inserted, skipped, rejected, error)
+                 VALUES (@id, @table, @kind, @source, @dryRun, @status, @startedAt, @heartbeatAt, @finishedAt,
+                   @received, @inserted, @skipped, @rejected, @error);`,
+            ),
+        );
+      },
+    };
+  }
+}
+
+/**
+ * One write transaction's connection. mssql runs one request at a time on a transaction (a second
+ * one fails with EREQINPROG), while the service issues some concurrently (reference lookups), so
+ * requests are queued here.
+ */
+class TransactionState {
+  /** Statements that switch constraints back on, run before commit. */
+  readonly reenable: string[] = [];
+  private readonly requests = new SerialQueue();
+
+  constructor(private readonly transaction: sql.Transaction) {}
+
+  run<T>(operation: (request: sql.Request) => Promise<T>): Promise<T> {
+    return this.requests.run(() => operation(new sql.Request(this.transaction)));
+  }
+
+  /** Waits for requests still running: a transaction cannot roll back while one is in progress. */
+  idle(): Promise<void> {
+    return this.requests.idle();
+  }
+}
+
+function yearInputs(request: sql.Request, year: number): sql.Request {
+  const bounds = yearBounds(year);
+  for (const [name, value] of Object.entries(bounds)) request.input(name, sql.DateTime2(3), new Date(value));
+  return request;
+}

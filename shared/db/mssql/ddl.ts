@@ -1,0 +1,117 @@
+/**
+ * T-SQL DDL and bulk-load tables, generated from the table definitions, in a schema of the
+ * database (`dbo` in production; the contract tests use one of their own). Every statement is
+ * idempotent: the service migrates at every start.
+ */
+import sql from 'mssql';
+import { TABLES, type ColumnDef, type TableDef, type TableName } from '../../tables';
+
+/** The column types. NVARCHAR(255) holds 255 UTF-16 code units, the rule's limit; DATETIME2(3), a UTC instant to the millisecond. */
+export const COLUMN_TYPES: Record<ColumnDef['type'], { sql: string; bulk: () => sql.ISqlType }> = {
+  id: { sql: 'INT', bulk: () => sql.Int() },
+  text: { sql: 'NVARCHAR(255)', bulk: () => sql.NVarChar(255) },
+  datetime: { sql: 'DATETIME2(3)', bulk: () => sql.DateTime2(3) },
+};
+
+/** A bracket-quoted identifier (QUOTENAME's rule). */
+export function quoteName(name: string): string {
+  return `[${name.replace(/]/g, ']]')}]`;
+}
+
+/** A T-SQL string literal. */
+function literal(text: string): string {
+  return `N'${text.replace(/'/g, "''")}'`;
+}
+
+export class MssqlNames {
+  constructor(readonly schema: string) {}
+
+  /** `[schema].[name]`. */
+  table(name: string): string {
+    return `${quoteName(this.schema)}.${quoteName(name)}`;
+  }
+
+  /** The foreign-key constraint of `column` (constraint names are unique per schema). */
+  foreignKey(table: TableName, column: string): string {
+    return quoteName(`fk_${table}_${column}`);
+  }
+}
+
+function columnDefinitions(table: TableDef, names: MssqlNames, withConstraints: boolean, tableName: string): string {
+  return table.columns
+    .map((c, i) => {
+      const parts = [quoteName(c.name), COLUMN_TYPES[c.type].sql, 'NOT NULL'];
+      if (i === 0) parts.push(`CONSTRAINT ${quoteName(`pk_${tableName}`)} PRIMARY KEY`);
+      if (withConstraints && c.references) {
+        parts.push(`CONSTRAINT ${names.foreignKey(table.name, c.name)} REFERENCES ${names.table(c.references)} (id)`);
+      }
+      return parts.join(' ');
+    })
+    .join(', ');
+}
+
+/** CREATE TABLE for `name` with the columns of `table`: the table itself, or a scratch copy without foreign keys. */
+export function createTable(table: TableDef, names: MssqlNames, name: string = table.name): string {
+  return `CREATE TABLE ${names.table(name)} (${columnDefinitions(table, names, name === table.name, name)})`;
+}
+
+function ifNoTable(names: MssqlNames, name: string, statement: string): string {
+  return `IF OBJECT_ID(${literal(names.table(name))}, N'U') IS NULL ${statement}`;
+}
+
+function ifNoIndex(names: MssqlNames, table: string, index: string, columns: readonly string[]): string {
+  return (
+    `IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE object_id = OBJECT_ID(${literal(names.table(table))}) AND name = ${literal(index)}) ` +
+    `CREATE INDEX ${quoteName(index)} ON ${names.table(table)} (${columns.map(quoteName).join(', ')})`
+  );
+}
+
+/** The schema's statements, each one batch, in order. */
+export function schemaStatements(names: MssqlNames): string[] {
+  const statements = [`IF SCHEMA_ID(${literal(names.schema)}) IS NULL EXEC (${literal(`CREATE SCHEMA ${quoteName(names.schema)}`)})`];
+  for (const table of TABLES) {
+    statements.push(ifNoTable(names, table.name, createTable(table, names)));
+    for (const index of table.indexes) statements.push(ifNoIndex(names, table.name, index.name, index.columns));
+  }
+  statements.push(
+    ifNoTable(
+      names,
+      'runs',
+      `CREATE TABLE ${names.table('runs')} (
+        id NVARCHAR(36) NOT NULL CONSTRAINT pk_runs PRIMARY KEY, table_name NVARCHAR(128) NOT NULL, kind NVARCHAR(16) NOT NULL,
+        source NVARCHAR(2000) NOT NULL, dry_run BIT NOT NULL, status NVARCHAR(16) NOT NULL, started_at DATETIME2(3) NOT NULL,
+        heartbeat_at DATETIME2(3) NOT NULL, finished_at DATETIME2(3) NULL, received BIGINT NOT NULL, inserted BIGINT NOT NULL,
+        skipped BIGINT NOT NULL, rejected BIGINT NOT NULL, error NVARCHAR(MAX) NULL)`,
+    ),
+    ifNoTable(
+      names,
+      'rejected_rows',
+      `CREATE TABLE ${names.table('rejected_rows')} (
+        id BIGINT IDENTITY(1, 1) NOT NULL CONSTRAINT pk_rejected_rows PRIMARY KEY,
+        run_id NVARCHAR(36) NOT NULL CONSTRAINT fk_rejected_rows_run_id REFERENCES ${names.table('runs')} (id),
+        table_name NVARCHAR(128) NOT NULL, position BIGINT NOT NULL, raw_text NVARCHAR(MAX) NOT NULL, format NVARCHAR(8) NOT NULL,
+        reasons NVARCHAR(MAX) NOT NULL, created_at DATETIME2(3) NOT NULL)`,
+    ),
+  );
+  statements.push(
+    ifNoIndex(names, 'rejected_rows', 'ix_rejected_rows_run', ['run_id', 'id']),
+    ifNoIndex(names, 'rejected_rows', 'ix_rejected_rows_table', ['table_name', 'id']),
+  );
+  return statements;
+}
+
+/**
+ * The bulk-load table for `table` (or a scratch copy named `name`): the same column types as
+ * the DDL, so the server converts nothing. Rows are added with `rows.add(...row)`, which copies
+ * them: mssql replaces datetime numbers by Dates in place.
+ */
+export function bulkTable(table: TableDef, names: MssqlNames, name: string = table.name): sql.Table {
+  const bulk = new sql.Table(`${quoteName(names.schema)}.${quoteName(name)}`);
+  for (const column of table.columns) bulk.columns.add(column.name, COLUMN_TYPES[column.type].bulk(), { nullable: false });
+  return bulk;
+}
+
+/** The columns of `table`, in order, quoted. */
+export function selectList(table: TableDef): string {
+  return table.columns.map((c) => quoteName(c.name)).join(', ');
+}
