@@ -12,12 +12,13 @@ import sql from 'mssql';
 import type { Database, Orphans, RejectionFilter, RejectionRecord, RunRecord, WriteTransaction } from '../Database';
 import type { SqlConnection } from '../../config';
 import type { Reason } from '../../rules';
-import { referencingTables, foreignKeys, type Row, type TableDef } from '../../tables';
+import type { Row, TableDef } from '../../tables';
 import { yearBounds, type DepartmentHiresRow, type HiresByQuarterRow } from '../../metrics';
 import { poolConfig } from './connectionConfig';
-import { bulkTable, createTable, MssqlNames, quoteName, schemaStatements, selectList } from './ddl';
+import { bulkTable, createTable, MssqlNames, quoteName, schemaStatements } from './ddl';
 import { withRetry, type RetryPolicy, DEFAULT_RETRY } from './retry';
 import { fromStored } from './values';
+import { MssqlStatements } from './statements';
 import { SerialQueue } from '../SerialQueue';
 
 const SNAPSHOT_PAGE_ROWS = 5_000;
@@ -35,6 +36,7 @@ export interface MssqlOptions {
 export class MssqlDatabase implements Database {
   readonly dialect = 'mssql' as const;
   private readonly names: MssqlNames;
+  private readonly sql: MssqlStatements;
   private readonly retry: RetryPolicy;
   private pool: Promise<sql.ConnectionPool> | undefined;
   private readonly writers = new SerialQueue();
@@ -44,6 +46,7 @@ export class MssqlDatabase implements Database {
     options: MssqlOptions = {},
   ) {
     this.names = new MssqlNames(options.schema ?? 'dbo');
+    this.sql = new MssqlStatements(this.names);
     this.retry = options.retry ?? DEFAULT_RETRY;
   }
 
@@ -54,13 +57,7 @@ export class MssqlDatabase implements Database {
   async migrate(): Promise<void> {
     const pool = await this.connected();
     // SNAPSHOT isolation (backups) is on by default in Azure SQL, off in a new SQL Server database.
-    // ALTER DATABASE cannot run inside a transaction, so this comes first, and only when needed.
-    await this.withRetry(() =>
-      pool.request().batch(
-        `IF EXISTS (SELECT 1 FROM sys.databases WHERE database_id = DB_ID() AND snapshot_isolation_state = 0)
-           ALTER DATABASE CURRENT SET ALLOW_SNAPSHOT_ISOLATION ON`,
-      ),
-    );
+    await this.withRetry(() => pool.request().batch(this.sql.allowSnapshotIsolation));
     // Under the write lock, so that instances starting together do not race to create the same tables.
     await this.locked(async (state) => {
       for (const statement of schemaStatements(this.names)) await state.run((request) => request.batch(statement));
@@ -87,11 +84,11 @@ export class MssqlDatabase implements Database {
   }
 
   async dropScratch(name: string): Promise<void> {
-    await this.query((request) => request.batch(`DROP TABLE IF EXISTS ${this.names.table(name)}`));
+    await this.query((request) => request.batch(this.sql.dropTable(name)));
   }
 
   async countRows(table: TableDef): Promise<number> {
-    const result = await this.query((request) => request.query(`SELECT COUNT(*) AS n FROM ${this.names.table(table.name)}`));
+    const result = await this.query((request) => request.query(this.sql.countRows(table)));
     return result.recordset[0].n as number;
   }
 
@@ -111,7 +108,7 @@ export class MssqlDatabase implements Database {
       request.once('done', resolve);
       request.once('error', resolve);
     });
-    void request.query(`SELECT ${selectList(table)} FROM ${this.names.table(table.name)} ORDER BY id`).catch(() => undefined); // errors arrive on the stream
+    void request.query(this.sql.allRows(table)).catch(() => undefined); // errors arrive on the stream
     let finished = false;
     try {
       let page: Row[] = [];
@@ -141,14 +138,14 @@ export class MssqlDatabase implements Database {
       return request
         .input('afterId', sql.Int, afterId)
         .input('limit', sql.Int, limit)
-        .query(`SELECT TOP (@limit) ${selectList(table)} FROM ${this.names.table(table.name)} WHERE id > @afterId ORDER BY id`);
+        .query(this.sql.listRows(table));
     });
     return (result.recordset as unknown as unknown[][]).map((record) => fromStored(table, record));
   }
 
   async getRun(id: string): Promise<RunRecord | undefined> {
     const result = await this.query((request) =>
-      request.input('id', sql.NVarChar(36), id).query(`SELECT * FROM ${this.names.table('runs')} WHERE id = @id`),
+      request.input('id', sql.NVarChar(36), id).query(this.sql.getRun()),
     );
     const r = result.recordset[0];
     return (
@@ -172,16 +169,13 @@ export class MssqlDatabase implements Database {
   }
 
   async listRejections(filter: RejectionFilter): Promise<RejectionRecord[]> {
-    const where = ['id > @afterId'];
-    if (filter.table) where.push('table_name = @table');
-    if (filter.runId) where.push('run_id = @runId');
     const result = await this.query((request) =>
       request
         .input('afterId', sql.BigInt, filter.afterId)
         .input('limit', sql.Int, filter.limit)
         .input('table', sql.NVarChar(128), filter.table ?? null)
         .input('runId', sql.NVarChar(36), filter.runId ?? null)
-        .query(`SELECT TOP (@limit) * FROM ${this.names.table('rejected_rows')} WHERE ${where.join(' AND ')} ORDER BY id`),
+        .query(this.sql.listRejections({ table: !!filter.table, runId: !!filter.runId })),
     );
     return result.recordset.map((r) => ({
       // BIGINT arrives as a string; rejection ids stay far below 2^53.
@@ -196,57 +190,15 @@ export class MssqlDatabase implements Database {
     }));
   }
 
-  /*
-   * The metrics, as the SQLite ones: the year's range of the covering index
-   * ix_hired_employees_datetime, counted in SQL, names joined onto the counts. Names are ordered
-   * by the database's default collation (case-insensitive on Azure SQL), then by their exact text
-   * (BIN2, code-point order, as SQLite's BINARY) for names differing only in case. The engines'
-   * case-insensitive orders agree on letters, digits and spaces; Azure SQL's linguistic collation
-   * may order punctuation and accented letters differently from SQLite's NOCASE.
-   */
-
   async hiresByQuarter(year: number): Promise<HiresByQuarterRow[]> {
     const result = await this.query((request) =>
-      yearInputs(request, year).query(
-        `WITH counts AS (
-           SELECT department_id, job_id,
-                  SUM(CASE WHEN datetime < @q2 THEN 1 ELSE 0 END) AS Q1,
-                  SUM(CASE WHEN datetime >= @q2 AND datetime < @q3 THEN 1 ELSE 0 END) AS Q2,
-                  SUM(CASE WHEN datetime >= @q3 AND datetime < @q4 THEN 1 ELSE 0 END) AS Q3,
-                  SUM(CASE WHEN datetime >= @q4 THEN 1 ELSE 0 END) AS Q4
-           FROM ${this.names.table('hired_employees')}
-           WHERE datetime BETWEEN @first AND @last
-           GROUP BY department_id, job_id)
-         SELECT d.department, j.job, c.Q1, c.Q2, c.Q3, c.Q4
-         FROM counts c
-         JOIN ${this.names.table('departments')} d ON d.id = c.department_id
-         JOIN ${this.names.table('jobs')} j ON j.id = c.job_id
-         ORDER BY d.department, d.department COLLATE Latin1_General_BIN2, j.job, j.job COLLATE Latin1_General_BIN2, d.id, j.id`,
-      ),
+      yearInputs(request, year).query(this.sql.hiresByQuarter()),
     );
     return result.recordset;
   }
 
   async departmentsAboveMean(year: number): Promise<DepartmentHiresRow[]> {
-    // Compared exactly in integers, hired * departments > total hires, as on SQLite: no rounded mean.
-    const result = await this.query((request) =>
-      yearInputs(request, year).query(
-        `WITH counts AS (
-           SELECT department_id, COUNT_BIG(*) AS hired
-           FROM ${this.names.table('hired_employees')}
-           WHERE datetime BETWEEN @first AND @last
-           GROUP BY department_id),
-         totals AS (
-           SELECT (SELECT COUNT_BIG(*) FROM ${this.names.table('departments')}) AS departments,
-                  (SELECT COALESCE(SUM(hired), 0) FROM counts) AS hires)
-         SELECT d.id, d.department, CAST(c.hired AS INT) AS hired
-         FROM counts c
-         JOIN ${this.names.table('departments')} d ON d.id = c.department_id
-         CROSS JOIN totals t
-         WHERE c.hired * t.departments > t.hires
-         ORDER BY c.hired DESC, d.id`,
-      ),
-    );
+    const result = await this.query((request) => yearInputs(request, year).query(this.sql.departmentsAboveMean()));
     return result.recordset;
   }
 
@@ -294,15 +246,12 @@ export class MssqlDatabase implements Database {
       let result: T;
       try {
         const lock = await new sql.Request(transaction)
-          .input('resource', sql.NVarChar(255), `${this.names.schema}.writes`)
-          .input('timeout', sql.Int, WRITE_LOCK_TIMEOUT_MS)
-          .output('result', sql.Int)
-          .query(
-            `DECLARE @r INT;
-             EXEC @r = sp_getapplock @Resource = @resource, @LockMode = N'Exclusive', @LockOwner = N'Transaction', @LockTimeout = @timeout;
-             SET @result = @r;`,
-          );
-        if ((lock.output.result as number) < 0) throw new Error(`could not take the write lock (sp_getapplock returned ${lock.output.result})`);
+          .input('Resource', sql.NVarChar(255), `${this.names.schema}.writes`)
+          .input('LockMode', sql.NVarChar(32), 'Exclusive')
+          .input('LockOwner', sql.NVarChar(32), 'Transaction')
+          .input('LockTimeout', sql.Int, WRITE_LOCK_TIMEOUT_MS)
+          .execute('sp_getapplock');
+        if (lock.returnValue < 0) throw new Error(`could not take the write lock (sp_getapplock returned ${lock.returnValue})`);
         result = await work(state);
       } catch (error) {
         await state.idle();
@@ -317,22 +266,22 @@ export class MssqlDatabase implements Database {
   private async dropStaleScratchTables(state: TransactionState): Promise<void> {
     const result = await state.run((request) => request
       .input('schema', sql.NVarChar(128), this.names.schema)
-      .query(`SELECT name FROM sys.tables WHERE schema_id = SCHEMA_ID(@schema) AND name LIKE 'scratch[_]%'`));
+      .query(this.sql.scratchTables()));
     for (const { name } of result.recordset as { name: string }[]) {
       const created = Number(/_(\d+)_[a-z0-9]+$/.exec(name)?.[1]);
-      if (created && Date.now() - created > STALE_SCRATCH_MS) await state.run((request) => request.batch(`DROP TABLE IF EXISTS ${this.names.table(name)}`));
+      if (created && Date.now() - created > STALE_SCRATCH_MS) await state.run((request) => request.batch(this.sql.dropTable(name)));
     }
   }
 
   private transaction(state: TransactionState): WriteTransaction {
-    const names = this.names;
+    const { names, sql: statements } = this;
     return {
       findRows: async (table, ids, scratch) => {
         const result = await state.run((request) => {
           request.arrayRowMode = true;
           return request
             .input('ids', sql.NVarChar(sql.MAX), JSON.stringify(ids))
-            .query(`SELECT ${selectList(table)} FROM ${names.table(scratch ?? table.name)} WHERE id IN (SELECT id FROM OPENJSON(@ids) WITH (id INT '$'))`);
+            .query(statements.findRows(table, scratch));
         });
         const found = new Map<number, Row>();
         for (const record of result.recordset as unknown as unknown[][]) {
@@ -345,7 +294,7 @@ export class MssqlDatabase implements Database {
         const result = await state.run((request) =>
           request
             .input('ids', sql.NVarChar(sql.MAX), JSON.stringify(ids))
-            .query(`SELECT id FROM ${names.table(table.name)} WHERE id IN (SELECT id FROM OPENJSON(@ids) WITH (id INT '$'))`),
+            .query(statements.existingIds(table)),
         );
         return new Set(result.recordset.map((r: { id: number }) => r.id));
       },
@@ -374,32 +323,16 @@ export class MssqlDatabase implements Database {
         // SQL Server checks a foreign key at each statement, not at commit as SQLite's deferred
         // keys do, so the constraints to and from the table are switched off for this transaction
         // (transactional DDL: a rollback switches them back) and on again, checked, before commit.
-        const constraints = [
-          ...foreignKeys(table).map((fk) => ({ child: table.name, name: names.foreignKey(table.name, fk.column.name) })),
-          ...referencingTables(table).flatMap((child) =>
-            foreignKeys(child)
-              .filter((fk) => fk.target.name === table.name)
-              .map((fk) => ({ child: child.name, name: names.foreignKey(child.name, fk.column.name) })),
-          ),
-        ];
-        for (const { child, name } of constraints) {
-          await state.run((request) => request.batch(`ALTER TABLE ${names.table(child)} NOCHECK CONSTRAINT ${name}`));
-          state.reenable.push(`ALTER TABLE ${names.table(child)} WITH CHECK CHECK CONSTRAINT ${name}`);
+        for (const constraint of statements.foreignKeysAround(table)) {
+          await state.run((request) => request.batch(statements.disableConstraint(constraint)));
+          state.reenable.push(statements.enableConstraint(constraint));
         }
-        await state.run((request) => request.batch(`DELETE FROM ${names.table(table.name)}`));
+        await state.run((request) => request.batch(statements.deleteAll(table)));
       },
       orphans: async (child, column, parent, limit): Promise<Orphans> => {
-        const missing = `NOT EXISTS (SELECT 1 FROM ${names.table(parent.name)} p WHERE p.id = c.${quoteName(column)})`;
-        const result = await state.run((request) =>
-          request
-            .input('limit', sql.Int, limit)
-            .query(
-              `SELECT TOP (@limit) c.${quoteName(column)} AS id, COUNT(*) AS [rows] FROM ${names.table(child.name)} c WHERE ${missing}
-                 GROUP BY c.${quoteName(column)} ORDER BY c.${quoteName(column)};
-               SELECT COUNT(*) AS n FROM ${names.table(child.name)} c WHERE ${missing};`,
-            ),
-        );
-        const [ids, [{ n }]] = result.recordsets as unknown as [{ id: number; rows: number }[], { n: number }[]];
+        const result = await state.run((request) => request.input('limit', sql.Int, limit).query(statements.orphans(child, column, parent)));
+        const [missing, [{ n }]] = result.recordsets as unknown as [{ id: number; row_count: number }[], { n: number }[]];
+        const ids = missing.map((m) => ({ id: m.id, rows: m.row_count }));
         return { ids, rows: ids.length ? n : 0 };
       },
       saveRun: async (run) => {
@@ -419,16 +352,7 @@ export class MssqlDatabase implements Database {
             .input('skipped', sql.BigInt, run.skipped)
             .input('rejected', sql.BigInt, run.rejected)
             .input('error', sql.NVarChar(sql.MAX), run.error)
-            .query(
-              `UPDATE ${names.table('runs')} SET status = @status, heartbeat_at = @heartbeatAt, finished_at = @finishedAt,
-                 received = @received, inserted = @inserted, skipped = @skipped, rejected = @rejected, error = @error
-               WHERE id = @id;
-               IF @@ROWCOUNT = 0
-                 INSERT INTO ${names.table('runs')} (id, table_name, kind, source, dry_run, status, started_at, heartbeat_at,
-                   finished_at, received, inserted, skipped, rejected, error)
-                 VALUES (@id, @table, @kind, @source, @dryRun, @status, @startedAt, @heartbeatAt, @finishedAt,
-                   @received, @inserted, @skipped, @rejected, @error);`,
-            ),
+            .query(statements.saveRun()),
         );
       },
     };

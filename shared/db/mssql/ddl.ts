@@ -38,16 +38,15 @@ export class MssqlNames {
 }
 
 function columnDefinitions(table: TableDef, names: MssqlNames, withConstraints: boolean, tableName: string): string {
-  return table.columns
-    .map((c, i) => {
-      const parts = [quoteName(c.name), COLUMN_TYPES[c.type].sql, 'NOT NULL'];
-      if (i === 0) parts.push(`CONSTRAINT ${quoteName(`pk_${tableName}`)} PRIMARY KEY`);
-      if (withConstraints && c.references) {
-        parts.push(`CONSTRAINT ${names.foreignKey(table.name, c.name)} REFERENCES ${names.table(c.references)} (id)`);
-      }
-      return parts.join(' ');
-    })
-    .join(', ');
+  const definitions = table.columns.map((c) => {
+    const parts = [quoteName(c.name), COLUMN_TYPES[c.type].sql, 'NOT NULL'];
+    if (withConstraints && c.references) {
+      parts.push(`CONSTRAINT ${names.foreignKey(table.name, c.name)} REFERENCES ${names.table(c.references)} ([id])`);
+    }
+    return parts.join(' ');
+  });
+  definitions.push(`CONSTRAINT ${quoteName(`pk_${tableName}`)} PRIMARY KEY ([id])`);
+  return definitions.join(', ');
 }
 
 /** CREATE TABLE for `name` with the columns of `table`: the table itself, or a scratch copy without foreign keys. */
@@ -78,19 +77,21 @@ export function schemaStatements(names: MssqlNames): string[] {
       names,
       'runs',
       `CREATE TABLE ${names.table('runs')} (
-        id NVARCHAR(36) NOT NULL CONSTRAINT pk_runs PRIMARY KEY, table_name NVARCHAR(128) NOT NULL, kind NVARCHAR(16) NOT NULL,
+        id NVARCHAR(36) NOT NULL, table_name NVARCHAR(128) NOT NULL, kind NVARCHAR(16) NOT NULL,
         source NVARCHAR(2000) NOT NULL, dry_run BIT NOT NULL, status NVARCHAR(16) NOT NULL, started_at DATETIME2(3) NOT NULL,
         heartbeat_at DATETIME2(3) NOT NULL, finished_at DATETIME2(3) NULL, received BIGINT NOT NULL, inserted BIGINT NOT NULL,
-        skipped BIGINT NOT NULL, rejected BIGINT NOT NULL, error NVARCHAR(MAX) NULL)`,
+        skipped BIGINT NOT NULL, rejected BIGINT NOT NULL, error NVARCHAR(MAX) NULL,
+        CONSTRAINT [pk_runs] PRIMARY KEY ([id]))`,
     ),
     ifNoTable(
       names,
       'rejected_rows',
       `CREATE TABLE ${names.table('rejected_rows')} (
-        id BIGINT IDENTITY(1, 1) NOT NULL CONSTRAINT pk_rejected_rows PRIMARY KEY,
-        run_id NVARCHAR(36) NOT NULL CONSTRAINT fk_rejected_rows_run_id REFERENCES ${names.table('runs')} (id),
+        id BIGINT IDENTITY(1, 1) NOT NULL,
+        run_id NVARCHAR(36) NOT NULL CONSTRAINT [fk_rejected_rows_run_id] REFERENCES ${names.table('runs')} ([id]),
         table_name NVARCHAR(128) NOT NULL, position BIGINT NOT NULL, raw_text NVARCHAR(MAX) NOT NULL, format NVARCHAR(8) NOT NULL,
-        reasons NVARCHAR(MAX) NOT NULL, created_at DATETIME2(3) NOT NULL)`,
+        reasons NVARCHAR(MAX) NOT NULL, created_at DATETIME2(3) NOT NULL,
+        CONSTRAINT [pk_rejected_rows] PRIMARY KEY ([id]))`,
     ),
   );
   statements.push(

@@ -1,0 +1,153 @@
+/**
+ * The T-SQL that MssqlDatabase sends, apart from the DDL (ddl.ts), generated here so that tests
+ * can parse every statement without a server. Parameters are `@name`; identifiers come from the
+ * table definitions and are bracket-quoted.
+ */
+import { foreignKeys, referencingTables, type TableDef } from '../../tables';
+import { MssqlNames, quoteName, selectList } from './ddl';
+
+/** `id IN (...)` for a JSON array parameter: one round trip, however many ids. */
+function idsFromJson(parameter: string): string {
+  return `SELECT CAST([value] AS INT) FROM OPENJSON(${parameter})`;
+}
+
+const RUN_COLUMNS = 'id, table_name, kind, source, dry_run, status, started_at, heartbeat_at, finished_at, received, inserted, skipped, rejected, error';
+const REJECTION_COLUMNS = 'id, run_id, table_name, position, raw_text, format, reasons, created_at';
+
+export class MssqlStatements {
+  constructor(readonly names: MssqlNames) {}
+
+  /** Turns on SNAPSHOT isolation where it is off. ALTER DATABASE cannot run in a transaction. */
+  readonly allowSnapshotIsolation =
+    'IF EXISTS (SELECT 1 FROM sys.databases WHERE database_id = DB_ID() AND snapshot_isolation_state = 0) ' +
+    'ALTER DATABASE CURRENT SET ALLOW_SNAPSHOT_ISOLATION ON';
+
+  countRows(table: TableDef): string {
+    return `SELECT COUNT(*) AS n FROM ${this.names.table(table.name)}`;
+  }
+
+  /** Every row in id order: a snapshot's one query. */
+  allRows(table: TableDef): string {
+    return `SELECT ${selectList(table)} FROM ${this.names.table(table.name)} ORDER BY id`;
+  }
+
+  listRows(table: TableDef): string {
+    return `SELECT TOP (@limit) ${selectList(table)} FROM ${this.names.table(table.name)} WHERE id > @afterId ORDER BY id`;
+  }
+
+  /** Rows of `table` (or of the scratch table `target`) whose id is in the JSON array @ids. */
+  findRows(table: TableDef, target: string = table.name): string {
+    return `SELECT ${selectList(table)} FROM ${this.names.table(target)} WHERE id IN (${idsFromJson('@ids')})`;
+  }
+
+  existingIds(table: TableDef): string {
+    return `SELECT id FROM ${this.names.table(table.name)} WHERE id IN (${idsFromJson('@ids')})`;
+  }
+
+  deleteAll(table: TableDef): string {
+    return `DELETE FROM ${this.names.table(table.name)}`;
+  }
+
+  /** The foreign keys that point to or from `table`, as (table holding the key, constraint name). */
+  foreignKeysAround(table: TableDef): { table: string; constraint: string }[] {
+    return [table, ...referencingTables(table)].flatMap((holder) =>
+      foreignKeys(holder)
+        .filter((fk) => holder === table || fk.target.name === table.name)
+        .map((fk) => ({ table: holder.name, constraint: this.names.foreignKey(holder.name, fk.column.name) })),
+    );
+  }
+
+  disableConstraint({ table, constraint }: { table: string; constraint: string }): string {
+    return `ALTER TABLE ${this.names.table(table)} NOCHECK CONSTRAINT ${constraint}`;
+  }
+
+  /** Switches a constraint back on and checks every row against it, so the server trusts it again. */
+  enableConstraint({ table, constraint }: { table: string; constraint: string }): string {
+    return `ALTER TABLE ${this.names.table(table)} WITH CHECK CHECK CONSTRAINT ${constraint}`;
+  }
+
+  /** Two result sets: up to @limit missing values with their row counts, then the total of such rows. */
+  orphans(child: TableDef, column: string, parent: TableDef): string {
+    const value = quoteName(column);
+    const rows = `${this.names.table(child.name)} AS c WHERE NOT EXISTS (SELECT 1 FROM ${this.names.table(parent.name)} AS p WHERE p.id = c.${value})`;
+    return (
+      `SELECT TOP (@limit) id, row_count FROM (SELECT ${value} AS id, COUNT(*) AS row_count FROM ${rows} GROUP BY ${value}) AS missing ORDER BY id; ` +
+      `SELECT COUNT(*) AS n FROM ${rows}`
+    );
+  }
+
+  getRun(): string {
+    return `SELECT ${RUN_COLUMNS} FROM ${this.names.table('runs')} WHERE id = @id`;
+  }
+
+  /** Inserts the run, or updates what changes during a run. Runs are written under the write lock, so there is no race between the two. */
+  saveRun(): string {
+    const runs = this.names.table('runs');
+    return (
+      `IF EXISTS (SELECT 1 FROM ${runs} WHERE id = @id) ` +
+      `UPDATE ${runs} SET status = @status, heartbeat_at = @heartbeatAt, finished_at = @finishedAt, received = @received, ` +
+      `inserted = @inserted, skipped = @skipped, rejected = @rejected, error = @error WHERE id = @id ` +
+      `ELSE INSERT INTO ${runs} (${RUN_COLUMNS}) VALUES (@id, @table, @kind, @source, @dryRun, @status, @startedAt, @heartbeatAt, ` +
+      `@finishedAt, @received, @inserted, @skipped, @rejected, @error)`
+    );
+  }
+
+  listRejections(filter: { table: boolean; runId: boolean }): string {
+    const where = ['id > @afterId'];
+    if (filter.table) where.push('table_name = @table');
+    if (filter.runId) where.push('run_id = @runId');
+    return `SELECT TOP (@limit) ${REJECTION_COLUMNS} FROM ${this.names.table('rejected_rows')} WHERE ${where.join(' AND ')} ORDER BY id`;
+  }
+
+  scratchTables(): string {
+    return `SELECT name FROM sys.tables WHERE schema_id = SCHEMA_ID(@schema) AND name LIKE 'scratch[_]%'`;
+  }
+
+  dropTable(name: string): string {
+    return `DROP TABLE IF EXISTS ${this.names.table(name)}`;
+  }
+
+  /*
+   * The metrics, as the SQLite ones: the year's range of the covering index
+   * ix_hired_employees_datetime, counted in SQL, names joined onto the counts. Names are ordered
+   * by the database's default collation (case-insensitive on Azure SQL), then by their exact text
+   * (BIN2, code-point order, as SQLite's BINARY) for names differing only in case. The engines'
+   * case-insensitive orders agree on letters, digits and spaces; Azure SQL's linguistic collation
+   * may order punctuation and accented letters differently from SQLite's NOCASE.
+   */
+
+  hiresByQuarter(): string {
+    return `WITH counts AS (
+        SELECT department_id, job_id,
+               SUM(CASE WHEN [datetime] < @q2 THEN 1 ELSE 0 END) AS Q1,
+               SUM(CASE WHEN [datetime] >= @q2 AND [datetime] < @q3 THEN 1 ELSE 0 END) AS Q2,
+               SUM(CASE WHEN [datetime] >= @q3 AND [datetime] < @q4 THEN 1 ELSE 0 END) AS Q3,
+               SUM(CASE WHEN [datetime] >= @q4 THEN 1 ELSE 0 END) AS Q4
+        FROM ${this.names.table('hired_employees')}
+        WHERE [datetime] BETWEEN @first AND @last
+        GROUP BY department_id, job_id)
+      SELECT d.department, j.job, c.Q1, c.Q2, c.Q3, c.Q4
+      FROM counts c
+      JOIN ${this.names.table('departments')} d ON d.id = c.department_id
+      JOIN ${this.names.table('jobs')} j ON j.id = c.job_id
+      ORDER BY d.department, d.department COLLATE Latin1_General_BIN2, j.job, j.job COLLATE Latin1_General_BIN2, d.id, j.id`;
+  }
+
+  /** Compared exactly in integers, hired * departments > total hires, as on SQLite: no rounded mean. */
+  departmentsAboveMean(): string {
+    return `WITH counts AS (
+        SELECT department_id, COUNT(*) AS hired
+        FROM ${this.names.table('hired_employees')}
+        WHERE [datetime] BETWEEN @first AND @last
+        GROUP BY department_id),
+      totals AS (
+        SELECT (SELECT COUNT(*) FROM ${this.names.table('departments')}) AS departments,
+               (SELECT COALESCE(SUM(CAST(hired AS BIGINT)), 0) FROM counts) AS hires)
+      SELECT d.id, d.department, c.hired
+      FROM counts c
+      JOIN ${this.names.table('departments')} d ON d.id = c.department_id
+      CROSS JOIN totals t
+      WHERE CAST(c.hired AS BIGINT) * t.departments > t.hires
+      ORDER BY c.hired DESC, d.id`;
+  }
+}
