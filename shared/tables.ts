@@ -86,6 +86,18 @@ export function foreignKeys(table: TableDef): { column: ColumnDef; index: number
   );
 }
 
+/**
+ * Every reference that involves `table`, from it and to it: what must hold after its rows are
+ * replaced (a restore).
+ */
+export function referencesAround(table: TableDef): { child: TableDef; column: string; parent: TableDef }[] {
+  return [table, ...referencingTables(table)].flatMap((child) =>
+    foreignKeys(child)
+      .filter((fk) => child === table || fk.target === table)
+      .map((fk) => ({ child, column: fk.column.name, parent: fk.target })),
+  );
+}
+
 /** Tables whose rows reference `table`. */
 export function referencingTables(table: TableDef): TableDef[] {
   return TABLES.filter((t) => t.columns.some((c) => c.references === table.name));

@@ -5,7 +5,7 @@ import avro from 'avsc';
 import type { Database, WriteTransaction } from '../db';
 import { ConflictError, NotFoundError, UnprocessableError } from '../errors';
 import { checkObject, describeReasons, formatInstant } from '../rules';
-import { foreignKeys, referencingTables, type Row, type TableDef } from '../tables';
+import { referencesAround, type Row, type TableDef } from '../tables';
 import { schemaDifferences } from './avroSchema';
 import { backupTable } from './backupTable';
 import { checkBackupName, type BackupStore } from './BackupStore';
@@ -121,14 +121,8 @@ function asJsonRow(table: TableDef, record: Record<string, unknown>): Record<str
 
 /** Refuses (409) a restore after which some row would reference a row that does not exist. */
 async function checkReferences(tx: WriteTransaction, table: TableDef): Promise<void> {
-  const links = [
-    ...foreignKeys(table).map((fk) => ({ child: table, column: fk.column.name, parent: fk.target })),
-    ...referencingTables(table).flatMap((child) =>
-      foreignKeys(child).filter((fk) => fk.target.name === table.name).map((fk) => ({ child, column: fk.column.name, parent: table })),
-    ),
-  ];
   const broken = [];
-  for (const link of links) {
+  for (const link of referencesAround(table)) {
     const orphans = await tx.orphans(link.child, link.column, link.parent, ORPHANS_NAMED);
     if (orphans.rows > 0) broken.push({ table: link.child.name, column: link.column, references: link.parent.name, ...orphans });
   }

@@ -3,7 +3,7 @@
  * can parse every statement without a server. Parameters are `@name`; identifiers come from the
  * table definitions and are bracket-quoted.
  */
-import { foreignKeys, referencingTables, type TableDef } from '../../tables';
+import { referencesAround, type TableDef } from '../../tables';
 import { MssqlNames, quoteName, selectList } from './ddl';
 
 /** `id IN (...)` for a JSON array parameter: one round trip, however many ids. */
@@ -50,11 +50,7 @@ export class MssqlStatements {
 
   /** The foreign keys that point to or from `table`, as (table holding the key, constraint name). */
   foreignKeysAround(table: TableDef): { table: string; constraint: string }[] {
-    return [table, ...referencingTables(table)].flatMap((holder) =>
-      foreignKeys(holder)
-        .filter((fk) => holder === table || fk.target.name === table.name)
-        .map((fk) => ({ table: holder.name, constraint: this.names.foreignKey(holder.name, fk.column.name) })),
-    );
+    return referencesAround(table).map(({ child, column }) => ({ table: child.name, constraint: this.names.foreignKey(child.name, column) }));
   }
 
   disableConstraint({ table, constraint }: { table: string; constraint: string }): string {

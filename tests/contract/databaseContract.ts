@@ -1,0 +1,361 @@
+/**
+ * The contract every Database implementation must meet, written once: the data rules at the
+ * database edge, skipped and conflicting ids, transactions and concurrency, snapshots and atomic
+ * restore, and both metrics. It drives each database through the service's own shared logic
+ * (insertBatch, loadCsv, backupTable, restoreTable), so "passes the contract" means "every
+ * endpoint behaves the same on it".
+ *
+ * `open` gives a fresh, empty, migrated database for each test; `dispose` removes it.
+ */
+import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
+import type { Database } from '../../shared/db';
+import { getTable, type Row, type TableDef } from '../../shared/tables';
+import { insertBatch } from '../../shared/ingest/insertBatch';
+import { loadCsv } from '../../shared/ingest/loadCsv';
+import { fromJsonElement, type SourceRow } from '../../shared/ingest/SourceRow';
+import { newRun } from '../../shared/ingest/runs';
+import { BackupStore } from '../../shared/backup/BackupStore';
+import { backupTable } from '../../shared/backup/backupTable';
+import { restoreTable } from '../../shared/backup/restoreTable';
+import { blobServiceClient } from '../../shared/storage/blobService';
+import { ServiceError } from '../../shared/errors';
+import { startAzurite } from '../helpers/localHost';
+
+export interface ContractTarget {
+  open(): Promise<Database>;
+  dispose(db: Database): Promise<void>;
+}
+
+const departments = getTable('departments');
+const jobs = getTable('jobs');
+const hired = getTable('hired_employees');
+
+function jsonRows(table: TableDef, values: unknown[]): SourceRow[] {
+  return values.map((value, i) => fromJsonElement(table, i, JSON.stringify(value), value));
+}
+
+function batch(db: Database, table: TableDef, values: unknown[]) {
+  return insertBatch(db, table, jsonRows(table, values), 'json');
+}
+
+async function* bytesOf(text: string): AsyncGenerator<Uint8Array> {
+  yield Buffer.from(text);
+}
+
+async function all(db: Database, table: TableDef): Promise<Row[]> {
+  return db.listRows(table, 0, 100_000);
+}
+
+/** Departments 1–3 and jobs 1–3, which most tests build on. */
+async function seed(db: Database): Promise<void> {
+  await batch(db, departments, [
+    { id: 1, department: 'Supply Chain' },
+    { id: 2, department: 'Maintenance' },
+    { id: 3, department: 'Staff' },
+  ]);
+  await batch(db, jobs, [
+    { id: 1, job: 'Recruiter' },
+    { id: 2, job: 'Manager' },
+    { id: 3, job: 'Analyst' },
+  ]);
+}
+
+function hire(id: number, datetime: string, department_id = 1, job_id = 1, name = `Person ${id}`) {
+  return { id, name, datetime, department_id, job_id };
+}
+
+export function describeDatabaseContract(name: string, target: ContractTarget): void {
+  describe(`database contract: ${name}`, () => {
+    let db: Database;
+    beforeEach(async () => {
+      db = await target.open();
+    });
+    afterEach(async () => {
+      await target.dispose(db);
+    });
+
+    describe('data rules at the database edge', () => {
+      it('stores the extremes the rules accept, exactly', async () => {
+        await seed(db);
+        const longest = 'x'.repeat(253) + '😀'; // 255 UTF-16 code units, the NVARCHAR(255) limit
+        const result = await batch(db, hired, [
+          hire(1, '0001-01-01T00:00:00.000Z', 1, 1, longest),
+          hire(2, '9999-12-31T23:59:59.999Z'),
+          hire(3, '2021-03-31T23:59:59.999-05:00', 2, 3, 'Zoë Ñúñez 山田'),
+          hire(2147483647, '2021-07-01T00:00:00Z'),
+        ]);
+        expect(result).toMatchObject({ inserted: 4, rejected: 0 });
+        expect(await all(db, hired)).toEqual([
+          [1, longest, Date.parse('0001-01-01T00:00:00.000Z'), 1, 1],
+          [2, 'Person 2', Date.parse('9999-12-31T23:59:59.999Z'), 1, 1],
+          [3, 'Zoë Ñúñez 山田', Date.parse('2021-04-01T04:59:59.999Z'), 2, 3],
+          [2147483647, 'Person 2147483647', Date.parse('2021-07-01T00:00:00Z'), 1, 1],
+        ]);
+      });
+
+      it('never stores a row that breaks a rule, and records it with its reasons and text', async () => {
+        await seed(db);
+        const values = [
+          hire(1, '2021-01-01T00:00:00Z'),
+          hire(2, '2021-01-01T00:00:00Z', 9), // no department 9
+          { ...hire(3, '2021-01-01T00:00:00Z'), name: 'y'.repeat(256) },
+          { id: 4, name: 'No date', department_id: 1, job_id: 1 },
+        ];
+        const result = await batch(db, hired, values);
+        expect(result).toMatchObject({ received: 4, inserted: 1, rejected: 3 });
+        expect((await all(db, hired)).map((r) => r[0])).toEqual([1]);
+        const rejections = await db.listRejections({ table: 'hired_employees', afterId: 0, limit: 10 });
+        expect(rejections.map((r) => [r.position, r.format, r.rawText])).toEqual([
+          [2, 'json', JSON.stringify(values[1])],
+          [3, 'json', JSON.stringify(values[2])],
+          [4, 'json', JSON.stringify(values[3])],
+        ]);
+        expect(rejections[0].reasons).toEqual([{ field: 'department_id', message: 'departments has no id 9' }]);
+        expect(rejections.every((r) => r.runId === result.runId && r.reasons.length > 0)).toBe(true);
+        // Paging and filters.
+        const afterFirst = await db.listRejections({ runId: result.runId, afterId: rejections[0].id, limit: 1 });
+        expect(afterFirst.map((r) => r.position)).toEqual([3]);
+        expect(await db.listRejections({ table: 'jobs', afterId: 0, limit: 10 })).toEqual([]);
+      });
+
+      it('refuses, by itself, a row whose reference does not exist', async () => {
+        await seed(db);
+        const write = db.write(async (tx) => {
+          await tx.insertRows(hired, [[1, 'Orphan', Date.parse('2021-01-01T00:00:00Z'), 99, 1]]);
+        });
+        await expect(write).rejects.toThrow();
+        expect(await db.countRows(hired)).toBe(0);
+      });
+    });
+
+    describe('skipped and conflicting ids', () => {
+      it('skips a row sent again with the same values, and rejects one with different values', async () => {
+        await seed(db);
+        await batch(db, departments, [{ id: 4, department: 'Legal' }]);
+        const again = await batch(db, departments, [
+          { id: 4, department: 'Legal' },
+          { id: 5, department: 'Sales' },
+          { id: 1, department: 'Not Supply Chain' },
+          { id: 5, department: 'Sales' }, // repeated within the batch: skipped too
+          { id: 6, department: 'Ops' },
+          { id: 6, department: 'Other Ops' }, // conflicts with the row accepted just before
+        ]);
+        expect(again).toMatchObject({ received: 6, inserted: 2, skipped: 2, rejected: 2 });
+        expect(again.rejections.map((r) => [r.position, r.reasons])).toEqual([
+          [3, [{ field: 'id', message: 'id 1 already exists with a different department' }]],
+          [6, [{ field: 'id', message: 'id 6 already exists with a different department' }]],
+        ]);
+        expect(await all(db, departments)).toEqual([
+          [1, 'Supply Chain'],
+          [2, 'Maintenance'],
+          [3, 'Staff'],
+          [4, 'Legal'],
+          [5, 'Sales'],
+          [6, 'Ops'],
+        ]);
+      });
+
+      it('loads a CSV file, then skips all of it when loaded again; a dry run changes nothing', async () => {
+        await seed(db);
+        const csv = '1,Ann,2021-01-01T00:00:00Z,1,1\r\n2,Bob,2021-02-01T00:00:00Z,2,2\r\n3,Cy,not a date,1,1\r\n';
+        const first = await loadCsv(db, hired, bytesOf(csv), { source: 'csv', dryRun: false });
+        expect(first).toMatchObject({ status: 'succeeded', received: 3, inserted: 2, rejected: 1 });
+        const second = await loadCsv(db, hired, bytesOf(csv), { source: 'csv', dryRun: false });
+        expect(second).toMatchObject({ received: 3, inserted: 0, skipped: 2, rejected: 1 });
+        const dry = await loadCsv(db, hired, bytesOf('4,Di,2021-03-01T00:00:00Z,1,1\n4,Di,2021-03-01T00:00:00Z,1,1\n5,Ed,2021-03-01T00:00:00Z,1,1\n'), {
+          source: 'csv',
+          dryRun: true,
+        });
+        expect(dry).toMatchObject({ received: 3, inserted: 2, skipped: 1, rejected: 0 });
+        expect(await db.countRows(hired)).toBe(2);
+        const run = await db.getRun(dry.runId);
+        expect(run).toMatchObject({ id: dry.runId, table: 'hired_employees', kind: 'load', source: 'csv', dryRun: true, status: 'succeeded', inserted: 2, skipped: 1 });
+        expect(Date.parse(run!.finishedAt!)).toBeGreaterThanOrEqual(Date.parse(run!.startedAt));
+      });
+    });
+
+    describe('transactions and concurrency', () => {
+      it('rolls back everything a failed transaction did, and hides it from readers until commit', async () => {
+        await seed(db);
+        const run = newRun('departments', 'batch', 'json', false);
+        let seenDuring: Row[] = [];
+        const failing = db.write(async (tx) => {
+          await tx.saveRun(run);
+          await tx.insertRows(departments, [[10, 'Temp']]);
+          expect([...(await tx.findRows(departments, [10])).values()]).toEqual([[10, 'Temp']]);
+          seenDuring = await db.listRows(departments, 9, 10);
+          throw new Error('stop');
+        });
+        await expect(failing).rejects.toThrow('stop');
+        expect(seenDuring).toEqual([]);
+        expect(await db.listRows(departments, 9, 10)).toEqual([]);
+        expect(await db.getRun(run.id)).toBeUndefined();
+      });
+
+      it('inserts each id once when concurrent batches overlap', async () => {
+        await seed(db);
+        const batches = Array.from({ length: 8 }, (_, b) =>
+          Array.from({ length: 50 }, (_, i) => {
+            const id = b * 25 + i + 1; // each id is in two batches, with the same values
+            return hire(id, '2021-05-05T05:05:05Z', (id % 3) + 1, ((id + 1) % 3) + 1);
+          }),
+        );
+        const results = await Promise.all(batches.map((values) => batch(db, hired, values)));
+        const distinct = new Set(batches.flat().map((h) => h.id)).size;
+        expect(results.reduce((n, r) => n + r.inserted, 0)).toBe(distinct);
+        expect(results.reduce((n, r) => n + r.inserted + r.skipped, 0)).toBe(400);
+        expect(results.every((r) => r.rejected === 0)).toBe(true);
+        expect(await db.countRows(hired)).toBe(distinct);
+      });
+    });
+
+    describe('snapshots and restore', () => {
+      it('reads a snapshot as of one instant, while writes go on', async () => {
+        const rows: Row[] = Array.from({ length: 12_000 }, (_, i) => [i + 1, `Dept ${i + 1}`]);
+        await db.write((tx) => tx.insertRows(departments, rows));
+        const pages = db.snapshot(departments)[Symbol.asyncIterator]();
+        const first = await pages.next();
+        expect(first.done).toBe(false);
+        // Written after the snapshot began: not in it.
+        await db.write(async (tx) => {
+          await tx.insertRows(departments, [[20_000, 'Late']]);
+        });
+        const seen = [...first.value!];
+        for (let page = await pages.next(); !page.done; page = await pages.next()) seen.push(...page.value);
+        expect(seen).toEqual(rows);
+        expect(await db.countRows(departments)).toBe(12_001);
+      });
+
+      it('replaces a table atomically: a failure midway leaves the old rows, and references are checked', async () => {
+        await seed(db);
+        await batch(db, hired, [hire(1, '2021-01-01T00:00:00Z', 1), hire(2, '2021-01-01T00:00:00Z', 2), hire(3, '2021-01-01T00:00:00Z', 2)]);
+        const before = await all(db, departments);
+
+        const failed = db.write(async (tx) => {
+          await tx.clearTable(departments);
+          await tx.insertRows(departments, [[1, 'Only one']]);
+          const orphans = await tx.orphans(hired, 'department_id', departments, 10);
+          expect(orphans).toEqual({ ids: [{ id: 2, rows: 2 }], rows: 2 });
+          throw new Error('refused');
+        });
+        await expect(failed).rejects.toThrow('refused');
+        expect(await all(db, departments)).toEqual(before);
+
+        await db.write(async (tx) => {
+          await tx.clearTable(departments);
+          await tx.insertRows(departments, [[1, 'Supply'], [2, 'Upkeep']]);
+          expect(await tx.orphans(hired, 'department_id', departments, 10)).toEqual({ ids: [], rows: 0 });
+        });
+        expect(await all(db, departments)).toEqual([[1, 'Supply'], [2, 'Upkeep']]);
+        // The references are enforced again afterwards.
+        await expect(db.write((tx) => tx.insertRows(hired, [[9, 'Late', 0, 3, 1]]))).rejects.toThrow();
+        // And a commit that would leave orphans fails even when nobody checked.
+        await expect(
+          db.write(async (tx) => {
+            await tx.clearTable(departments);
+          }),
+        ).rejects.toThrow();
+        expect(await db.countRows(departments)).toBe(2);
+      });
+
+      describe('through Blob Storage', () => {
+        let azurite: Awaited<ReturnType<typeof startAzurite>>;
+        let store: BackupStore;
+        beforeAll(async () => {
+          azurite = await startAzurite();
+        });
+        afterAll(async () => {
+          await azurite?.stop();
+        });
+        beforeEach(() => {
+          store = new BackupStore(blobServiceClient({ kind: 'connectionString', connectionString: azurite.connectionString }), `contract-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`);
+        });
+
+        it('backs up and restores a table exactly, and refuses a restore that would orphan rows', async () => {
+          await seed(db);
+          const values = [hire(1, '2021-01-01T00:00:00.001Z', 1, 2), hire(2, '2021-06-30T23:59:59.999+02:00', 3, 3, 'Ünïcödé 😀')];
+          await batch(db, hired, values);
+          const backup = await backupTable(db, store, hired);
+          expect(backup).toMatchObject({ table: 'hired_employees', rows: 2 });
+          const original = await all(db, hired);
+
+          await batch(db, hired, [hire(3, '2022-01-01T00:00:00Z')]);
+          const restored = await restoreTable(db, store, hired, { backup: backup.backup });
+          expect(restored).toMatchObject({ table: 'hired_employees', backup: backup.backup, rows: 2 });
+          expect(restored.safetyBackup).toMatch(/^hired_employees\/hired_employees-\d{8}T\d{9}Z\.avro$/);
+          expect(await all(db, hired)).toEqual(original);
+
+          // A backup of departments without id 3, which a hire uses again by the time it is restored.
+          const allDepartments = await all(db, departments);
+          await db.write(async (tx) => {
+            await tx.clearTable(hired);
+            await tx.clearTable(departments);
+            await tx.insertRows(departments, allDepartments.slice(0, 2));
+          });
+          const departmentsBackup = await backupTable(db, store, departments);
+          await db.write(async (tx) => {
+            await tx.clearTable(departments);
+            await tx.insertRows(departments, allDepartments);
+            await tx.insertRows(hired, original);
+          });
+          const refusal = await restoreTable(db, store, departments, { backup: departmentsBackup.backup, safety: false }).catch((e: unknown) => e);
+          expect(refusal).toBeInstanceOf(ServiceError);
+          expect(refusal).toMatchObject({
+            status: 409,
+            details: { missing: [{ table: 'hired_employees', column: 'department_id', ids: [{ id: 3, rows: 1 }], rows: 1 }] },
+          });
+          expect(await all(db, hired)).toEqual(original);
+          expect(await all(db, departments)).toEqual(allDepartments);
+        });
+      });
+    });
+
+    describe('metrics', () => {
+      beforeEach(async () => {
+        await batch(db, departments, [
+          { id: 1, department: 'support' },
+          { id: 2, department: 'Engineering' },
+          { id: 3, department: 'Support' },
+          { id: 4, department: 'Accounting' }, // no hires: counts 0 in the mean
+        ]);
+        await batch(db, jobs, [
+          { id: 1, job: 'Zeta' },
+          { id: 2, job: 'alpha' },
+          { id: 3, job: 'Beta' },
+        ]);
+        await batch(db, hired, [
+          hire(1, '2021-01-01T00:00:00.000Z', 2, 1), // first instant of Q1
+          hire(2, '2021-03-31T23:59:59.999Z', 2, 1), // last instant of Q1
+          hire(3, '2021-04-01T00:00:00.000Z', 2, 2), // Q2
+          hire(4, '2021-09-30T23:59:59.999Z', 2, 3), // Q3
+          hire(5, '2021-10-01T01:00:00.000+02:00', 2, 3), // 2021-09-30T23:00Z: Q3
+          hire(6, '2021-12-31T23:59:59.999Z', 3, 2), // Q4
+          hire(7, '2022-01-01T00:30:00.000+01:00', 1, 1), // 2021-12-31T23:30Z: Q4 of 2021
+          hire(8, '2020-12-31T23:59:59.999Z', 1, 1), // 2020
+          hire(9, '2022-01-01T00:00:00.000Z', 1, 1), // 2022
+          hire(10, '2021-05-05T00:00:00.000Z', 3, 2),
+        ]);
+      });
+
+      it('counts hires by quarter, ordered by department and job case-insensitively', async () => {
+        expect(await db.hiresByQuarter(2021)).toEqual([
+          { department: 'Engineering', job: 'alpha', Q1: 0, Q2: 1, Q3: 0, Q4: 0 },
+          { department: 'Engineering', job: 'Beta', Q1: 0, Q2: 0, Q3: 2, Q4: 0 },
+          { department: 'Engineering', job: 'Zeta', Q1: 2, Q2: 0, Q3: 0, Q4: 0 },
+          // "Support" and "support" compare equal without case: the exact text breaks the tie.
+          { department: 'Support', job: 'alpha', Q1: 0, Q2: 1, Q3: 0, Q4: 1 },
+          { department: 'support', job: 'Zeta', Q1: 0, Q2: 0, Q3: 0, Q4: 1 },
+        ]);
+        expect(await db.hiresByQuarter(2019)).toEqual([]);
+      });
+
+      it('lists the departments above the mean, exactly', async () => {
+        // 2021: 8 hires over 4 departments, mean 2: Engineering 5 and Support 2 (not above), support 1.
+        expect(await db.departmentsAboveMean(2021)).toEqual([{ id: 2, department: 'Engineering', hired: 5 }]);
+        // 2022: 1 hire over 4 departments, mean 0.25: support (1) is above it.
+        expect(await db.departmentsAboveMean(2022)).toEqual([{ id: 1, department: 'support', hired: 1 }]);
+        expect(await db.departmentsAboveMean(2019)).toEqual([]);
+      });
+    });
+  });
+}
