@@ -207,6 +207,8 @@ describe('SQL configuration', () => {
     );
     expect(config.authentication).toEqual({ type: 'azure-active-directory-default', options: { clientId: 'client-2' } });
     expect(config.user).toBeUndefined();
+    const quoted = poolConfig(readConfig({ SQL_CONNECTION: 'Server=srv;Database=ingest;Authentication="Active Directory Managed Identity"' }).sql!);
+    expect(quoted.authentication).toEqual({ type: 'azure-active-directory-default', options: { clientId: undefined } });
   });
 
   it.each([

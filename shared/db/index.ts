@@ -2,8 +2,6 @@ import path from 'node:path';
 import fs from 'node:fs';
 import type { Database } from './Database';
 import type { SqlConnection } from '../config';
-import { MssqlDatabase } from './mssql/MssqlDatabase';
-import { SqliteDatabase } from './sqlite/SqliteDatabase';
 
 export type { Database, WriteTransaction, RunKind, RunRecord, RunStatus, RejectionRecord, NewRejection, RejectionFilter, Orphans } from './Database';
 
@@ -14,13 +12,18 @@ export interface DatabaseSettings {
   readonly sql: SqlConnection | undefined;
 }
 
-/** Opens the configured database and brings its schema up to date. */
+/**
+ * Opens the configured database and brings its schema up to date. Each implementation is loaded
+ * only when chosen: on Azure, the SQLite driver's native module is never loaded.
+ */
 export async function openDatabase(settings: DatabaseSettings): Promise<Database> {
   let db: Database;
   if (settings.sql) {
+    const { MssqlDatabase } = await import('./mssql/MssqlDatabase');
     db = MssqlDatabase.fromConnection(settings.sql);
   } else {
     fs.mkdirSync(settings.dataDir, { recursive: true });
+    const { SqliteDatabase } = await import('./sqlite/SqliteDatabase');
     db = new SqliteDatabase(path.join(settings.dataDir, 'service.sqlite'));
   }
   await db.migrate();

@@ -6,7 +6,9 @@
  * Writes are serialised across every process and instance by an application lock held for the
  * transaction (sp_getapplock), as SQLite serialises its writers: a batch decides "skip, conflict
  * or insert" from what it reads inside its transaction, and that decision must not be raced by
- * another instance inserting the same ids. Reads are never blocked by it.
+ * another instance inserting the same ids. Reads run at SNAPSHOT isolation, so writers do not
+ * block them; only a restore does, while it switches foreign keys off and on (ALTER TABLE takes a
+ * schema lock on the tables involved until it commits).
  */
 import sql from 'mssql';
 import type { Database, Orphans, RejectionFilter, RejectionRecord, RunRecord, WriteTransaction } from '../Database';
@@ -15,7 +17,7 @@ import type { Reason } from '../../rules';
 import type { Row, TableDef } from '../../tables';
 import { yearBounds, type DepartmentHiresRow, type HiresByQuarterRow } from '../../metrics';
 import { poolConfig } from './connectionConfig';
-import { bulkTable, createTable, MssqlNames, quoteName, schemaStatements } from './ddl';
+import { bulkTable, createTable, ifNoTable, MssqlNames, quoteName, schemaStatements } from './ddl';
 import { withRetry, type RetryPolicy, DEFAULT_RETRY } from './retry';
 import { fromStored } from './values';
 import { MssqlStatements } from './statements';
@@ -79,16 +81,16 @@ export class MssqlDatabase implements Database {
     // A real table, not a #temp one: a pool gives each transaction whichever connection is free,
     // and a session's #temp table is visible on its own connection only.
     const name = `scratch_${table.name}_${Date.now()}_${Math.random().toString(36).slice(2, 8)}`;
-    await this.query((request) => request.batch(createTable(table, this.names, name)));
+    await this.ddl(ifNoTable(this.names, name, createTable(table, this.names, name)));
     return name;
   }
 
   async dropScratch(name: string): Promise<void> {
-    await this.query((request) => request.batch(this.sql.dropTable(name)));
+    await this.ddl(this.sql.dropTable(name));
   }
 
   async countRows(table: TableDef): Promise<number> {
-    const result = await this.query((request) => request.query(this.sql.countRows(table)));
+    const result = await this.read(this.sql.countRows(table));
     return result.recordset[0].n as number;
   }
 
@@ -104,10 +106,9 @@ export class MssqlDatabase implements Database {
     const request = new sql.Request(transaction);
     request.arrayRowMode = true;
     const stream = request.toReadableStream({ highWaterMark: SNAPSHOT_PAGE_ROWS });
-    const ended = new Promise((resolve) => {
-      request.once('done', resolve);
-      request.once('error', resolve);
-    });
+    // 'done' comes last, after the connection is released, even after an error: only then can
+    // the transaction roll back (before, it fails with "request in progress" and leaks the connection).
+    const ended = new Promise((resolve) => request.once('done', resolve));
     void request.query(this.sql.allRows(table)).catch(() => undefined); // errors arrive on the stream
     let finished = false;
     try {
@@ -123,30 +124,22 @@ export class MssqlDatabase implements Database {
       finished = true;
     } finally {
       if (!finished) {
-        // The caller stopped early: stop the query, and let it end before the transaction does.
+        // The caller stopped early, or the query failed: stop it, and let it end before the transaction does.
         request.cancel();
         stream.destroy();
-        await ended;
       }
+      await ended;
       await transaction.rollback().catch(() => undefined); // read only: nothing to keep
     }
   }
 
   async listRows(table: TableDef, afterId: number, limit: number): Promise<Row[]> {
-    const result = await this.query((request) => {
-      request.arrayRowMode = true;
-      return request
-        .input('afterId', sql.Int, afterId)
-        .input('limit', sql.Int, limit)
-        .query(this.sql.listRows(table));
-    });
+    const result = await this.read(this.sql.listRows(table), (request) => request.input('afterId', sql.Int, afterId).input('limit', sql.Int, limit), true);
     return (result.recordset as unknown as unknown[][]).map((record) => fromStored(table, record));
   }
 
   async getRun(id: string): Promise<RunRecord | undefined> {
-    const result = await this.query((request) =>
-      request.input('id', sql.NVarChar(36), id).query(this.sql.getRun()),
-    );
+    const result = await this.read(this.sql.getRun(), (request) => request.input('id', sql.NVarChar(36), id));
     const r = result.recordset[0];
     return (
       r && {
@@ -169,13 +162,12 @@ export class MssqlDatabase implements Database {
   }
 
   async listRejections(filter: RejectionFilter): Promise<RejectionRecord[]> {
-    const result = await this.query((request) =>
+    const result = await this.read(this.sql.listRejections({ table: !!filter.table, runId: !!filter.runId }), (request) =>
       request
         .input('afterId', sql.BigInt, filter.afterId)
         .input('limit', sql.Int, filter.limit)
         .input('table', sql.NVarChar(128), filter.table ?? null)
-        .input('runId', sql.NVarChar(36), filter.runId ?? null)
-        .query(this.sql.listRejections({ table: !!filter.table, runId: !!filter.runId })),
+        .input('runId', sql.NVarChar(36), filter.runId ?? null),
     );
     return result.recordset.map((r) => ({
       // BIGINT arrives as a string; rejection ids stay far below 2^53.
@@ -191,19 +183,17 @@ export class MssqlDatabase implements Database {
   }
 
   async hiresByQuarter(year: number): Promise<HiresByQuarterRow[]> {
-    const result = await this.query((request) =>
-      yearInputs(request, year).query(this.sql.hiresByQuarter()),
-    );
+    const result = await this.read(this.sql.hiresByQuarter(), (request) => yearInputs(request, year));
     return result.recordset;
   }
 
   async departmentsAboveMean(year: number): Promise<DepartmentHiresRow[]> {
-    const result = await this.query((request) => yearInputs(request, year).query(this.sql.departmentsAboveMean()));
+    const result = await this.read(this.sql.departmentsAboveMean(), (request) => yearInputs(request, year));
     return result.recordset;
   }
 
   async ping(): Promise<void> {
-    await this.query((request) => request.query('SELECT 1 AS ok'));
+    await this.read('SELECT 1 AS ok');
   }
 
   async close(): Promise<void> {
@@ -214,7 +204,12 @@ export class MssqlDatabase implements Database {
 
   /** The pool, connected on first use and kept for the life of the process. */
   private connected(): Promise<sql.ConnectionPool> {
-    this.pool ??= this.withRetry(() => new sql.ConnectionPool(this.config).connect()).catch((error) => {
+    this.pool ??= this.withRetry(() => {
+      const pool = new sql.ConnectionPool(this.config);
+      // The pool re-emits some driver errors as events; unheard, an 'error' event would end the process.
+      pool.on('error', (error) => console.error('SQL connection pool error:', error));
+      return pool.connect();
+    }).catch((error) => {
       this.pool = undefined; // the next call tries again
       throw error;
     });
@@ -225,10 +220,25 @@ export class MssqlDatabase implements Database {
     return withRetry(operation, this.retry);
   }
 
-  /** A read, retried as a whole on transient errors. */
-  private async query<T>(run: (request: sql.Request) => Promise<T>): Promise<T> {
+  /**
+   * A read, at SNAPSHOT isolation: the last committed rows, without waiting for a writer's locks.
+   * (READ COMMITTED would wait wherever READ_COMMITTED_SNAPSHOT is off, as in a new SQL Server
+   * database; Azure SQL has it on.) The level is set with each read because a pooled connection
+   * keeps whatever level its last transaction used. Retried as a whole on transient errors.
+   */
+  private async read(text: string, bind: (request: sql.Request) => sql.Request = (request) => request, arrayRowMode = false) {
     const pool = await this.connected();
-    return this.withRetry(() => run(pool.request()));
+    return this.withRetry(() => {
+      const request = bind(pool.request());
+      request.arrayRowMode = arrayRowMode;
+      return request.query(`SET TRANSACTION ISOLATION LEVEL SNAPSHOT; ${text}`);
+    });
+  }
+
+  /** DDL outside a write transaction (scratch tables). Idempotent statements only: retried. */
+  private async ddl(text: string): Promise<void> {
+    const pool = await this.connected();
+    await this.withRetry(() => pool.request().batch(text));
   }
 
   /**
@@ -253,12 +263,15 @@ export class MssqlDatabase implements Database {
           .execute('sp_getapplock');
         if (lock.returnValue < 0) throw new Error(`could not take the write lock (sp_getapplock returned ${lock.returnValue})`);
         result = await work(state);
+        // A request still queued would make the commit fail with "request in progress", leaving
+        // the transaction and its write lock open.
+        await state.idle();
+        await transaction.commit();
       } catch (error) {
         await state.idle();
         await transaction.rollback().catch(() => undefined); // the original error is the one to report
         throw error;
       }
-      await transaction.commit();
       return result;
     });
   }

@@ -48,7 +48,7 @@ function fromConnectionString(connectionString: string): sql.config {
   }
   if (!parsed.server) throw new ConfigurationError('SQL_CONNECTION names no server (Server=...)');
   if (!parsed.database) throw new ConfigurationError('SQL_CONNECTION names no database (Database=...)');
-  const authentication = /(?:^|;)\s*authentication\s*=\s*([^;]*)/i.exec(connectionString)?.[1]?.trim();
+  const authentication = /(?:^|;)\s*authentication\s*=\s*([^;]*)/i.exec(connectionString)?.[1]?.trim().replace(/^(["'])(.*)\1$/, '$2');
   if (authentication && DEFAULT_CREDENTIAL.test(authentication)) {
     const { authentication_type: _ignored, user: _user, password: _password, ...rest } = parsed;
     const clientId = /(?:^|;)\s*user\s*id\s*=\s*([^;]*)/i.exec(connectionString)?.[1]?.trim() || undefined;

@@ -54,7 +54,8 @@ export function createTable(table: TableDef, names: MssqlNames, name: string = t
   return `CREATE TABLE ${names.table(name)} (${columnDefinitions(table, names, name === table.name, name)})`;
 }
 
-function ifNoTable(names: MssqlNames, name: string, statement: string): string {
+/** `statement` (a CREATE TABLE) only if the table does not exist yet. */
+export function ifNoTable(names: MssqlNames, name: string, statement: string): string {
   return `IF OBJECT_ID(${literal(names.table(name))}, N'U') IS NULL ${statement}`;
 }
 
