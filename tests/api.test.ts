@@ -577,6 +577,19 @@ describe('bad requests are 4xx, never 500', () => {
     expect((await get(host.url, '/api/tables/jobs/rows?limit=1000')).body.rows).toHaveLength(183);
   });
 
+  it('GET /api/runs lists the newest runs, and rejects bad filters with 400', async () => {
+    const runs = await get(host.url, '/api/runs?table=jobs&limit=2');
+    expect(runs.status).toBe(200);
+    expect(runs.body.runs.length).toBeGreaterThan(0);
+    expect(runs.body.runs.length).toBeLessThanOrEqual(2);
+    expect(runs.body.runs.every((r: { table: string }) => r.table === 'jobs')).toBe(true);
+    const starts = runs.body.runs.map((r: { startedAt: string }) => r.startedAt);
+    expect([...starts].sort().reverse()).toEqual(starts);
+    expectError(await get(host.url, '/api/runs?table=nope'), 404, 'table_not_found');
+    expectError(await get(host.url, '/api/runs?kind=other'), 400, 'bad_query');
+    expectError(await get(host.url, '/api/runs?limit=0'), 400, 'bad_query');
+  });
+
   it('GET /api/runs: 404 for an unknown uuid, 400 for a malformed one', async () => {
     expectError(await get(host.url, '/api/runs/00000000-0000-4000-8000-000000000000'), 404, 'run_not_found');
     expectError(await get(host.url, '/api/runs/not-a-uuid'), 400, 'bad_run_id');

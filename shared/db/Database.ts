@@ -48,6 +48,12 @@ export interface Orphans {
   readonly rows: number;
 }
 
+export interface RunFilter {
+  readonly table?: TableName;
+  readonly kind?: RunKind;
+  readonly limit: number;
+}
+
 export interface RejectionRecord extends NewRejection {
   readonly id: number;
   readonly createdAt: string;
@@ -113,6 +119,11 @@ export interface Database {
   /** Rows ordered by id, with ids greater than `afterId`. */
   listRows(table: TableDef, afterId: number, limit: number): Promise<Row[]>;
   getRun(id: string): Promise<RunRecord | undefined>;
+  /**
+   * The newest runs first (by start time, ties by id). How a client finds a load whose response it
+   * never received, e.g. one cut off by a gateway's timeout while the load went on.
+   */
+  listRuns(filter: RunFilter): Promise<RunRecord[]>;
   listRejections(filter: RejectionFilter): Promise<RejectionRecord[]>;
   /**
    * Hires in `year` per department and job, by quarter, counted in SQL. The year and quarter of a

@@ -192,6 +192,26 @@ export function describeDatabaseContract(name: string, target: ContractTarget): 
         expect(await db.getRun(run.id)).toBeUndefined();
       });
 
+      it('lists runs newest first, by table and kind', async () => {
+        // Runs are ordered by their start, to the millisecond: these start in different ones.
+        const pause = () => new Promise((resolve) => setTimeout(resolve, 5));
+        await batch(db, departments, [{ id: 1, department: 'One' }]);
+        await pause();
+        await batch(db, jobs, [{ id: 1, job: 'One' }]);
+        await pause();
+        const load = await loadCsv(db, departments, bytesOf('7,Seven\n'), { source: 'csv', dryRun: false });
+        const runs = await db.listRuns({ limit: 10 });
+        expect(runs.map((r) => [r.table, r.kind])).toEqual([
+          ['departments', 'load'],
+          ['jobs', 'batch'],
+          ['departments', 'batch'],
+        ]);
+        expect(runs[0]).toMatchObject({ id: load.runId, status: 'succeeded', received: 1, inserted: 1 });
+        expect((await db.listRuns({ table: 'departments', limit: 10 })).map((r) => r.kind)).toEqual(['load', 'batch']);
+        expect((await db.listRuns({ kind: 'batch', limit: 1 })).map((r) => r.table)).toEqual(['jobs']);
+        expect(await db.listRuns({ table: 'hired_employees', limit: 10 })).toEqual([]);
+      });
+
       it('inserts each id once when concurrent batches overlap', async () => {
         await seed(db);
         const batches = Array.from({ length: 8 }, (_, b) =>

@@ -11,7 +11,7 @@
  * schema lock on the tables involved until it commits).
  */
 import sql from 'mssql';
-import type { Database, Orphans, RejectionFilter, RejectionRecord, RunRecord, WriteTransaction } from '../Database';
+import type { Database, Orphans, RejectionFilter, RejectionRecord, RunFilter, RunRecord, WriteTransaction } from '../Database';
 import type { SqlConnection } from '../../config';
 import type { Reason } from '../../rules';
 import type { Row, TableDef } from '../../tables';
@@ -140,25 +140,17 @@ export class MssqlDatabase implements Database {
 
   async getRun(id: string): Promise<RunRecord | undefined> {
     const result = await this.read(this.sql.getRun(), (request) => request.input('id', sql.NVarChar(36), id));
-    const r = result.recordset[0];
-    return (
-      r && {
-        id: r.id,
-        table: r.table_name,
-        kind: r.kind,
-        source: r.source,
-        dryRun: r.dry_run,
-        status: r.status,
-        startedAt: r.started_at.toISOString(),
-        heartbeatAt: r.heartbeat_at.toISOString(),
-        finishedAt: r.finished_at?.toISOString() ?? null,
-        received: Number(r.received),
-        inserted: Number(r.inserted),
-        skipped: Number(r.skipped),
-        rejected: Number(r.rejected),
-        error: r.error,
-      }
+    return (result.recordset as StoredRun[]).map(runFromStored)[0];
+  }
+
+  async listRuns(filter: RunFilter): Promise<RunRecord[]> {
+    const result = await this.read(this.sql.listRuns({ table: !!filter.table, kind: !!filter.kind }), (request) =>
+      request
+        .input('table', sql.NVarChar(128), filter.table ?? null)
+        .input('kind', sql.NVarChar(16), filter.kind ?? null)
+        .input('limit', sql.Int, filter.limit),
     );
+    return (result.recordset as StoredRun[]).map(runFromStored);
   }
 
   async listRejections(filter: RejectionFilter): Promise<RejectionRecord[]> {
@@ -392,6 +384,33 @@ class TransactionState {
   idle(): Promise<void> {
     return this.requests.idle();
   }
+}
+
+/** A row of the runs table as mssql returns it: DATETIME2 as Date, BIT as boolean, BIGINT as string. */
+interface StoredRun {
+  id: string; table_name: RunRecord['table']; kind: RunRecord['kind']; source: string; dry_run: boolean; status: RunRecord['status'];
+  started_at: Date; heartbeat_at: Date; finished_at: Date | null;
+  received: string; inserted: string; skipped: string; rejected: string; error: string | null;
+}
+
+function runFromStored(r: StoredRun): RunRecord {
+  return {
+    id: r.id,
+    table: r.table_name,
+    kind: r.kind,
+    source: r.source,
+    dryRun: r.dry_run,
+    status: r.status,
+    startedAt: r.started_at.toISOString(),
+    heartbeatAt: r.heartbeat_at.toISOString(),
+    finishedAt: r.finished_at?.toISOString() ?? null,
+    // BIGINT arrives as a string; counts stay far below 2^53.
+    received: Number(r.received),
+    inserted: Number(r.inserted),
+    skipped: Number(r.skipped),
+    rejected: Number(r.rejected),
+    error: r.error,
+  };
 }
 
 function yearInputs(request: sql.Request, year: number): sql.Request {

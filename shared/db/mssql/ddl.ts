@@ -96,6 +96,7 @@ export function schemaStatements(names: MssqlNames): string[] {
     ),
   );
   statements.push(
+    ifNoIndex(names, 'runs', 'ix_runs_started', ['started_at']),
     ifNoIndex(names, 'rejected_rows', 'ix_rejected_rows_run', ['run_id', 'id']),
     ifNoIndex(names, 'rejected_rows', 'ix_rejected_rows_table', ['table_name', 'id']),
   );

@@ -76,6 +76,13 @@ export class MssqlStatements {
     return `SELECT ${RUN_COLUMNS} FROM ${this.names.table('runs')} WHERE id = @id`;
   }
 
+  listRuns(filter: { table: boolean; kind: boolean }): string {
+    const where = ['1 = 1'];
+    if (filter.table) where.push('table_name = @table');
+    if (filter.kind) where.push('kind = @kind');
+    return `SELECT TOP (@limit) ${RUN_COLUMNS} FROM ${this.names.table('runs')} WHERE ${where.join(' AND ')} ORDER BY started_at DESC, id`;
+  }
+
   /** Inserts the run, or updates what changes during a run. Runs are written under the write lock, so there is no race between the two. */
   saveRun(): string {
     const runs = this.names.table('runs');

@@ -4,7 +4,7 @@
  * (queued by a SerialQueue); reads run here on a read connection.
  */
 import BetterSqlite3 from 'better-sqlite3';
-import type { Database, RejectionFilter, RejectionRecord, RunRecord, WriteTransaction } from '../Database';
+import type { Database, RejectionFilter, RejectionRecord, RunFilter, RunRecord, WriteTransaction } from '../Database';
 import type { Reason } from '../../rules';
 import type { Row, TableDef } from '../../tables';
 import { yearBounds, type DepartmentHiresRow, type HiresByQuarterRow } from '../../metrics';
@@ -90,6 +90,16 @@ export class SqliteDatabase implements Database {
   async getRun(id: string): Promise<RunRecord | undefined> {
     const row = this.read().prepare('SELECT * FROM runs WHERE id = ?').get(id) as StoredRun | undefined;
     return row && runFromStored(row);
+  }
+
+  async listRuns(filter: RunFilter): Promise<RunRecord[]> {
+    const where = ['1 = 1'];
+    if (filter.table) where.push('table_name = @table');
+    if (filter.kind) where.push('kind = @kind');
+    const rows = this.read()
+      .prepare(`SELECT * FROM runs WHERE ${where.join(' AND ')} ORDER BY started_at DESC, id LIMIT @limit`)
+      .all({ table: filter.table ?? null, kind: filter.kind ?? null, limit: filter.limit }) as StoredRun[];
+    return rows.map(runFromStored);
   }
 
   async listRejections(filter: RejectionFilter): Promise<RejectionRecord[]> {

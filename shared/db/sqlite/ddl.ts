@@ -44,6 +44,7 @@ export function schemaStatements(): string[] {
     `CREATE TABLE IF NOT EXISTS rejected_rows (
       id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL REFERENCES runs (id), table_name TEXT NOT NULL,
       position INTEGER NOT NULL, raw_text TEXT NOT NULL, format TEXT NOT NULL, reasons TEXT NOT NULL, created_at TEXT NOT NULL) STRICT`,
+    `CREATE INDEX IF NOT EXISTS ix_runs_started ON runs (started_at)`,
     `CREATE INDEX IF NOT EXISTS ix_rejected_rows_run ON rejected_rows (run_id, id)`,
     `CREATE INDEX IF NOT EXISTS ix_rejected_rows_table ON rejected_rows (table_name, id)`,
   );
