@@ -34,16 +34,15 @@ export class SqliteDatabase implements Database {
 
   write<T>(work: (tx: WriteTransaction) => Promise<T>): Promise<T> {
     return this.lock.run(async () => {
-      await this.writer.call('begin');
-      const inserts: Promise<unknown>[] = [];
+      const state: TransactionState = { begun: undefined, inserts: [] };
       try {
-        const result = await work(this.transaction(inserts));
-        await Promise.all(inserts);
-        await this.writer.call('commit');
+        const result = await work(this.transaction(state));
+        await Promise.all(state.inserts);
+        if (state.begun) await this.writer.call('commit');
         return result;
       } catch (error) {
-        await Promise.allSettled(inserts);
-        await this.writer.call('rollback').catch(() => undefined); // the original error is the one to report
+        await Promise.allSettled(state.inserts);
+        if (state.begun) await this.writer.call('rollback').catch(() => undefined); // the original error is the one to report
         throw error;
       }
     });
@@ -194,16 +193,27 @@ export class SqliteDatabase implements Database {
     return this.reader;
   }
 
-  /** A transaction's operations. Inserts are queued on the writer thread without waiting: see WriteTransaction. */
-  private transaction(inserts: Promise<unknown>[]): WriteTransaction {
+  /**
+   * A transaction's operations. Inserts are queued on the writer thread without waiting: see
+   * WriteTransaction. The transaction begins with its first operation, so that a restore's
+   * clearTable can begin it in its own way (see WriteConnection.beginClearing).
+   */
+  private transaction(state: TransactionState): WriteTransaction {
+    const begin = () => (state.begun ??= this.writer.call('begin'));
     return {
     findRows: async (table, ids, scratch) => {
+      await begin();
       const found = new Map<number, Row>();
       for (const row of await this.writer.call('findRows', table.name, ids, scratch)) found.set(row[0] as number, row);
       return found;
     },
-    existingIds: async (table, ids) => new Set(await this.writer.call('existingIds', table.name, ids)),
+    existingIds: async (table, ids) => {
+      await begin();
+      return new Set(await this.writer.call('existingIds', table.name, ids));
+    },
     insertRows: async (table, rows, scratch) => {
+      await begin();
+      const { inserts } = state;
       // Sent in small messages, so the writer thread starts on the first while the rest are
       // prepared. At most MAX_QUEUED_INSERTS wait on it: enough to keep it busy, and a caller that
       // produces rows faster than they are written (a restore) waits instead of queueing them all.
@@ -216,12 +226,30 @@ export class SqliteDatabase implements Database {
         inserts.push(insert);
       }
     },
-    insertRejections: (rejections) => this.writer.call('insertRejections', rejections),
-    clearTable: (table) => this.writer.call('clearTable', table.name),
-    orphans: (child, column, parent, limit) => this.writer.call('orphans', child.name, column, parent.name, limit),
-    saveRun: (run) => this.writer.call('saveRun', run),
+    insertRejections: async (rejections) => {
+      await begin();
+      await this.writer.call('insertRejections', rejections);
+    },
+    clearTable: async (table) => {
+      if (state.begun) throw new Error('clearTable must be the first operation of its transaction');
+      await (state.begun = this.writer.call('beginClearing', table.name));
+    },
+    orphans: async (child, column, parent, limit) => {
+      await begin();
+      return this.writer.call('orphans', child.name, column, parent.name, limit);
+    },
+    saveRun: async (run) => {
+      await begin();
+      await this.writer.call('saveRun', run);
+    },
     };
   }
+}
+
+/** A write transaction in progress: its BEGIN once sent, and its inserts not yet confirmed. */
+interface TransactionState {
+  begun: Promise<unknown> | undefined;
+  readonly inserts: Promise<unknown>[];
 }
 
 interface StoredRun {
