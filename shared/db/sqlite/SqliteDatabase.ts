@@ -3,6 +3,7 @@
  * committed data while a writer works. Writes run on a writer thread, one transaction at a time
  * (queued by WriteLock); reads run here on a read connection.
  */
+import { setImmediate } from 'node:timers/promises';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Database, RejectionFilter, RejectionRecord, RunRecord, WriteTransaction } from '../Database';
 import type { Reason } from '../../rules';
@@ -14,7 +15,12 @@ import { normalisedColumns, toStored } from './values';
 import { WriteLock } from './WriteLock';
 import { WriterThread } from './WriterThread';
 
-const SNAPSHOT_PAGE_ROWS = 5_000;
+/**
+ * Rows a snapshot reads at a time. Each page blocks the event loop while it is read: small pages
+ * let the caller's other work (a backup's compression and upload, other requests) go on between
+ * them, and keep fewer rows alive at once.
+ */
+const SNAPSHOT_PAGE_ROWS = 1_000;
 const INSERT_MESSAGE_ROWS = 1_000;
 const MAX_QUEUED_INSERTS = 10;
 
@@ -63,6 +69,9 @@ export class SqliteDatabase implements Database {
   /** A read transaction on a connection of its own: WAL keeps its view fixed at its first read. */
   async *snapshot(table: TableDef): AsyncGenerator<Row[]> {
     const connection = openConnection(this.file, true);
+    // Each page is read once, in order: a cache beyond the b-tree's upper levels would only hold
+    // memory (better-sqlite3's default cache is 16 MB).
+    connection.pragma('cache_size = -1024');
     try {
       connection.exec('BEGIN');
       const page = connection.prepare(`SELECT ${normalisedColumns(table)} FROM ${quote(table.name)} WHERE id > ? ORDER BY id LIMIT ?`).raw();
@@ -70,6 +79,9 @@ export class SqliteDatabase implements Database {
         const rows = page.all(afterId, SNAPSHOT_PAGE_ROWS) as Row[];
         if (rows.length === 0) break;
         afterId = rows[rows.length - 1][0] as number;
+        // A turn of the event loop: reading is synchronous, and a consumer that never waits on
+        // I/O (a backup, until its upload is behind) would otherwise hold it for the whole table.
+        await setImmediate();
         yield rows;
       }
       connection.exec('COMMIT');
