@@ -16,8 +16,15 @@ export interface BackupInfo {
   readonly createdAt: string;
 }
 
-/** Staged block size: the memory a backup holds for its upload, whatever the table's size. */
-const BLOCK_BYTES = 4 * 1024 * 1024;
+/**
+ * Staged block size: the memory a backup holds for its upload, whatever the table's size. 1 MiB
+ * rather than 4: each block is a new buffer, and larger ones left 10 MB more resident after a
+ * 10M-row backup (the allocator keeps freed large buffers for reuse). A blob holds up to 50,000
+ * blocks: 48 GiB.
+ */
+const BLOCK_BYTES = 1024 * 1024;
+/** Staged blocks uploading at once. */
+const STAGING_BLOCKS = 2;
 
 export class BackupStore {
   private readonly container: ContainerClient;
@@ -38,32 +45,44 @@ export class BackupStore {
 
   /**
    * Uploads a backup from a byte stream as staged blocks, then commits them with their metadata
-   * in one step: the blob appears complete, with its checksum, or not at all.
+   * in one step: the blob appears complete, with its checksum, or not at all. A block uploads
+   * while the stream produces the next: at most STAGING_BLOCKS are held.
    */
   async write(name: string, bytes: AsyncIterable<Uint8Array>, metadata: () => Record<string, string>): Promise<{ bytes: number; sha256: string }> {
     await this.ensureContainer();
     const blob = this.container.getBlockBlobClient(name);
     const hash = createHash('sha256');
     const blockIds: string[] = [];
+    const staging: Promise<unknown>[] = [];
     let pending: Uint8Array[] = [];
     let pendingBytes = 0;
     let total = 0;
-    const stage = async () => {
+    const stage = () => {
       const block = Buffer.concat(pending);
       const id = Buffer.from(String(blockIds.length).padStart(8, '0')).toString('base64');
-      await blob.stageBlock(id, block, block.length);
+      const staged = blob.stageBlock(id, block, block.length);
+      staged.catch(() => undefined); // awaited below; not unhandled while the stream goes on
+      staging.push(staged);
       blockIds.push(id);
       pending = [];
       pendingBytes = 0;
     };
-    for await (const chunk of bytes) {
-      hash.update(chunk);
-      total += chunk.length;
-      pending.push(chunk);
-      pendingBytes += chunk.length;
-      if (pendingBytes >= BLOCK_BYTES) await stage();
+    try {
+      for await (const chunk of bytes) {
+        hash.update(chunk);
+        total += chunk.length;
+        pending.push(chunk);
+        pendingBytes += chunk.length;
+        if (pendingBytes >= BLOCK_BYTES) {
+          stage();
+          if (staging.length >= STAGING_BLOCKS) await staging.shift();
+        }
+      }
+      if (pendingBytes > 0 || blockIds.length === 0) stage();
+    } finally {
+      await Promise.allSettled(staging); // no upload outlives the call
     }
-    if (pendingBytes > 0 || blockIds.length === 0) await stage();
+    await Promise.all(staging);
     const sha256 = hash.digest('hex');
     try {
       await blob.commitBlockList(blockIds, {

@@ -85,8 +85,9 @@ export interface WriteTransaction {
   insertRows(table: TableDef, rows: readonly Row[], scratch?: string): Promise<void>;
   insertRejections(rejections: readonly NewRejection[]): Promise<void>;
   /**
-   * Deletes every row of `table`, for a restore to refill it. References to and from the table
-   * are checked only when the transaction ends, so the caller checks them first (see `orphans`).
+   * Deletes every row of `table`, for a restore to refill it; the first operation of its
+   * transaction. The database may leave references to and from the table unchecked until the
+   * transaction ends, or altogether (SQLite), so the caller checks them first (see `orphans`).
    */
   clearTable(table: TableDef): Promise<void>;
   /** Values of `child.column` with no row in `parent`: up to `limit` of them with how many rows use each, and the total. */

@@ -3,6 +3,7 @@
  * committed data while a writer works. Writes run on a writer thread, one transaction at a time
  * (queued by a SerialQueue); reads run here on a read connection.
  */
+import { setImmediate } from 'node:timers/promises';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Database, RejectionFilter, RejectionRecord, RunFilter, RunRecord, WriteTransaction } from '../Database';
 import type { Reason } from '../../rules';
@@ -14,7 +15,12 @@ import { normalisedColumns, toStored } from './values';
 import { SerialQueue } from '../SerialQueue';
 import { WriterThread } from './WriterThread';
 
-const SNAPSHOT_PAGE_ROWS = 5_000;
+/**
+ * Rows a snapshot reads at a time. Each page blocks the event loop while it is read: small pages
+ * let the caller's other work (a backup's compression and upload, other requests) go on between
+ * them, and keep fewer rows alive at once.
+ */
+const SNAPSHOT_PAGE_ROWS = 1_000;
 const INSERT_MESSAGE_ROWS = 1_000;
 const MAX_QUEUED_INSERTS = 10;
 
@@ -34,16 +40,15 @@ export class SqliteDatabase implements Database {
 
   write<T>(work: (tx: WriteTransaction) => Promise<T>): Promise<T> {
     return this.lock.run(async () => {
-      await this.writer.call('begin');
-      const inserts: Promise<unknown>[] = [];
+      const state: TransactionState = { begun: undefined, inserts: [] };
       try {
-        const result = await work(this.transaction(inserts));
-        await Promise.all(inserts);
-        await this.writer.call('commit');
+        const result = await work(this.transaction(state));
+        await Promise.all(state.inserts);
+        if (state.begun) await this.writer.call('commit');
         return result;
       } catch (error) {
-        await Promise.allSettled(inserts);
-        await this.writer.call('rollback').catch(() => undefined); // the original error is the one to report
+        await Promise.allSettled(state.inserts);
+        if (state.begun) await this.writer.call('rollback').catch(() => undefined); // the original error is the one to report
         throw error;
       }
     });
@@ -64,6 +69,9 @@ export class SqliteDatabase implements Database {
   /** A read transaction on a connection of its own: WAL keeps its view fixed at its first read. */
   async *snapshot(table: TableDef): AsyncGenerator<Row[]> {
     const connection = openConnection(this.file, true);
+    // Each page is read once, in order: a cache beyond the b-tree's upper levels would only hold
+    // memory (better-sqlite3's default cache is 16 MB).
+    connection.pragma('cache_size = -1024');
     try {
       connection.exec('BEGIN');
       const page = connection.prepare(`SELECT ${normalisedColumns(table)} FROM ${quote(table.name)} WHERE id > ? ORDER BY id LIMIT ?`).raw();
@@ -71,6 +79,9 @@ export class SqliteDatabase implements Database {
         const rows = page.all(afterId, SNAPSHOT_PAGE_ROWS) as Row[];
         if (rows.length === 0) break;
         afterId = rows[rows.length - 1][0] as number;
+        // A turn of the event loop: reading is synchronous, and a consumer that never waits on
+        // I/O (a backup, until its upload is behind) would otherwise hold it for the whole table.
+        await setImmediate();
         yield rows;
       }
       connection.exec('COMMIT');
@@ -204,16 +215,27 @@ export class SqliteDatabase implements Database {
     return this.reader;
   }
 
-  /** A transaction's operations. Inserts are queued on the writer thread without waiting: see WriteTransaction. */
-  private transaction(inserts: Promise<unknown>[]): WriteTransaction {
+  /**
+   * A transaction's operations. Inserts are queued on the writer thread without waiting: see
+   * WriteTransaction. The transaction begins with its first operation, so that a restore's
+   * clearTable can begin it in its own way (see WriteConnection.beginClearing).
+   */
+  private transaction(state: TransactionState): WriteTransaction {
+    const begin = () => (state.begun ??= this.writer.call('begin'));
     return {
     findRows: async (table, ids, scratch) => {
+      await begin();
       const found = new Map<number, Row>();
       for (const row of await this.writer.call('findRows', table.name, ids, scratch)) found.set(row[0] as number, row);
       return found;
     },
-    existingIds: async (table, ids) => new Set(await this.writer.call('existingIds', table.name, ids)),
+    existingIds: async (table, ids) => {
+      await begin();
+      return new Set(await this.writer.call('existingIds', table.name, ids));
+    },
     insertRows: async (table, rows, scratch) => {
+      await begin();
+      const { inserts } = state;
       // Sent in small messages, so the writer thread starts on the first while the rest are
       // prepared. At most MAX_QUEUED_INSERTS wait on it: enough to keep it busy, and a caller that
       // produces rows faster than they are written (a restore) waits instead of queueing them all.
@@ -226,12 +248,30 @@ export class SqliteDatabase implements Database {
         inserts.push(insert);
       }
     },
-    insertRejections: (rejections) => this.writer.call('insertRejections', rejections),
-    clearTable: (table) => this.writer.call('clearTable', table.name),
-    orphans: (child, column, parent, limit) => this.writer.call('orphans', child.name, column, parent.name, limit),
-    saveRun: (run) => this.writer.call('saveRun', run),
+    insertRejections: async (rejections) => {
+      await begin();
+      await this.writer.call('insertRejections', rejections);
+    },
+    clearTable: async (table) => {
+      if (state.begun) throw new Error('clearTable must be the first operation of its transaction');
+      await (state.begun = this.writer.call('beginClearing', table.name));
+    },
+    orphans: async (child, column, parent, limit) => {
+      await begin();
+      return this.writer.call('orphans', child.name, column, parent.name, limit);
+    },
+    saveRun: async (run) => {
+      await begin();
+      await this.writer.call('saveRun', run);
+    },
     };
   }
+}
+
+/** A write transaction in progress: its BEGIN once sent, and its inserts not yet confirmed. */
+interface TransactionState {
+  begun: Promise<unknown> | undefined;
+  readonly inserts: Promise<unknown>[];
 }
 
 interface StoredRun {
