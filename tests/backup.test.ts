@@ -487,13 +487,38 @@ describe('refusals leave the table exactly as it was', () => {
     bytes[bytes.length - 20] ^= 0x5a;
     await uploadBlob(backups, made.backup, bytes, original.metadata);
     expect((await downloadBlob(backups, made.backup)).metadata.sha256).toBe(sha256(original.bytes));
-    const res = await expectRefused('departments', { backup: made.backup }, 422, 'backup_corrupted');
+    // The checksum is verified as the rows stream in, after the safety backup (restoreTable says why).
+    const res = await expectRefused('departments', { backup: made.backup }, 422, 'backup_corrupted', true);
     expect(res.body.error.message).toContain(made.backup);
 
     // Truncated, with the original's metadata, under another valid name.
     const name = nameFor('departments', nextStamp());
     await uploadBlob(backups, name, original.bytes.subarray(0, original.bytes.length - 30), original.metadata);
-    await expectRefused('departments', { backup: name }, 422, 'backup_corrupted');
+    await expectRefused('departments', { backup: name }, 422, 'backup_corrupted', true);
+  });
+
+  it('a file that matches its checksum but cannot be decoded: 422 backup_invalid; one short of rows: 422 backup_corrupted', async () => {
+    const made = await backupOne(host.url, 'departments');
+    const original = await downloadBlob(backups, made.backup);
+    // The first block's compressed data begins after the header (which ends with the 16-byte sync
+    // marker, also the file's last 16 bytes) and two varints (row count, byte size). A first byte
+    // of 0b111 is a deflate block of the reserved type, which no inflater accepts.
+    const sync = original.bytes.subarray(original.bytes.length - 16);
+    let at = original.bytes.indexOf(sync) + 16;
+    for (let varints = 0; varints < 2; at++) if ((original.bytes[at] & 0x80) === 0) varints++;
+    const undecodable = Buffer.from(original.bytes);
+    undecodable[at] = 0b111;
+    const name = nameFor('departments', nextStamp());
+    await uploadBlob(backups, name, undecodable, { ...original.metadata, sha256: sha256(undecodable) });
+    const res = await expectRefused('departments', { backup: name }, 422, 'backup_invalid', true);
+    expect(res.body.error.message).toContain(name);
+
+    // Truncated within its last block, which Avro readers skip: fewer rows than the metadata says.
+    const truncated = original.bytes.subarray(0, original.bytes.length - 30);
+    const short = nameFor('departments', nextStamp());
+    await uploadBlob(backups, short, truncated, { ...original.metadata, sha256: sha256(truncated) });
+    const shortRes = await expectRefused('departments', { backup: short }, 422, 'backup_corrupted', true);
+    expect(shortRes.body.error.message).toMatch(/holds \d+ rows, its metadata says \d+/);
   });
 
   it('a backup whose schema differs: 422 schema_mismatch naming the difference', async () => {

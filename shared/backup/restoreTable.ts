@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import avro from 'avsc';
 import type { Database, WriteTransaction } from '../db';
-import { ConflictError, NotFoundError, UnprocessableError } from '../errors';
+import { ConflictError, NotFoundError, ServiceError, UnprocessableError } from '../errors';
 import { checkObject, describeReasons, formatInstant } from '../rules';
 import { referencesAround, type Row, type TableDef } from '../tables';
 import { schemaDifferences } from './avroSchema';
@@ -22,20 +22,23 @@ export interface RestoreOptions {
 }
 
 /**
- * Makes the table's contents exactly the backup's rows, or changes nothing. The backup is
- * checked first (it exists, its SHA-256 matches its metadata, its schema is the table's), then a
- * safety backup of the current rows is taken, then one transaction empties the table, inserts the
- * backup's rows checking each against the data rules, and checks references both ways before it
- * commits. Any failure, or the process dying, rolls it back: the old rows stay.
+ * Makes the table's contents exactly the backup's rows, or changes nothing. Before anything is
+ * written, the backup must exist and its header must carry the table's schema. Then a safety
+ * backup of the current rows is taken, and one transaction empties the table and streams the
+ * backup into it, hashing the bytes and checking every row against the data rules as they go;
+ * it commits only if the SHA-256 and the row count match the blob's metadata and references hold
+ * both ways. Any failure, or the process dying, rolls it back: the old rows stay.
+ *
+ * The file is downloaded once, not once to hash and again to insert: a hashing pass holds up to
+ * 32 MB of network buffers that V8 frees late (they create almost no garbage to trigger a
+ * collection), which alone took a restore past its memory budget. The price is that a corrupted
+ * backup is found after the safety backup is taken, which it leaves behind.
  */
 export async function restoreTable(db: Database, store: BackupStore, table: TableDef, options: RestoreOptions) {
   const name = options.backup === undefined ? await newest(store, table) : checkBackupName(table, options.backup);
   const info = await store.info(table, name);
 
-  const { sha256, writerSchema } = await inspect(await store.read(name, info.etag));
-  if (sha256 !== info.sha256) {
-    throw new UnprocessableError(`backup ${name} is corrupted: its SHA-256 is ${sha256}, its metadata says ${info.sha256}`, 'backup_corrupted');
-  }
+  const writerSchema = await readWriterSchema(await store.read(name, info.etag));
   const differences = writerSchema === undefined ? ['it is not an Avro object container file'] : schemaDifferences(table, writerSchema);
   if (differences.length) {
     throw new UnprocessableError(`backup ${name} does not fit ${table.name}: ${differences.join('; ')}`, 'schema_mismatch', { differences });
@@ -44,7 +47,20 @@ export async function restoreTable(db: Database, store: BackupStore, table: Tabl
   const safetyBackup = options.safety === false ? null : (await backupTable(db, store, table)).backup;
   const rows = await db.write(async (tx) => {
     await tx.clearTable(table);
-    const count = await insertBackupRows(tx, table, name, await store.read(name, info.etag));
+    const hash = createHash('sha256');
+    let count: number;
+    try {
+      count = await insertBackupRows(tx, table, name, hashed(await store.read(name, info.etag), hash));
+    } catch (error) {
+      // A corrupted file fails in many ways (undecodable blocks, rows that break the rules): the
+      // checksum tells which failures are corruption, and says so.
+      const actual = await sha256Of(await store.read(name, info.etag));
+      if (actual !== info.sha256) throw corrupted(name, actual, info.sha256);
+      if (error instanceof ServiceError) throw error;
+      throw new UnprocessableError(`backup ${name} cannot be decoded: ${(error as Error).message}`, 'backup_invalid');
+    }
+    const actual = hash.digest('hex');
+    if (actual !== info.sha256) throw corrupted(name, actual, info.sha256);
     if (count !== info.rows) {
       throw new UnprocessableError(`backup ${name} holds ${count} rows, its metadata says ${info.rows}`, 'backup_corrupted');
     }
@@ -54,31 +70,49 @@ export async function restoreTable(db: Database, store: BackupStore, table: Tabl
   return { table: table.name, backup: name, rows, safetyBackup };
 }
 
+function corrupted(name: string, actual: string, expected: string): UnprocessableError {
+  return new UnprocessableError(`backup ${name} is corrupted: its SHA-256 is ${actual}, its metadata says ${expected}`, 'backup_corrupted');
+}
+
 async function newest(store: BackupStore, table: TableDef): Promise<string> {
   const [latest] = await store.list(table);
   if (!latest) throw new NotFoundError(`there is no backup of ${table.name}`, 'backup_not_found');
   return latest.backup;
 }
 
-/** Hashes the whole file, and reads its writer schema from the header. */
-async function inspect(bytes: AsyncIterable<Uint8Array>): Promise<{ sha256: string; writerSchema: unknown }> {
-  const hash = createHash('sha256');
+/**
+ * The writer schema from the file's header, as written (avsc's parsed type drops logical types it
+ * has no class for); undefined if the file is not Avro. Reads only as far as the header.
+ */
+async function readWriterSchema(bytes: AsyncIterable<Uint8Array>): Promise<unknown> {
   const header = new avro.streams.BlockDecoder();
   let writerSchema: unknown;
-  let readingHeader = true;
-  // The schema as written in the header: avsc's parsed type drops logical types it has no class for.
+  let done = false;
   header.once('metadata', (_type: avro.Type, _codec: string, fileHeader: { meta: Record<string, Buffer> }) => {
     writerSchema = JSON.parse(fileHeader.meta['avro.schema'].toString('utf8'));
-    readingHeader = false;
+    done = true;
   });
-  header.on('error', () => (readingHeader = false)); // not Avro: writerSchema stays undefined
+  header.on('error', () => (done = true)); // not Avro: writerSchema stays undefined
   header.resume();
   for await (const chunk of bytes) {
-    hash.update(chunk);
-    if (readingHeader) header.write(chunk);
+    header.write(chunk);
+    if (done) break; // the rest of the download is cancelled
   }
   header.destroy();
-  return { sha256: hash.digest('hex'), writerSchema };
+  return writerSchema;
+}
+
+async function* hashed(bytes: AsyncIterable<Uint8Array>, hash: Hash): AsyncGenerator<Uint8Array> {
+  for await (const chunk of bytes) {
+    hash.update(chunk);
+    yield chunk;
+  }
+}
+
+async function sha256Of(bytes: AsyncIterable<Uint8Array>): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of hashed(bytes, hash)) void chunk;
+  return hash.digest('hex');
 }
 
 /** Decodes the backup into the emptied table, page by page; every row must pass the data rules, ids strictly increasing. */
