@@ -3,9 +3,10 @@
  *
  * Generates a hired_employees file (BENCH_ROWS rows, default 2,000,000) with its departments and
  * jobs, loads it through POST /load on a local host running in its own process, and reports rows/s,
- * wall time and the host's peak RSS; backs the table up and restores it (bench/backupBench.ts);
- * then, where the `sqlite3` command exists, times `.import` of the same file into the same schema
- * and prints the ratio. Last, the latency of 1000-row JSON batches sent by 8 concurrent clients.
+ * wall time and the host's peak RSS; backs the table up and restores it (bench/backupBench.ts),
+ * in that host and again in a host started afresh on the same data; then, where the `sqlite3`
+ * command exists, times `.import` of the same file into the same schema and prints the ratio.
+ * Last, the latency of 1000-row JSON batches sent by 8 concurrent clients, and the metrics.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -17,7 +18,7 @@ import { SqliteDatabase } from '../shared/db/sqlite/SqliteDatabase';
 import { HOST_NODE_FLAGS } from '../local/host';
 import { employeeObjects, writeDataset } from '../tools/datagen';
 import { benchMetrics } from './metricsBench';
-import { benchBackupRestore } from './backupBench';
+import { backupRestoreResults, measureBackupRestore, type BackupRestoreFigures } from './backupBench';
 import { peakRssKib } from './processMemory';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 2_000_000);
@@ -35,18 +36,26 @@ async function main(): Promise<void> {
     let load: { seconds: number; body: Record<string, unknown> };
     let batch: number[];
     let metrics: [string, string][] = [];
-    let backupResults: [string, string][];
+    let afterLoad: BackupRestoreFigures;
     try {
       await upload(host.url, 'departments', file('departments'));
       await upload(host.url, 'jobs', file('jobs'));
       load = await upload(host.url, 'hired_employees', file('hired_employees'));
       host.peakRss = peakRssKib(host.process.pid!);
-      backupResults = await benchBackupRestore(host.url, host.process.pid!, path.join(work, 'host', 'service.sqlite'), ROWS, load.seconds, work);
-      batch = await batchLatencies(host.url, ROWS + 1);
-      metrics = await benchMetrics(host.url, path.join(work, 'host', 'service.sqlite'));
+      afterLoad = await measureBackupRestore(host.url, host.process.pid!, ROWS);
     } finally {
       await host.stop();
     }
+    const fresh = await startHost(path.join(work, 'host'));
+    let freshFigures: BackupRestoreFigures;
+    try {
+      freshFigures = await measureBackupRestore(fresh.url, fresh.process.pid!, ROWS);
+      batch = await batchLatencies(fresh.url, ROWS + 1);
+      metrics = await benchMetrics(fresh.url, path.join(work, 'host', 'service.sqlite'));
+    } finally {
+      await fresh.stop();
+    }
+    const backupResults = backupRestoreResults(afterLoad, freshFigures, load.seconds, path.join(work, 'host', 'service.sqlite'), work);
     const loadRate = ROWS / load.seconds;
     const results: [string, string][] = [
       ['file', `${ROWS.toLocaleString('en')} rows, ${(bytes / 1e6).toFixed(0)} MB`],
