@@ -9,7 +9,7 @@ import { Parser } from 'node-sql-parser';
 import { readConfig } from '../shared/config';
 import { ConfigurationError } from '../shared/errors';
 import { TABLES, getTable } from '../shared/tables';
-import { bulkTable, createTable, MssqlNames, schemaStatements } from '../shared/db/mssql/ddl';
+import { bulkTable, createTable, MssqlNames, rejectionsBulkTable, schemaStatements } from '../shared/db/mssql/ddl';
 import { MssqlStatements } from '../shared/db/mssql/statements';
 import { poolConfig } from '../shared/db/mssql/connectionConfig';
 import { isTransient, withRetry } from '../shared/db/mssql/retry';
@@ -109,6 +109,15 @@ describe('bulk-load tables', () => {
     const bulk = columnTypes(declaration.replace(/ \((\d+)\)/g, '($1)'));
     expect(Object.keys(ddl)).toEqual(table.columns.map((c) => c.name));
     expect(bulk).toEqual(ddl);
+  });
+
+  it('rejected_rows: the bulk columns have the DDL column types', () => {
+    const create = schemaStatements(names).find((s) => s.includes('CREATE TABLE [ingest].[rejected_rows]'))!;
+    const ddl = columnTypes(create.slice(create.indexOf('CREATE TABLE')));
+    const declaration = (rejectionsBulkTable(names) as unknown as { declare(): string }).declare();
+    const bulk = columnTypes(declaration.replace(/ \((\w+)\)/g, '($1)'));
+    expect(Object.keys(bulk)).toEqual(['run_id', 'table_name', 'position', 'raw_text', 'format', 'reasons', 'created_at']);
+    expect(bulk).toEqual(Object.fromEntries(Object.entries(ddl).filter(([column]) => column !== 'id')));
   });
 });
 

@@ -17,7 +17,7 @@ import type { Reason } from '../../rules';
 import type { Row, TableDef } from '../../tables';
 import { yearBounds, type DepartmentHiresRow, type HiresByQuarterRow } from '../../metrics';
 import { poolConfig } from './connectionConfig';
-import { bulkTable, createTable, ifNoTable, MssqlNames, quoteName, schemaStatements } from './ddl';
+import { bulkTable, createTable, ifNoTable, MssqlNames, rejectionsBulkTable, schemaStatements } from './ddl';
 import { withRetry, type RetryPolicy, DEFAULT_RETRY } from './retry';
 import { fromStored } from './values';
 import { MssqlStatements } from './statements';
@@ -312,14 +312,7 @@ export class MssqlDatabase implements Database {
       },
       insertRejections: async (rejections) => {
         if (rejections.length === 0) return;
-        const bulk = new sql.Table(`${quoteName(names.schema)}.${quoteName('rejected_rows')}`);
-        bulk.columns.add('run_id', sql.NVarChar(36), { nullable: false });
-        bulk.columns.add('table_name', sql.NVarChar(128), { nullable: false });
-        bulk.columns.add('position', sql.BigInt, { nullable: false });
-        bulk.columns.add('raw_text', sql.NVarChar(sql.MAX), { nullable: false });
-        bulk.columns.add('format', sql.NVarChar(8), { nullable: false });
-        bulk.columns.add('reasons', sql.NVarChar(sql.MAX), { nullable: false });
-        bulk.columns.add('created_at', sql.DateTime2(3), { nullable: false });
+        const bulk = rejectionsBulkTable(names);
         const now = new Date();
         for (const r of rejections) bulk.rows.add(r.runId, r.table, r.position, r.rawText, r.format, JSON.stringify(r.reasons), now);
         await state.run((request) => request.bulk(bulk, { checkConstraints: true }));

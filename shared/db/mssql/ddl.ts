@@ -13,6 +13,20 @@ export const COLUMN_TYPES: Record<ColumnDef['type'], { sql: string; bulk: () => 
   datetime: { sql: 'DATETIME2(3)', bulk: () => sql.DateTime2(3) },
 };
 
+/**
+ * The columns the service writes into `rejected_rows` (its id is an IDENTITY), in bulk-load order:
+ * one list for the DDL and the bulk table, so their types cannot drift apart.
+ */
+const REJECTION_COLUMNS: readonly { name: string; sql: string; bulk: () => sql.ISqlType }[] = [
+  { name: 'run_id', sql: 'NVARCHAR(36)', bulk: () => sql.NVarChar(36) },
+  { name: 'table_name', sql: 'NVARCHAR(128)', bulk: () => sql.NVarChar(128) },
+  { name: 'position', sql: 'BIGINT', bulk: () => sql.BigInt() },
+  { name: 'raw_text', sql: 'NVARCHAR(MAX)', bulk: () => sql.NVarChar(sql.MAX) },
+  { name: 'format', sql: 'NVARCHAR(8)', bulk: () => sql.NVarChar(8) },
+  { name: 'reasons', sql: 'NVARCHAR(MAX)', bulk: () => sql.NVarChar(sql.MAX) },
+  { name: 'created_at', sql: 'DATETIME2(3)', bulk: () => sql.DateTime2(3) },
+];
+
 /** A bracket-quoted identifier (QUOTENAME's rule). */
 export function quoteName(name: string): string {
   return `[${name.replace(/]/g, ']]')}]`;
@@ -87,12 +101,11 @@ export function schemaStatements(names: MssqlNames): string[] {
     ifNoTable(
       names,
       'rejected_rows',
-      `CREATE TABLE ${names.table('rejected_rows')} (
-        id BIGINT IDENTITY(1, 1) NOT NULL,
-        run_id NVARCHAR(36) NOT NULL CONSTRAINT [fk_rejected_rows_run_id] REFERENCES ${names.table('runs')} ([id]),
-        table_name NVARCHAR(128) NOT NULL, position BIGINT NOT NULL, raw_text NVARCHAR(MAX) NOT NULL, format NVARCHAR(8) NOT NULL,
-        reasons NVARCHAR(MAX) NOT NULL, created_at DATETIME2(3) NOT NULL,
-        CONSTRAINT [pk_rejected_rows] PRIMARY KEY ([id]))`,
+      `CREATE TABLE ${names.table('rejected_rows')} (id BIGINT IDENTITY(1, 1) NOT NULL, ${REJECTION_COLUMNS.map((c) =>
+        c.name === 'run_id'
+          ? `${c.name} ${c.sql} NOT NULL CONSTRAINT [fk_rejected_rows_run_id] REFERENCES ${names.table('runs')} ([id])`
+          : `${c.name} ${c.sql} NOT NULL`,
+      ).join(', ')}, CONSTRAINT [pk_rejected_rows] PRIMARY KEY ([id]))`,
     ),
   );
   statements.push(
@@ -111,6 +124,13 @@ export function schemaStatements(names: MssqlNames): string[] {
 export function bulkTable(table: TableDef, names: MssqlNames, name: string = table.name): sql.Table {
   const bulk = new sql.Table(`${quoteName(names.schema)}.${quoteName(name)}`);
   for (const column of table.columns) bulk.columns.add(column.name, COLUMN_TYPES[column.type].bulk(), { nullable: false });
+  return bulk;
+}
+
+/** The bulk-load table for rejections: values in the order of REJECTION_COLUMNS. */
+export function rejectionsBulkTable(names: MssqlNames): sql.Table {
+  const bulk = new sql.Table(`${quoteName(names.schema)}.${quoteName('rejected_rows')}`);
+  for (const column of REJECTION_COLUMNS) bulk.columns.add(column.name, column.bulk(), { nullable: false });
   return bulk;
 }
 
