@@ -22,12 +22,12 @@ const YEAR = 2021;
  */
 function plainSql(): { name: string; route: string; sql: string }[] {
   const b = yearBounds(YEAR);
-  const range = `datetime BETWEEN '${b.first}' AND '${b.last}'`;
+  const range = `datetime BETWEEN ${b.first} AND ${b.last}`;
   return [
     {
       name: 'hires-by-quarter',
       route: `/api/metrics/hires-by-quarter?year=${YEAR}`,
-      sql: `WITH c AS (SELECT department_id * 2147483648 + job_id AS pair, SUM(datetime < '${b.q2}') AS a, SUM(datetime < '${b.q3}') AS b, SUM(datetime < '${b.q4}') AS c, COUNT(*) AS n
+      sql: `WITH c AS (SELECT department_id * 2147483648 + job_id AS pair, SUM(datetime < ${b.q2}) AS a, SUM(datetime < ${b.q3}) AS b, SUM(datetime < ${b.q4}) AS c, COUNT(*) AS n
               FROM hired_employees WHERE ${range} GROUP BY pair)
             SELECT d.department, j.job, c.a, c.b - c.a, c.c - c.b, c.n - c.c
             FROM c JOIN departments d ON d.id = c.pair >> 31 JOIN jobs j ON j.id = c.pair & 2147483647

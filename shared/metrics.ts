@@ -40,31 +40,24 @@ export function checkYear(year: number): number {
 }
 
 /**
- * The UTC instants that bound `year` and its quarters, as canonical ISO 8601 text with
- * milliseconds (`YYYY-MM-DDTHH:MM:SS.mmmZ`, 24 characters), the form in which datetimes are
- * stored: compared as text they order as time does.
+ * The UTC instants that bound `year` and its quarters, in milliseconds since the epoch (the form of
+ * a normalised row's datetime, and of SQLite's stored one).
  *
- * - `first`, `last`: the first and last millisecond of the year, both inclusive. (The last one
- *   rather than the start of the next year, so that year 9999 needs no five-digit year.)
+ * - `first`, `last`: the first and last millisecond of the year, both inclusive.
  * - `q2`, `q3`, `q4`: the first millisecond of the 2nd, 3rd and 4th quarter. A hire at `t` is
  *   in Q1 if `t < q2`, Q2 if `q2 <= t < q3`, Q3 if `q3 <= t < q4`, Q4 otherwise.
  */
 export interface YearBounds {
-  readonly first: string;
-  readonly q2: string;
-  readonly q3: string;
-  readonly q4: string;
-  readonly last: string;
+  readonly first: number;
+  readonly q2: number;
+  readonly q3: number;
+  readonly q4: number;
+  readonly last: number;
 }
 
 export function yearBounds(year: number): YearBounds {
-  checkYear(year);
-  const y = String(year).padStart(4, '0');
-  return {
-    first: `${y}-01-01T00:00:00.000Z`,
-    q2: `${y}-04-01T00:00:00.000Z`,
-    q3: `${y}-07-01T00:00:00.000Z`,
-    q4: `${y}-10-01T00:00:00.000Z`,
-    last: `${y}-12-31T23:59:59.999Z`,
-  };
+  checkYear(year); // 1900 or later: Date.UTC reads years 0-99 as 1900-1999
+  const start = (month: number) => Date.UTC(year, month, 1);
+  return { first: start(0), q2: start(3), q3: start(6), q4: start(9), last: Date.UTC(year + 1, 0, 1) - 1 };
 }
+

@@ -10,8 +10,7 @@ import type { Reason } from '../../rules';
 import type { Row, TableDef } from '../../tables';
 import { yearBounds, type DepartmentHiresRow, type HiresByQuarterRow } from '../../metrics';
 import { openConnection } from './connection';
-import { quote } from './ddl';
-import { normalisedColumns, toStored } from './values';
+import { quote, selectList } from './ddl';
 import { SerialQueue } from '../SerialQueue';
 import { WriterThread } from './WriterThread';
 
@@ -74,7 +73,7 @@ export class SqliteDatabase implements Database {
     connection.pragma('cache_size = -1024');
     try {
       connection.exec('BEGIN');
-      const page = connection.prepare(`SELECT ${normalisedColumns(table)} FROM ${quote(table.name)} WHERE id > ? ORDER BY id LIMIT ?`).raw();
+      const page = connection.prepare(`SELECT ${selectList(table)} FROM ${quote(table.name)} WHERE id > ? ORDER BY id LIMIT ?`).raw();
       for (let afterId = 0; ; ) {
         const rows = page.all(afterId, SNAPSHOT_PAGE_ROWS) as Row[];
         if (rows.length === 0) break;
@@ -92,7 +91,7 @@ export class SqliteDatabase implements Database {
 
   async listRows(table: TableDef, afterId: number, limit: number): Promise<Row[]> {
     const rows = this.read()
-      .prepare(`SELECT ${normalisedColumns(table)} FROM ${quote(table.name)} WHERE id > ? ORDER BY id LIMIT ?`)
+      .prepare(`SELECT ${selectList(table)} FROM ${quote(table.name)} WHERE id > ? ORDER BY id LIMIT ?`)
       .raw()
       .all(afterId, limit) as Row[];
     return rows;
@@ -135,8 +134,8 @@ export class SqliteDatabase implements Database {
   /*
    * The metrics read the covering index ix_hired_employees_datetime (datetime, department_id,
    * job_id) over the year's range, count in SQL, and join the names onto the counts (one lookup
-   * per group, not per hire). Datetimes are canonical 24-character UTC text, so a text range is a
-   * time range, and the year and quarter are those of the UTC instant.
+   * per group, not per hire). Datetimes are UTC epoch milliseconds, so the year and quarter are
+   * those of the UTC instant.
    *
    * Order: `COLLATE NOCASE` first, as Azure SQL's default case-insensitive collation orders
    * ("General Manager" before "GIS Technical Architect"), then the exact text (BINARY) for names
@@ -241,9 +240,7 @@ export class SqliteDatabase implements Database {
       // produces rows faster than they are written (a restore) waits instead of queueing them all.
       for (let start = 0; start < rows.length; start += INSERT_MESSAGE_ROWS) {
         if (inserts.length >= MAX_QUEUED_INSERTS) await inserts[inserts.length - MAX_QUEUED_INSERTS];
-        // Converted here, so that the writer thread spends its time on nothing but SQLite.
-        const stored = rows.slice(start, start + INSERT_MESSAGE_ROWS).map((row) => toStored(table, row));
-        const insert = this.writer.call('insertRows', table.name, stored, scratch);
+        const insert = this.writer.call('insertRows', table.name, rows.slice(start, start + INSERT_MESSAGE_ROWS), scratch);
         insert.catch(() => undefined); // awaited, and reported, when the transaction ends
         inserts.push(insert);
       }

@@ -9,7 +9,7 @@ import type { NewRejection, Orphans, RunRecord } from '../Database';
 import { getTable, type Row, type TableDef, type TableName } from '../../tables';
 import { openConnection } from './connection';
 import { columnDefinitions, quote, schemaStatements, selectList } from './ddl';
-import { normalisedColumns } from './values';
+import { upgradeTextDatetimes } from './upgrade';
 
 type Statement = BetterSqlite3.Statement;
 
@@ -36,6 +36,7 @@ export class WriteConnection {
   }
 
   migrate(): void {
+    upgradeTextDatetimes(this.connection);
     this.connection.transaction(() => {
       for (const sql of schemaStatements()) this.connection.exec(sql);
     })();
@@ -78,7 +79,7 @@ export class WriteConnection {
   findRows(tableName: TableName, ids: readonly number[], scratch?: string): Row[] {
     const table = getTable(tableName);
     const statement = this.prepared(`find\0${scratch ?? table.name}`, () =>
-      `SELECT ${normalisedColumns(table)} FROM ${target(table, scratch)} WHERE id IN (SELECT value FROM json_each(?))`,
+      `SELECT ${selectList(table)} FROM ${target(table, scratch)} WHERE id IN (SELECT value FROM json_each(?))`,
     );
     return statement.raw().all(JSON.stringify(ids)) as Row[];
   }
@@ -88,7 +89,6 @@ export class WriteConnection {
     return statement.pluck().all(JSON.stringify(ids)) as number[];
   }
 
-  /** Inserts rows already in stored form (see values.ts). */
   insertRows(tableName: TableName, rows: readonly Row[], scratch?: string): void {
     const table = getTable(tableName);
     const statement = this.prepared(`insert\0${scratch ?? table.name}`, () =>

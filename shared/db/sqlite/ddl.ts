@@ -4,8 +4,10 @@ import { TABLES, type ColumnDef, type TableDef } from '../../tables';
 const TYPES: Record<ColumnDef['type'], string> = {
   id: 'INTEGER',
   text: 'TEXT',
-  // Canonical ISO 8601 text in UTC with milliseconds: sorts as time does, and SQLite's date functions read it.
-  datetime: 'TEXT',
+  // Milliseconds since 1970-01-01T00:00:00Z, as in a normalised row and in the Avro backups
+  // (timestamp-millis): nothing is converted on the way in or out, and an integer key makes the
+  // hire-date index half the size of one on ISO 8601 text, so more of it stays in the cache.
+  datetime: 'INTEGER',
 };
 
 export function quote(name: string): string {
