@@ -1,21 +1,23 @@
 import type { Database } from '../db';
 import { TABLES, type TableDef } from '../tables';
 import { avroFile } from './avroFile';
+import { encodedPages } from './avroRecords';
 import { avroSchema } from './avroSchema';
 import { backupName, type BackupInfo, type BackupStore } from './BackupStore';
 
 /**
- * Snapshots a table into a new backup: rows stream from one consistent read of the database,
- * through the Avro encoder, into the blob's staged blocks. Memory stays bounded: the next rows
- * are read only when the encoded blocks before them have been handed to the upload.
+ * Snapshots a table into a new backup: records stream from one consistent read of the database,
+ * encoded (by the database itself where it can spread the work over threads), through the Avro
+ * file's blocks, into the blob's staged blocks. Memory stays bounded: the next rows are read only
+ * when the blocks before them have been handed to the upload.
  */
 export async function backupTable(db: Database, store: BackupStore, table: TableDef, at = new Date()): Promise<BackupInfo> {
   const name = backupName(table, at);
   const createdAt = at.toISOString();
   let rows = 0;
   async function* counted() {
-    for await (const page of db.snapshot(table)) {
-      rows += page.length;
+    for await (const page of db.snapshotRecords?.(table) ?? encodedPages(table, db.snapshot(table))) {
+      rows += page.rows;
       yield page;
     }
   }

@@ -6,6 +6,7 @@
 import type { Reason } from '../rules';
 import type { Row, TableDef, TableName } from '../tables';
 import type { DepartmentHiresRow, HiresByQuarterRow } from '../metrics';
+import type { RecordPage } from '../backup/avroRecords';
 
 export type RunKind = 'batch' | 'load';
 export type RunStatus = 'running' | 'succeeded' | 'failed';
@@ -117,6 +118,12 @@ export interface Database {
    * caller takes and whatever is written meanwhile. The rows are read as the caller asks for them.
    */
   snapshot(table: TableDef): AsyncIterable<Row[]>;
+  /**
+   * Optional: the same rows as snapshot(), already encoded as Avro records of the table's backup
+   * schema (shared/backup/avroRecords.ts), for a database that can read and encode on more than
+   * one thread at once. Backups use it where it exists, and encode snapshot()'s pages otherwise.
+   */
+  snapshotRecords?(table: TableDef): AsyncIterable<RecordPage>;
   /** Rows ordered by id, with ids greater than `afterId`. */
   listRows(table: TableDef, afterId: number, limit: number): Promise<Row[]>;
   getRun(id: string): Promise<RunRecord | undefined>;

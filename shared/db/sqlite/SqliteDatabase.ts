@@ -10,6 +10,8 @@ import type { Reason } from '../../rules';
 import type { Row, TableDef } from '../../tables';
 import { yearBounds, type DepartmentHiresRow, type HiresByQuarterRow } from '../../metrics';
 import { openConnection } from './connection';
+import { SnapshotReader } from './SnapshotReader';
+import { recordEncoder, type RecordPage } from '../../backup/avroRecords';
 import { quote, selectList } from './ddl';
 import { SerialQueue } from '../SerialQueue';
 import { WriterThread } from './WriterThread';
@@ -20,6 +22,12 @@ import { WriterThread } from './WriterThread';
  * them, and keep fewer rows alive at once.
  */
 const SNAPSHOT_PAGE_ROWS = 1_000;
+/**
+ * Rows in each segment of a snapshot read on two threads (see snapshotRecords): enough that a
+ * segment's message costs little next to its reading, few enough that a segment's records (about
+ * 0.5 MB for hired_employees) are a small part of the memory budget.
+ */
+const SNAPSHOT_SEGMENT_ROWS = 20_000;
 const INSERT_MESSAGE_ROWS = 1_000;
 const MAX_QUEUED_INSERTS = 10;
 
@@ -65,17 +73,12 @@ export class SqliteDatabase implements Database {
     return (this.read().prepare(`SELECT COUNT(*) AS n FROM ${quote(table.name)}`).get() as { n: number }).n;
   }
 
-  /** A read transaction on a connection of its own: WAL keeps its view fixed at its first read. */
   async *snapshot(table: TableDef): AsyncGenerator<Row[]> {
-    const connection = openConnection(this.file, true);
-    // Each page is read once, in order: a cache beyond the b-tree's upper levels would only hold
-    // memory (better-sqlite3's default cache is 16 MB).
-    connection.pragma('cache_size = -1024');
+    const reader = new SnapshotReader(this.file, table);
     try {
-      connection.exec('BEGIN');
-      const page = connection.prepare(`SELECT ${selectList(table)} FROM ${quote(table.name)} WHERE id > ? ORDER BY id LIMIT ?`).raw();
+      reader.begin();
       for (let afterId = 0; ; ) {
-        const rows = page.all(afterId, SNAPSHOT_PAGE_ROWS) as Row[];
+        const rows = reader.page(afterId, SNAPSHOT_PAGE_ROWS);
         if (rows.length === 0) break;
         afterId = rows[rows.length - 1][0] as number;
         // A turn of the event loop: reading is synchronous, and a consumer that never waits on
@@ -83,9 +86,59 @@ export class SqliteDatabase implements Database {
         await setImmediate();
         yield rows;
       }
-      connection.exec('COMMIT');
     } finally {
-      connection.close();
+      reader.close();
+    }
+  }
+
+  /**
+   * The snapshot read and encoded on two threads at once: this one and the writer thread, which
+   * is idle unless a write is under way. The table is cut into segments of SNAPSHOT_SEGMENT_ROWS
+   * rows; this thread reads the even ones, the writer thread the odd ones (SnapshotSegments), each
+   * skipping the other's in SQLite without reading them into JS. Both read transactions begin
+   * while the write lock is held, so that no commit falls between them: they see the same instant.
+   * The writer thread works on its next segment while this thread reads its own.
+   */
+  async *snapshotRecords(table: TableDef): AsyncGenerator<RecordPage> {
+    const reader = new SnapshotReader(this.file, table);
+    let opened: number | undefined;
+    let theirs: Promise<RecordPage> | undefined;
+    try {
+      opened = await this.lock.run(async () => {
+        reader.begin();
+        return this.writer.call('openSnapshot', table.name, SNAPSHOT_SEGMENT_ROWS);
+      });
+      const id = opened;
+      const next = () => {
+        const segment = this.writer.call('snapshotSegment', id);
+        segment.catch(() => undefined); // awaited in turn; not unhandled if the consumer stops first
+        return segment;
+      };
+      theirs = next();
+      const encode = recordEncoder(table);
+      // The id this thread's next segment starts after; undefined once the table has no more for it.
+      for (let afterId: number | undefined = 0; ; ) {
+        let read = 0;
+        while (afterId !== undefined && read < SNAPSHOT_SEGMENT_ROWS) {
+          const rows = reader.page(afterId, Math.min(SNAPSHOT_PAGE_ROWS, SNAPSHOT_SEGMENT_ROWS - read));
+          if (rows.length === 0) break;
+          read += rows.length;
+          afterId = rows[rows.length - 1][0] as number;
+          await setImmediate(); // as in snapshot()
+          yield encode(rows);
+        }
+        const segment: RecordPage = await theirs;
+        if (segment.rows === 0) break; // the end of the table: the writer thread's segment would follow this one
+        theirs = next();
+        yield segment;
+        afterId = read === SNAPSHOT_SEGMENT_ROWS ? reader.skip(afterId!, SNAPSHOT_SEGMENT_ROWS) : undefined;
+      }
+    } finally {
+      reader.close();
+      if (opened !== undefined) {
+        await theirs?.catch(() => undefined);
+        await this.writer.call('closeSnapshot', opened).catch(() => undefined); // only fails if the thread has, which every write then reports
+      }
     }
   }
 

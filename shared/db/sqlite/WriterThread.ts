@@ -1,9 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import { workerScript } from './workerScript';
-import type { WriteConnection } from './WriteConnection';
-import type { WriterOp, WriterRequest, WriterResponse } from './writerWorker';
+import type { WriterOp, WriterOperations, WriterRequest, WriterResponse } from './writerWorker';
 
-type Result<K extends WriterOp> = ReturnType<WriteConnection[K]>;
+type Result<K extends WriterOp> = ReturnType<WriterOperations[K]>;
 
 /** The main thread's handle on the writer thread: each call is a message, answered in order. */
 export class WriterThread {
@@ -29,7 +28,7 @@ export class WriterThread {
     this.worker.on('exit', (code) => fail(new Error(`the SQLite writer thread exited (code ${code})`)));
   }
 
-  call<K extends WriterOp>(op: K, ...args: Parameters<WriteConnection[K]>): Promise<Result<K>> {
+  call<K extends WriterOp>(op: K, ...args: Parameters<WriterOperations[K]>): Promise<Result<K>> {
     if (this.failure) return Promise.reject(this.failure);
     const id = ++this.nextId;
     return new Promise((resolve, reject) => {

@@ -1,8 +1,14 @@
-/** The writer thread: owns the WriteConnection and runs its methods in the order they are sent. */
-import { parentPort, workerData } from 'node:worker_threads';
+/**
+ * The writer thread: owns the WriteConnection and runs its methods in the order they are sent,
+ * and reads its half of snapshots read on two threads (SnapshotSegments).
+ */
+import { parentPort, workerData, type TransferListItem } from 'node:worker_threads';
 import { WriteConnection } from './WriteConnection';
+import { SnapshotSegments } from './SnapshotSegments';
 
-export type WriterOp = Exclude<keyof WriteConnection, 'constructor'>;
+/** Every operation the thread runs, by name. */
+export type WriterOperations = WriteConnection & SnapshotSegments;
+export type WriterOp = keyof WriterOperations;
 export interface WriterRequest {
   readonly id: number;
   readonly op: WriterOp;
@@ -10,16 +16,28 @@ export interface WriterRequest {
 }
 export type WriterResponse = { id: number; result: unknown } | { id: number; error: { message: string; code?: string } };
 
-const connection = new WriteConnection((workerData as { file: string }).file);
+const { file } = workerData as { file: string };
+const connection = new WriteConnection(file);
+const snapshots = new SnapshotSegments(file);
 
 parentPort!.on('message', ({ id, op, args }: WriterRequest) => {
   let response: WriterResponse;
   try {
-    response = { id, result: (connection[op] as (...a: unknown[]) => unknown)(...args) };
+    const target = op in snapshots ? snapshots : connection;
+    response = { id, result: (target[op as keyof typeof target] as (...a: unknown[]) => unknown).apply(target, args) };
   } catch (error) {
     const { message, code } = error as { message: string; code?: string };
     response = { id, error: { message, code } };
   }
-  parentPort!.postMessage(response);
-  if (op === 'close') parentPort!.close();
+  parentPort!.postMessage(response, transferable('result' in response ? response.result : undefined));
+  if (op === 'close') {
+    snapshots.closeAll();
+    parentPort!.close();
+  }
 });
+
+/** An encoded page's bytes move to the main thread rather than being copied. */
+function transferable(result: unknown): TransferListItem[] {
+  const bytes = (result as { bytes?: unknown } | undefined)?.bytes;
+  return bytes instanceof Uint8Array ? [bytes.buffer as ArrayBuffer] : [];
+}

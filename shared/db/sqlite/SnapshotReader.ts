@@ -1,0 +1,44 @@
+/**
+ * A read transaction on a connection of its own: WAL keeps its view of the database fixed at its
+ * first read, however long it is read and whatever is committed meanwhile.
+ */
+import type BetterSqlite3 from 'better-sqlite3';
+import type { Row, TableDef } from '../../tables';
+import { openConnection } from './connection';
+import { quote, selectList } from './ddl';
+
+export class SnapshotReader {
+  private readonly connection: BetterSqlite3.Database;
+  private readonly pageStatement: BetterSqlite3.Statement;
+  private readonly skipStatement: BetterSqlite3.Statement;
+
+  constructor(file: string, table: TableDef) {
+    this.connection = openConnection(file, true);
+    // Each page is read once, in order: a cache beyond the b-tree's upper levels would only hold
+    // memory (better-sqlite3's default cache is 16 MB).
+    this.connection.pragma('cache_size = -1024');
+    const from = quote(table.name);
+    this.pageStatement = this.connection.prepare(`SELECT ${selectList(table)} FROM ${from} WHERE id > ? ORDER BY id LIMIT ?`).raw();
+    this.skipStatement = this.connection.prepare(`SELECT id FROM ${from} WHERE id > ? ORDER BY id LIMIT 1 OFFSET ?`).pluck();
+  }
+
+  /** Begins the transaction and reads, which fixes the view: from here on nothing committed is seen. */
+  begin(): void {
+    this.connection.exec('BEGIN');
+    this.skipStatement.get(0, 0);
+  }
+
+  /** Up to `limit` rows with ids greater than `afterId`, in id order. */
+  page(afterId: number, limit: number): Row[] {
+    return this.pageStatement.all(afterId, limit) as Row[];
+  }
+
+  /** The id of the `count`th row after `afterId`, or undefined if fewer rows follow; the rows are not read into JS. */
+  skip(afterId: number, count: number): number | undefined {
+    return this.skipStatement.get(afterId, count - 1) as number | undefined;
+  }
+
+  close(): void {
+    this.connection.close(); // ends the read transaction
+  }
+}
