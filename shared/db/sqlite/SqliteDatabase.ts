@@ -96,8 +96,9 @@ export class SqliteDatabase implements Database {
    * is idle unless a write is under way. The table is cut into segments of SNAPSHOT_SEGMENT_ROWS
    * rows; this thread reads the even ones, the writer thread the odd ones (SnapshotSegments), each
    * skipping the other's in SQLite without reading them into JS. Both read transactions begin
-   * while the write lock is held, so that no commit falls between them: they see the same instant.
-   * The writer thread works on its next segment while this thread reads its own.
+   * while the write lock is held, so that no commit falls between them: they see the same instant
+   * (a backup asked for during a write transaction begins when it ends, never inside one). The
+   * writer thread works on its next segment while this thread reads its own.
    */
   async *snapshotRecords(table: TableDef): AsyncGenerator<RecordPage> {
     const reader = new SnapshotReader(this.file, table);
@@ -131,7 +132,7 @@ export class SqliteDatabase implements Database {
         if (segment.rows === 0) break; // the end of the table: the writer thread's segment would follow this one
         theirs = next();
         yield segment;
-        afterId = read === SNAPSHOT_SEGMENT_ROWS ? reader.skip(afterId!, SNAPSHOT_SEGMENT_ROWS) : undefined;
+        afterId = afterId !== undefined && read === SNAPSHOT_SEGMENT_ROWS ? reader.skip(afterId, SNAPSHOT_SEGMENT_ROWS) : undefined;
       }
     } finally {
       reader.close();
