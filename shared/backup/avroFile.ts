@@ -13,14 +13,17 @@ import avro from 'avsc';
 import type { AvroRecordSchema } from './avroSchema';
 import type { RecordPage } from './avroRecords';
 
-/** Uncompressed bytes per block, at least (whole pages make a block): large blocks compress better and cost fewer calls. */
+/**
+ * Uncompressed bytes per block, at least (a block is whole pages): large blocks compress better
+ * and cost fewer calls.
+ */
 const BLOCK_BYTES = 512 * 1024;
 
 const deflateRaw = promisify(zlib.deflateRaw);
 /**
  * Deflate at level 1: several times faster than the default level for a file a few percent
  * larger, and any reader inflates it the same way. memLevel 9 (zlib's largest match-finding
- * table, 256 KiB more per stream than the default 8) compresses a backup as well and a quarter
+ * table, 128 KiB more per stream than the default 8) compresses a backup as well and a quarter
  * faster. The output chunk holds any compressed block whole (a block is BLOCK_BYTES plus at most
  * one page), so zlib hands each block back in one trip from the thread pool, not one per 16 KiB.
  */

@@ -17,8 +17,8 @@ type Statement = BetterSqlite3.Statement;
  * The writer's page cache. A load inserts into the hire-date index at random places, so the index
  * pages must stay cached between commits. 32 MiB holds most of a 2M-row table's index (about
  * 40 MB) and leaves room in the host's 200 MB budget for a backup or restore run right after a
- * load (SQLite frees the pages, but the allocator keeps them for the thread); 48 MiB made a 2M-row
- * load about 7% faster.
+ * load (SQLite frees the pages, but the allocator keeps them for the thread). 48 MiB made a 2M-row
+ * load 5-10% faster, and left too little room.
  */
 const WRITER_CACHE_KIB = 32 * 1024;
 
