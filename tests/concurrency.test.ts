@@ -120,7 +120,8 @@ describe('concurrent batches', () => {
 describe('batches while a long load runs', () => {
   let dir: string;
   let invalid: number;
-  const ROWS = 300_000;
+  /** Enough for the load to outlast the 2 s a write may wait for one of its transactions. */
+  const ROWS = 600_000;
 
   beforeAll(async () => {
     dir = tempDir();
@@ -139,9 +140,12 @@ describe('batches while a long load runs', () => {
     const load = postFile(host.url, '/api/tables/hired_employees/load', path.join(dir, 'hired_employees.csv')).finally(() => {
       loadDone = true;
     });
-    // wait until the load has committed its first chunk
+    // Wait until the load runs, not until it first commits: alone, its first transaction could
+    // take the whole file. The batches get in between its transactions, which commit when a write
+    // has waited 2 s or when the load's input pauses.
     const deadline = Date.now() + 20_000;
-    while ((await tableCounts(host.url)).hired_employees === before.hired_employees) {
+    const running = async () => (await get(host.url, '/api/runs?table=hired_employees&kind=load&limit=1')).body.runs[0]?.status === 'running';
+    while (!(await running())) {
       expect(Date.now()).toBeLessThan(deadline);
       await new Promise((r) => setTimeout(r, 20));
     }

@@ -95,6 +95,11 @@ export interface WriteTransaction {
   orphans(child: TableDef, column: string, parent: TableDef, limit: number): Promise<Orphans>;
   /** Inserts or updates the run. */
   saveRun(run: RunRecord): Promise<void>;
+  /**
+   * Whether another write of this process is waiting for this transaction to end: a long one (a
+   * load) commits early to let it in. (On Azure SQL, writers of other instances wait unseen.)
+   */
+  othersWaiting(): boolean;
 }
 
 export interface Database {

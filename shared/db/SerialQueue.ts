@@ -5,11 +5,19 @@
  */
 export class SerialQueue {
   private tail: Promise<unknown> = Promise.resolve();
+  /** Pieces of work queued or running. */
+  private queued = 0;
 
   run<T>(work: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(work);
+    this.queued++;
+    const result = this.tail.then(work).finally(() => this.queued--);
     this.tail = result.catch(() => undefined);
     return result;
+  }
+
+  /** Whether work is queued behind the piece now running. */
+  hasWaiting(): boolean {
+    return this.queued > 1;
   }
 
   /** Resolves once everything queued so far has finished, failed or not. */

@@ -223,6 +223,28 @@ export function describeDatabaseContract(name: string, target: ContractTarget): 
         expect(await db.getRun(run.id)).toBeUndefined();
       });
 
+      it('tells a transaction when another write waits for it to end', async () => {
+        let release!: () => void;
+        const held = new Promise<void>((resolve) => (release = resolve));
+        const seen: boolean[] = [];
+        const first = db.write(async (tx) => {
+          seen.push(tx.othersWaiting());
+          await held;
+          seen.push(tx.othersWaiting());
+          await tx.insertRows(departments, [[1, 'First']]);
+        });
+        // Queued behind the first only once the first has looked: let it begin.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        const second = db.write(async (tx) => {
+          seen.push(tx.othersWaiting());
+          await tx.insertRows(departments, [[2, 'Second']]);
+        });
+        release();
+        await Promise.all([first, second]);
+        expect(seen).toEqual([false, true, false]);
+        expect(await all(db, departments)).toEqual([[1, 'First'], [2, 'Second']]);
+      });
+
       it('lists runs newest first, by table and kind', async () => {
         // Runs are ordered by their start, to the millisecond: these start in different ones.
         const pause = () => new Promise((resolve) => setTimeout(resolve, 5));

@@ -353,6 +353,7 @@ export class MssqlDatabase implements Database {
             .query(statements.saveRun()),
         );
       },
+      othersWaiting: () => this.writers.hasWaiting(),
     };
   }
 }

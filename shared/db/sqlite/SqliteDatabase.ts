@@ -315,6 +315,7 @@ export class SqliteDatabase implements Database {
       await begin();
       await this.writer.call('saveRun', run);
     },
+    othersWaiting: () => this.lock.hasWaiting(),
     };
   }
 }
