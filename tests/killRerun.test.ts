@@ -9,7 +9,7 @@ import { writeDataset } from '../tools/datagen';
 import { allRows, get, postFile, removeDir, startHost, tableCounts, tempDir, type HostHandle } from './helpers/localHost';
 
 const ROWS = 400_000;
-/** Rows per load transaction (shared/ingest/loadCsv.ts LOAD_CHUNK_ROWS). */
+/** Rows per slice (shared/ingest/loadCsv.ts SLICE_ROWS): a load's transactions commit whole slices. */
 const CHUNK = 5000;
 
 type Expected = { id: number; name: string; datetime: string; department_id: number; job_id: number };
@@ -63,7 +63,9 @@ describe('kill a load midway, restart, load again', () => {
     hosts.push(a);
     dirs.push(a.dataDir);
     await loadReferenceTables(a);
-    const interrupted = postFile(a.url, '/api/tables/hired_employees/load', file).then(
+    // Paced, so that the load commits at each pause (alone and with its input ready, it would
+    // commit every 10 s) and is still running when the host is killed.
+    const interrupted = postFile(a.url, '/api/tables/hired_employees/load', file, 'text/csv', { bytes: 256 * 1024, ms: 100 }).then(
       (res) => ({ res, error: undefined as unknown }),
       (error) => ({ res: undefined, error }),
     );

@@ -10,6 +10,8 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { once } from 'node:events';
+import { setTimeout as delay } from 'node:timers/promises';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const HOST_JS = path.join(ROOT, 'dist', 'local', 'host.js');
@@ -215,15 +217,30 @@ export function readApiResponse(res: http.IncomingMessage): Promise<ApiResponse>
  * Streams a file as the request body (chunked, never read whole). Resolves with the response;
  * rejects if the connection breaks (e.g. the host is killed midway).
  */
-export function postFile(base: string, route: string, file: string, contentType = 'text/csv'): Promise<ApiResponse> {
+/**
+ * Streams a file as a request body. With `pace`, it sends `pace.bytes` at a time with `pace.ms`
+ * between them: a load then commits at each pause, as it does when a slow client's bytes stop
+ * coming, and cannot finish sooner than the pauses add up to.
+ */
+export function postFile(base: string, route: string, file: string, contentType = 'text/csv', pace?: { bytes: number; ms: number }): Promise<ApiResponse> {
   return new Promise((resolve, reject) => {
     const req = http.request(base + route, { method: 'POST', headers: { 'content-type': contentType } }, (res) => {
       readApiResponse(res).then(resolve, reject);
     });
     req.on('error', reject);
-    const stream = fs.createReadStream(file);
-    stream.on('error', (e) => req.destroy(e));
-    stream.pipe(req);
+    if (!pace) {
+      const stream = fs.createReadStream(file);
+      stream.on('error', (e) => req.destroy(e));
+      stream.pipe(req);
+      return;
+    }
+    (async () => {
+      for await (const chunk of fs.createReadStream(file, { highWaterMark: pace.bytes })) {
+        if (!req.write(chunk)) await once(req, 'drain');
+        await delay(pace.ms);
+      }
+      req.end();
+    })().catch((e) => req.destroy(e));
   });
 }
 
