@@ -5,7 +5,8 @@
  * jobs, loads it through POST /load on a local host running in its own process, and reports rows/s,
  * wall time and the host's peak RSS; backs the table up and restores it (bench/backupBench.ts),
  * in that host and again in a host started afresh on the same data; then, where the `sqlite3`
- * command exists, times `.import` of the same file into the same schema and prints the ratio.
+ * command exists, times `.import` of the same file into the same tables and indexes (see
+ * sqliteImport) and prints the ratio.
  * Last, the latency of 1000-row JSON batches sent by 8 concurrent clients, and the metrics.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
