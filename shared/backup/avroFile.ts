@@ -24,8 +24,9 @@ const deflateRaw = promisify(zlib.deflateRaw);
  * Deflate at level 1: several times faster than the default level for a file a few percent
  * larger, and any reader inflates it the same way. memLevel 9 (zlib's largest match-finding
  * table, 128 KiB more per stream than the default 8) compresses a backup as well and a quarter
- * faster. The output chunk holds any compressed block whole (a block is BLOCK_BYTES plus at most
- * one page), so zlib hands each block back in one trip from the thread pool, not one per 16 KiB.
+ * faster. The output chunk holds a compressed block whole (a block is BLOCK_BYTES plus at most one
+ * page, and pages of short records compress well), so zlib hands each block back in one trip from
+ * the thread pool rather than one per 16 KiB.
  */
 const deflate = (data: Buffer) => deflateRaw(data, { level: 1, memLevel: 9, chunkSize: 2 * BLOCK_BYTES });
 

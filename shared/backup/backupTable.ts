@@ -9,21 +9,29 @@ import { backupName, type BackupInfo, type BackupStore } from './BackupStore';
  * Snapshots a table into a new backup: records stream from one consistent read of the database,
  * encoded (by the database itself where it can spread the work over threads), through the Avro
  * file's blocks, into the blob's staged blocks. Memory stays bounded: the next rows are read only
- * when the blocks before them have been handed to the upload.
+ * when the blocks before them have been handed to the upload. The backup is named and dated when
+ * its snapshot has begun: on SQLite that may be after a write transaction in progress has ended.
  */
-export async function backupTable(db: Database, store: BackupStore, table: TableDef, at = new Date()): Promise<BackupInfo> {
-  const name = backupName(table, at);
-  const createdAt = at.toISOString();
-  let rows = 0;
-  async function* counted() {
-    for await (const page of db.snapshotRecords?.(table) ?? encodedPages(table, db.snapshot(table))) {
-      rows += page.rows;
-      yield page;
+export async function backupTable(db: Database, store: BackupStore, table: TableDef): Promise<BackupInfo> {
+  const pages = (db.snapshotRecords?.(table) ?? encodedPages(table, db.snapshot(table)))[Symbol.asyncIterator]();
+  try {
+    let page = await pages.next(); // the snapshot begins with its first read
+    const at = new Date();
+    const name = backupName(table, at);
+    const createdAt = at.toISOString();
+    let rows = 0;
+    async function* counted() {
+      for (; !page.done; page = await pages.next()) {
+        rows += page.value.rows;
+        yield page.value;
+      }
     }
+    const file = avroFile(avroSchema(table), { table: table.name, createdAt }, counted());
+    const written = await store.write(name, file, () => ({ table: table.name, rows: String(rows), createdat: createdAt }));
+    return { table: table.name, backup: name, rows, bytes: written.bytes, sha256: written.sha256, createdAt };
+  } finally {
+    await pages.return?.(); // ends the snapshot's read if the upload failed before the last rows
   }
-  const file = avroFile(avroSchema(table), { table: table.name, createdAt }, counted());
-  const written = await store.write(name, file, () => ({ table: table.name, rows: String(rows), createdat: createdAt }));
-  return { table: table.name, backup: name, rows, bytes: written.bytes, sha256: written.sha256, createdAt };
 }
 
 /** Backs up every table, one after another, in dependency order. */

@@ -127,6 +127,8 @@ export interface Database {
    * Optional: the same rows as snapshot(), already encoded as Avro records of the table's backup
    * schema (shared/backup/avroRecords.ts), for a database that can read and encode on more than
    * one thread at once. Backups use it where it exists, and encode snapshot()'s pages otherwise.
+   * It may wait for a write transaction in progress to end before it begins (SQLite does, so that
+   * its threads see one instant): never call it inside write().
    */
   snapshotRecords?(table: TableDef): AsyncIterable<RecordPage>;
   /** Rows ordered by id, with ids greater than `afterId`. */

@@ -226,15 +226,17 @@ export function describeDatabaseContract(name: string, target: ContractTarget): 
       it('tells a transaction when another write waits for it to end', async () => {
         let release!: () => void;
         const held = new Promise<void>((resolve) => (release = resolve));
+        let looked!: () => void;
+        const firstLooked = new Promise<void>((resolve) => (looked = resolve));
         const seen: boolean[] = [];
         const first = db.write(async (tx) => {
           seen.push(tx.othersWaiting());
+          looked();
           await held;
           seen.push(tx.othersWaiting());
           await tx.insertRows(departments, [[1, 'First']]);
         });
-        // Queued behind the first only once the first has looked: let it begin.
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        await firstLooked; // the second is queued only once the first has begun and looked
         const second = db.write(async (tx) => {
           seen.push(tx.othersWaiting());
           await tx.insertRows(departments, [[2, 'Second']]);

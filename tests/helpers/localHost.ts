@@ -215,12 +215,9 @@ export function readApiResponse(res: http.IncomingMessage): Promise<ApiResponse>
 
 /**
  * Streams a file as the request body (chunked, never read whole). Resolves with the response;
- * rejects if the connection breaks (e.g. the host is killed midway).
- */
-/**
- * Streams a file as a request body. With `pace`, it sends `pace.bytes` at a time with `pace.ms`
- * between them: a load then commits at each pause, as it does when a slow client's bytes stop
- * coming, and cannot finish sooner than the pauses add up to.
+ * rejects if the connection breaks (e.g. the host is killed midway). With `pace`, it sends
+ * `pace.bytes` at a time with `pace.ms` between them: a load then commits at each pause, as it
+ * does when a slow client's bytes stop coming, and cannot finish sooner than the pauses add up to.
  */
 export function postFile(base: string, route: string, file: string, contentType = 'text/csv', pace?: { bytes: number; ms: number }): Promise<ApiResponse> {
   return new Promise((resolve, reject) => {
@@ -236,7 +233,8 @@ export function postFile(base: string, route: string, file: string, contentType 
     }
     (async () => {
       for await (const chunk of fs.createReadStream(file, { highWaterMark: pace.bytes })) {
-        if (!req.write(chunk)) await once(req, 'drain');
+        if (req.destroyed) return; // the connection broke: nothing will drain any more
+        if (!req.write(chunk)) await Promise.race([once(req, 'drain'), once(req, 'close')]);
         await delay(pace.ms);
       }
       req.end();

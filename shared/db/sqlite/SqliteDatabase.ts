@@ -25,7 +25,8 @@ const SNAPSHOT_PAGE_ROWS = 1_000;
 /**
  * Rows in each segment of a snapshot read on two threads (see snapshotRecords): enough that a
  * segment's message costs little next to its reading, few enough that a segment's records (about
- * 0.5 MB for hired_employees) are a small part of the memory budget.
+ * 0.5 MB for hired_employees, in a buffer of at most 64 bytes a row until records are longer) are
+ * a small part of the memory budget.
  */
 const SNAPSHOT_SEGMENT_ROWS = 20_000;
 const INSERT_MESSAGE_ROWS = 1_000;
