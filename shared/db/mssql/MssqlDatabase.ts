@@ -318,9 +318,9 @@ export class MssqlDatabase implements Database {
         await state.run((request) => request.bulk(bulk, { checkConstraints: true }));
       },
       clearTable: async (table) => {
-        // SQL Server checks a foreign key at each statement, not at commit as SQLite's deferred
-        // keys do, so the constraints to and from the table are switched off for this transaction
-        // (transactional DDL: a rollback switches them back) and on again, checked, before commit.
+        // SQL Server checks a foreign key at each statement, so the constraints to and from the
+        // table are switched off for this transaction (transactional DDL: a rollback switches them
+        // back) and on again, checked, before commit. (SQLite's restore runs with its keys off.)
         for (const constraint of statements.foreignKeysAround(table)) {
           await state.run((request) => request.batch(statements.disableConstraint(constraint)));
           state.reenable.push(statements.enableConstraint(constraint));

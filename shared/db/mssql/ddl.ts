@@ -122,14 +122,14 @@ export function schemaStatements(names: MssqlNames): string[] {
  * them: mssql replaces datetime numbers by Dates in place.
  */
 export function bulkTable(table: TableDef, names: MssqlNames, name: string = table.name): sql.Table {
-  const bulk = new sql.Table(`${quoteName(names.schema)}.${quoteName(name)}`);
+  const bulk = new sql.Table(names.table(name));
   for (const column of table.columns) bulk.columns.add(column.name, COLUMN_TYPES[column.type].bulk(), { nullable: false });
   return bulk;
 }
 
 /** The bulk-load table for rejections: values in the order of REJECTION_COLUMNS. */
 export function rejectionsBulkTable(names: MssqlNames): sql.Table {
-  const bulk = new sql.Table(`${quoteName(names.schema)}.${quoteName('rejected_rows')}`);
+  const bulk = new sql.Table(names.table('rejected_rows'));
   for (const column of REJECTION_COLUMNS) bulk.columns.add(column.name, column.bulk(), { nullable: false });
   return bulk;
 }
