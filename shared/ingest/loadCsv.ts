@@ -9,23 +9,21 @@ import { fromCsvRecord, type SourceRow } from './SourceRow';
 /** Rows checked and applied together: bounds the memory a load holds, whatever the file size. */
 const SLICE_ROWS = 5_000;
 /**
- * When a load's transaction commits: after `rows` rows or `ms` milliseconds, or after
- * `waitingWriteMs` when another write of this process waits for it (a batch; on SQLite, a backup
+ * A load's transaction commits after TRANSACTION_ROWS rows or TRANSACTION_MS, or after
+ * WAITING_WRITE_MS when another write of this process waits for it (a batch; on SQLite, a backup
  * beginning), or as soon as the input is not ready. Each commit rewrites the index pages it
  * touched, so commits must be few for throughput (at 10M rows on SQLite, 10 s transactions load
  * 13% faster than 2 s ones); the bounds keep the work a crash loses, and the write-ahead log a
- * transaction grows, in proportion. Writers of other instances (Azure SQL) wait unseen, up to `ms`.
+ * transaction grows, in proportion. Writers of other instances (Azure SQL) wait unseen, up to
+ * TRANSACTION_MS.
  */
-export interface TransactionLimits {
-  readonly rows: number;
-  readonly ms: number;
-  readonly waitingWriteMs: number;
-}
-export const TRANSACTION_LIMITS: TransactionLimits = { rows: 1_000_000, ms: 10_000, waitingWriteMs: 2_000 };
+const TRANSACTION_ROWS = 1_000_000;
+const TRANSACTION_MS = 10_000;
+const WAITING_WRITE_MS = 2_000;
 
 /** Whether a load's transaction commits now rather than take its next slice. */
-export function transactionFull(limits: TransactionLimits, rows: number, elapsedMs: number, othersWaiting: boolean): boolean {
-  return rows >= limits.rows || elapsedMs >= limits.ms || (othersWaiting && elapsedMs >= limits.waitingWriteMs);
+export function transactionFull(rows: number, elapsedMs: number, othersWaiting: boolean): boolean {
+  return rows >= TRANSACTION_ROWS || elapsedMs >= TRANSACTION_MS || (othersWaiting && elapsedMs >= WAITING_WRITE_MS);
 }
 /** How long a transaction waits for more input before it commits instead. */
 const INPUT_GRACE_MS = 20;
@@ -36,8 +34,6 @@ export interface LoadOptions {
   /** Validate and count, store the run and its rejections, but leave the table untouched. */
   readonly dryRun: boolean;
   readonly log?: RejectionLogger;
-  /** Default TRANSACTION_LIMITS. */
-  readonly transactionLimits?: TransactionLimits;
 }
 
 /**
@@ -50,7 +46,6 @@ export async function loadCsv(db: Database, table: TableDef, body: AsyncIterable
   await db.write((tx) => tx.saveRun(run));
   /** The run as of its last commit: what a heartbeat or a failure may record. */
   let committed: RunRecord = { ...run };
-  const limits = options.transactionLimits ?? TRANSACTION_LIMITS;
   let inTransaction = false;
   const heartbeat = setInterval(() => {
     // A transaction's commit saves the heartbeat; a write queued meanwhile would only end it early.
@@ -77,7 +72,7 @@ export async function loadCsv(db: Database, table: TableDef, body: AsyncIterable
           applied += rows.length;
           // Read and check the next rows while the database is still inserting these.
           pending = nextSlice(slices);
-          if (transactionFull(limits, applied, Date.now() - started, tx.othersWaiting())) break;
+          if (transactionFull(applied, Date.now() - started, tx.othersWaiting())) break;
           // Let other requests read their bodies and queue for the lock meanwhile, then go on if input is ready.
           if (!(await settlesWithin(pending, INPUT_GRACE_MS))) break;
           const following = await pending;
