@@ -5,7 +5,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Row, TableDef } from '../../tables';
 import { openConnection } from './connection';
-import { quote, selectList } from './ddl';
+import { pageQuery, quote } from './ddl';
 
 export class SnapshotReader {
   private readonly connection: BetterSqlite3.Database;
@@ -17,9 +17,8 @@ export class SnapshotReader {
     // Each page is read once, in order: a cache beyond the b-tree's upper levels would only hold
     // memory (better-sqlite3's default cache is 16 MB).
     this.connection.pragma('cache_size = -1024');
-    const from = quote(table.name);
-    this.pageStatement = this.connection.prepare(`SELECT ${selectList(table)} FROM ${from} WHERE id > ? ORDER BY id LIMIT ?`).raw();
-    this.skipStatement = this.connection.prepare(`SELECT id FROM ${from} WHERE id > ? ORDER BY id LIMIT 1 OFFSET ?`).pluck();
+    this.pageStatement = this.connection.prepare(pageQuery(table)).raw();
+    this.skipStatement = this.connection.prepare(`SELECT id FROM ${quote(table.name)} WHERE id > ? ORDER BY id LIMIT 1 OFFSET ?`).pluck();
   }
 
   /** Begins the transaction and reads, which fixes the view: from here on nothing committed is seen. */

@@ -12,7 +12,7 @@ import { yearBounds, type DepartmentHiresRow, type HiresByQuarterRow } from '../
 import { openConnection } from './connection';
 import { SnapshotReader } from './SnapshotReader';
 import { recordEncoder, type RecordPage } from '../../backup/avroRecords';
-import { quote, selectList } from './ddl';
+import { pageQuery, quote } from './ddl';
 import { SerialQueue } from '../SerialQueue';
 import { WriterThread } from './WriterThread';
 
@@ -145,11 +145,7 @@ export class SqliteDatabase implements Database {
   }
 
   async listRows(table: TableDef, afterId: number, limit: number): Promise<Row[]> {
-    const rows = this.read()
-      .prepare(`SELECT ${selectList(table)} FROM ${quote(table.name)} WHERE id > ? ORDER BY id LIMIT ?`)
-      .raw()
-      .all(afterId, limit) as Row[];
-    return rows;
+    return this.read().prepare(pageQuery(table)).raw().all(afterId, limit) as Row[];
   }
 
   async getRun(id: string): Promise<RunRecord | undefined> {

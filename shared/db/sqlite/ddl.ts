@@ -53,6 +53,11 @@ export function schemaStatements(): string[] {
   return statements;
 }
 
+/** A page of `table`: up to (second parameter) rows with ids greater than (first parameter), in id order. */
+export function pageQuery(table: TableDef): string {
+  return `SELECT ${selectList(table)} FROM ${quote(table.name)} WHERE id > ? ORDER BY id LIMIT ?`;
+}
+
 /** The quoted column names of `table`, in column order. */
 export function selectList(table: TableDef): string {
   return table.columns.map((c) => quote(c.name)).join(', ');
