@@ -22,9 +22,18 @@ param principalType string = 'User'
 @description('Display name of the SQL administrator (for a user, their sign-in name). Only a label: the object id is what SQL checks. Empty: the object id.')
 param principalName string = ''
 
-@description('Days a blob in the backups container is kept before the lifecycle rule deletes it.')
+@description('Days a backup is kept before the service prunes it (the newest backupKeepLast sets are kept whatever their age); also how long the versions that deletions leave are kept.')
 @minValue(1)
 param backupRetentionDays int = 30
+
+@description('The newest backup sets the service keeps whatever their age.')
+@minValue(1)
+param backupKeepLast int = 7
+
+@description('Days a deleted blob or container stays recoverable (soft delete).')
+@minValue(1)
+@maxValue(365)
+param softDeleteDays int = 14
 
 @description('NCRONTAB schedule (with seconds, UTC) of the backup timer.')
 param backupSchedule string = '0 0 2 * * *'
@@ -67,6 +76,8 @@ module resources 'resources.bicep' = {
     principalType: principalType
     principalName: empty(principalName) ? principalId : principalName
     backupRetentionDays: backupRetentionDays
+    backupKeepLast: backupKeepLast
+    softDeleteDays: softDeleteDays
     backupSchedule: backupSchedule
     sqlClientIpAddress: sqlClientIpAddress
     sqlMaxVCores: sqlMaxVCores

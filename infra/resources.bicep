@@ -10,6 +10,8 @@ param principalId string
 param principalType string
 param principalName string
 param backupRetentionDays int
+param backupKeepLast int
+param softDeleteDays int
 param backupSchedule string
 param sqlClientIpAddress string
 param sqlMaxVCores int
@@ -61,9 +63,16 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   }
 }
 
+// A deleted or overwritten blob stays recoverable: soft delete and versioning for blobs, soft
+// delete for containers. The service never overwrites a backup; its retention deletes them.
 resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
   parent: storage
   name: 'default'
+  properties: {
+    isVersioningEnabled: true
+    deleteRetentionPolicy: { enabled: true, days: softDeleteDays }
+    containerDeleteRetentionPolicy: { enabled: true, days: softDeleteDays }
+  }
 }
 
 resource historicContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
@@ -85,8 +94,9 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
   properties: { publicAccess: 'None' }
 }
 
-// Backups (including the safety backups a restore takes) are deleted backupRetentionDays after
-// they were written. A backup is never modified after it is committed, so modification = creation.
+// The service prunes its own backups after each timer run (BACKUP_RETENTION_DAYS,
+// BACKUP_KEEP_LAST), never the newest ones whatever their age; the lifecycle rule deletes no
+// current backup, only the versions that deletions leave behind, backupRetentionDays later.
 resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = {
   parent: storage
   name: 'default'
@@ -94,7 +104,7 @@ resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05
     policy: {
       rules: [
         {
-          name: 'delete-old-backups'
+          name: 'delete-old-backup-versions'
           enabled: true
           type: 'Lifecycle'
           definition: {
@@ -103,8 +113,8 @@ resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05
               prefixMatch: ['${backupContainerName}/']
             }
             actions: {
-              baseBlob: {
-                delete: { daysAfterModificationGreaterThan: backupRetentionDays }
+              version: {
+                delete: { daysAfterCreationGreaterThan: backupRetentionDays }
               }
             }
           }
@@ -294,6 +304,8 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'HISTORIC_CONTAINER', value: historicContainerName }
         { name: 'BACKUP_CONTAINER', value: backupContainerName }
         { name: 'BACKUP_SCHEDULE', value: backupSchedule }
+        { name: 'BACKUP_RETENTION_DAYS', value: string(backupRetentionDays) }
+        { name: 'BACKUP_KEEP_LAST', value: string(backupKeepLast) }
         { name: 'SQL_SERVER', value: sqlServer.properties.fullyQualifiedDomainName }
         { name: 'SQL_DATABASE', value: sqlDatabase.name }
         { name: 'AZURE_CLIENT_ID', value: identity.properties.clientId }

@@ -4,6 +4,7 @@
  * `npm start`. `SETTINGS` lists them all; the deployment tests compare it with the Bicep app settings.
  */
 import { ConfigurationError } from './errors';
+import type { RetentionPolicy } from './backup/retention';
 
 /** Settings that have a default, by their app-setting name. The local host resolves `%NAME%` in schedules from these too. */
 export const SETTING_DEFAULTS = {
@@ -12,6 +13,10 @@ export const SETTING_DEFAULTS = {
   BACKUP_CONTAINER: 'backups',
   /** NCRONTAB (with seconds): daily at 02:00 UTC. */
   BACKUP_SCHEDULE: '0 0 2 * * *',
+  /** Backups older than this many days are deleted after each timer run, but for those below. */
+  BACKUP_RETENTION_DAYS: '30',
+  /** The newest sets kept whatever their age. */
+  BACKUP_KEEP_LAST: '7',
 } as const;
 
 /**
@@ -56,6 +61,7 @@ export interface Config {
   /** Storage for backups: BACKUP_STORAGE, else the app's own storage. */
   readonly backupStorage: StorageConnection | undefined;
   readonly backupContainer: string;
+  readonly backupRetention: RetentionPolicy;
   readonly sql: SqlConnection | undefined;
 }
 
@@ -67,8 +73,20 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     historicContainer: env.HISTORIC_CONTAINER || SETTING_DEFAULTS.HISTORIC_CONTAINER,
     backupStorage: readStorageConnection(env, 'BACKUP_STORAGE') ?? storage,
     backupContainer: env.BACKUP_CONTAINER || SETTING_DEFAULTS.BACKUP_CONTAINER,
+    backupRetention: {
+      retentionDays: readCount(env, 'BACKUP_RETENTION_DAYS', 1),
+      keepLast: readCount(env, 'BACKUP_KEEP_LAST', 1),
+    },
     sql: readSqlConnection(env),
   };
+}
+
+/** A whole-number setting of at least `min`. */
+function readCount(env: NodeJS.ProcessEnv, name: 'BACKUP_RETENTION_DAYS' | 'BACKUP_KEEP_LAST', min: number): number {
+  const text = env[name] || SETTING_DEFAULTS[name];
+  const value = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(value >= min)) throw new ConfigurationError(`${name} must be a whole number of at least ${min}; got ${JSON.stringify(text)}`);
+  return value;
 }
 
 function readStorageConnection(env: NodeJS.ProcessEnv, name: string): StorageConnection | undefined {

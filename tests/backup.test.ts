@@ -98,6 +98,8 @@ const HAND_DATETIMES: Record<number, string> = {
 let snapshot0: Record<TableName, Record<string, unknown>[]>;
 let backup0: Record<TableName, any>;
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 describe('round trip of every table', () => {
   it('loads the tables', async () => {
     const depCsv = departmentLines(12).join('\r\n') + '\r\n13,"  Ünïcödé 部門 😀 "\r\n14,"Quote ""and"", comma"\r\n';
@@ -125,7 +127,8 @@ describe('round trip of every table', () => {
     for (const b of made) {
       const table = b.table as TableName;
       backup0[table] = b;
-      expect(Object.keys(b).sort()).toEqual(['backup', 'bytes', 'createdAt', 'rows', 'sha256', 'table']);
+      expect(Object.keys(b).sort()).toEqual(['backup', 'bytes', 'createdAt', 'kind', 'rows', 'set', 'sha256', 'table']);
+      expect(b).toMatchObject({ kind: 'backup', set: made[0].backup.replace(/^.*-(\d{8}T\d{9}Z)\.avro$/, '$1') });
       expect(b.backup).toMatch(backupNamePattern(table));
       expect(b.rows).toBe(snapshot0[table].length);
       expect(b.sha256).toMatch(/^[0-9a-f]{64}$/);
@@ -205,7 +208,14 @@ describe('round trip of every table', () => {
     for (const table of ['hired_employees', 'departments', 'jobs'] as const) {
       const res = await restore(host.url, table, { backup: backup0[table].backup });
       expect(res.status, res.text).toBe(200);
-      expect(res.body).toEqual({ table, backup: backup0[table].backup, rows: snapshot0[table].length, safetyBackup: expect.stringMatching(backupNamePattern(table)) });
+      expect(res.body).toEqual({
+        table,
+        backup: backup0[table].backup,
+        rows: snapshot0[table].length,
+        rowsBefore: changed[table].length,
+        safetyBackup: expect.stringMatching(backupNamePattern(table)),
+        runId: expect.stringMatching(UUID),
+      });
       expect(await allRows(host.url, table), table).toEqual(snapshot0[table]);
     }
     // field by field, datetimes to the millisecond
@@ -227,20 +237,26 @@ describe('restore of the newest and of a named backup; safety backups', () => {
 
     const res = await restore(host.url, 'departments', {});
     expect(res.status, res.text).toBe(200);
-    expect(res.body).toEqual({ table: 'departments', backup: d1.backup, rows: s1.length, safetyBackup: expect.stringMatching(backupNamePattern('departments')) });
+    expect(res.body).toEqual({
+      table: 'departments',
+      backup: d1.backup,
+      rows: s1.length,
+      rowsBefore: s2.length,
+      safetyBackup: expect.stringMatching(backupNamePattern('departments')),
+      runId: expect.stringMatching(UUID),
+    });
     expect(await allRows(host.url, 'departments')).toEqual(s1);
 
     const listed = await listBackups(host.url, 'departments');
-    expect(listed[0].backup).toBe(res.body.safetyBackup);
-    expect(listed[0].rows).toBe(s2.length);
-    expect(listed[1].backup).toBe(d1.backup);
+    expect(listed[0]).toMatchObject({ backup: res.body.safetyBackup, rows: s2.length, kind: 'safety', set: null });
+    expect(listed[1]).toMatchObject({ backup: d1.backup, kind: 'backup' });
     const safety = await decodeAvro((await downloadBlob(backups, res.body.safetyBackup)).bytes);
     expect(safety.records.map(fromAvroRecord)).toEqual(s2);
 
     // Restoring the safety backup without another safety backup undoes the restore.
     const undo = await restore(host.url, 'departments', { backup: res.body.safetyBackup, safety: false });
     expect(undo.status, undo.text).toBe(200);
-    expect(undo.body).toEqual({ table: 'departments', backup: res.body.safetyBackup, rows: s2.length, safetyBackup: null });
+    expect(undo.body).toEqual({ table: 'departments', backup: res.body.safetyBackup, rows: s2.length, rowsBefore: s1.length, safetyBackup: null, runId: expect.stringMatching(UUID) });
     expect(await allRows(host.url, 'departments')).toEqual(s2);
     expect(await listBackups(host.url, 'departments')).toEqual(listed);
   });
@@ -272,7 +288,7 @@ describe('restore of the newest and of a named backup; safety backups', () => {
 
     const res = await restore(host.url, 'departments', { backup: backup0.departments.backup, safety: false });
     expect(res.status, res.text).toBe(200);
-    expect(res.body).toEqual({ table: 'departments', backup: backup0.departments.backup, rows: snapshot0.departments.length, safetyBackup: null });
+    expect(res.body).toMatchObject({ table: 'departments', backup: backup0.departments.backup, rows: snapshot0.departments.length, safetyBackup: null });
     expect(await allRows(host.url, 'departments')).toEqual(snapshot0.departments);
     expect(await listBackups(host.url, 'departments')).toEqual(listedBefore);
   });
@@ -513,10 +529,16 @@ describe('refusals leave the table exactly as it was', () => {
     const res = await expectRefused('departments', { backup: name }, 422, 'backup_invalid', true);
     expect(res.body.error.message).toContain(name);
 
-    // Truncated within its last block, which Avro readers skip: fewer rows than the metadata says.
+    // Truncated within its last block: not a whole file, whatever its checksum says.
     const truncated = original.bytes.subarray(0, original.bytes.length - 30);
+    const cut = nameFor('departments', nextStamp());
+    await uploadBlob(backups, cut, truncated, { ...original.metadata, sha256: sha256(truncated) });
+    const cutRes = await expectRefused('departments', { backup: cut }, 422, 'backup_invalid', true);
+    expect(cutRes.body.error.message).toMatch(/ends in the middle of a block/);
+
+    // Whole, but one row short of what its metadata says.
     const short = nameFor('departments', nextStamp());
-    await uploadBlob(backups, short, truncated, { ...original.metadata, sha256: sha256(truncated) });
+    await uploadBlob(backups, short, original.bytes, { ...original.metadata, rows: String(made.rows + 1) });
     const shortRes = await expectRefused('departments', { backup: short }, 422, 'backup_corrupted', true);
     expect(shortRes.body.error.message).toMatch(/holds \d+ rows, its metadata says \d+/);
   });
@@ -653,7 +675,7 @@ describe('refusals leave the table exactly as it was', () => {
 
   it('nothing was left in the backups container outside the tables\' folders', async () => {
     const names = await listBlobNames(backups);
-    for (const n of names) expect(n).toMatch(/^(departments|jobs|hired_employees)\//);
+    for (const n of names) expect(n).toMatch(/^(departments|jobs|hired_employees|sets)\//);
   });
 });
 
@@ -668,7 +690,7 @@ describe('BACKUP_CONTAINER', () => {
       const made = await backupAll(other.url);
       expect(made).toHaveLength(3);
       const nightly = container(azurite.connectionString, 'nightly');
-      expect(await listBlobNames(nightly)).toEqual(made.map((b) => b.backup).sort());
+      expect(await listBlobNames(nightly)).toEqual([...made.map((b) => b.backup), `sets/${made[0].set}.json`].sort());
       expect(await listBlobNames(backups)).toEqual(inDefault);
       expect((await listBackups(other.url, 'jobs')).map((b) => b.backup)).toEqual([made[1].backup]);
       await postJson(other.url, '/api/tables/jobs/rows', [{ id: 2, job: 'Second job' }]);

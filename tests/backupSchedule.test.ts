@@ -40,7 +40,7 @@ describe('backupTimer called directly', () => {
     scheduleStatus: { last: '2021-01-01T02:00:00.000Z', next: '2021-01-02T02:00:00.000Z', lastUpdated: '2021-01-01T02:00:00.000Z' },
   });
 
-  /** Runs the timer function and checks that the container then holds exactly one backup of each table. */
+  /** Runs the timer function and checks that the container then holds exactly one set: a backup of each table and its manifest. */
   async function runAndCheck(containerName: string, isPastDue: boolean): Promise<{ level: string; text: string }[]> {
     const { backupTimer } = await import('../functions/backupTimer');
     const logs: { level: string; text: string }[] = [];
@@ -50,7 +50,12 @@ describe('backupTimer called directly', () => {
 
     const backups = container(azurite.connectionString, containerName);
     const names = await listBlobNames(backups);
-    expect(names).toHaveLength(3);
+    expect(names).toHaveLength(4);
+    const manifest = names.find((n) => n.startsWith('sets/'))!;
+    expect(manifest).toMatch(/^sets\/\d{8}T\d{9}Z\.json$/);
+    const set = JSON.parse((await downloadBlob(backups, manifest)).bytes.toString('utf8'));
+    expect(set.tables.map((t: { backup: string }) => t.backup)).toEqual(names.filter((n) => !n.startsWith('sets/')).sort((a, b) => set.tables.findIndex((t: { backup: string }) => t.backup === a) - set.tables.findIndex((t: { backup: string }) => t.backup === b)));
+    expect(logs.some((l) => l.text.includes(`backup set ${set.set} written`))).toBe(true);
     for (const table of ['departments', 'jobs', 'hired_employees'] as const) {
       const mine = names.filter((n) => n.startsWith(`${table}/`));
       expect(mine, table).toHaveLength(1);

@@ -264,7 +264,11 @@ describe('app settings: the Bicep against the code', () => {
   it('gives settings the code can use: identity storage, Entra SQL, the same identity everywhere', () => {
     // Each value is its Bicep expression's text; readConfig only needs them to be well-formed.
     const env: Record<string, string> = {};
-    for (const [name, expr] of appSettings) env[name] = expr.replace(/^'|'$/g, '').replace(/\s+/g, '');
+    for (const [name, expr] of appSettings) {
+      // string(<param>) is that parameter's default, as a deployment with defaults sets it.
+      const param = /^string\((\w+)\)$/.exec(expr)?.[1];
+      env[name] = param ? paramsOf(mainBicep).get(param)!.defaultValue! : expr.replace(/^'|'$/g, '').replace(/\s+/g, '');
+    }
     const config = readConfig(env);
     expect(config.sql).toEqual({ kind: 'entra', server: env.SQL_SERVER, database: env.SQL_DATABASE, clientId: env.AZURE_CLIENT_ID });
     expect(config.storage).toEqual({ kind: 'identity', blobServiceUri: `https://${env.AzureWebJobsStorage__accountName}.blob.core.windows.net`, clientId: env.AZURE_CLIENT_ID });
@@ -276,7 +280,7 @@ describe('app settings: the Bicep against the code', () => {
     expect(appSettings.get('SQL_SERVER')).toMatch(/\.properties\.fullyQualifiedDomainName$/);
   });
 
-  it('names the containers it creates, with the code\'s defaults, and keeps backups for backupRetentionDays', () => {
+  it('names the containers it creates, with the code\'s defaults; no lifecycle rule deletes a current backup, and deletions stay recoverable', () => {
     expect(appSettings.get('HISTORIC_CONTAINER')).toBe('historicContainerName');
     expect(appSettings.get('BACKUP_CONTAINER')).toBe('backupContainerName');
     expect(literalVar(resourcesBicep, 'historicContainerName')).toBe(SETTING_DEFAULTS.HISTORIC_CONTAINER);
@@ -286,8 +290,17 @@ describe('app settings: the Bicep against the code', () => {
     }
     const rule = blockAfter(resourcesBicep, /'Microsoft\.Storage\/storageAccounts\/managementPolicies@[^']+'\s*=/);
     expect(rule).toContain("prefixMatch: ['${backupContainerName}/']");
-    expect(rule).toMatch(/delete: \{ daysAfter\w+GreaterThan: backupRetentionDays \}/);
+    expect(rule).not.toContain('baseBlob');
+    expect(blockAfter(rule, /version:/)).toMatch(/delete: \{ daysAfterCreationGreaterThan: backupRetentionDays \}/);
+    const blobService = blockAfter(resourcesBicep, /'Microsoft\.Storage\/storageAccounts\/blobServices@[^']+'\s*=/);
+    expect(blobService).toContain('isVersioningEnabled: true');
+    expect(blobService).toMatch(/deleteRetentionPolicy: \{ enabled: true, days: softDeleteDays \}/);
+    expect(blobService).toMatch(/containerDeleteRetentionPolicy: \{ enabled: true, days: softDeleteDays \}/);
     expect(paramsOf(mainBicep).get('backupRetentionDays')?.type).toBe('int');
+    expect(paramsOf(mainBicep).get('backupRetentionDays')?.defaultValue).toBe(SETTING_DEFAULTS.BACKUP_RETENTION_DAYS);
+    expect(paramsOf(mainBicep).get('backupKeepLast')?.defaultValue).toBe(SETTING_DEFAULTS.BACKUP_KEEP_LAST);
+    expect(appSettings.get('BACKUP_RETENTION_DAYS')).toBe('string(backupRetentionDays)');
+    expect(appSettings.get('BACKUP_KEEP_LAST')).toBe('string(backupKeepLast)');
     expect(paramsOf(mainBicep).get('backupSchedule')?.defaultValue).toBe(`'${SETTING_DEFAULTS.BACKUP_SCHEDULE}'`);
     expect(appSettings.get('BACKUP_SCHEDULE')).toBe('backupSchedule');
   });
@@ -692,5 +705,24 @@ describe('the post-provision database user', () => {
     const run = runScript("x]; DROP USER [y", 'exit 0');
     expect(run.status).toBe(1);
     expect(run.sqlcmd).toBe('');
+  });
+});
+
+describe('function keys', () => {
+  const functionsDir = path.join(ROOT, 'functions');
+  const levels = new Map(
+    fs
+      .readdirSync(functionsDir)
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => [f.replace(/\.ts$/, ''), /authLevel: '(\w+)'/.exec(fs.readFileSync(path.join(functionsDir, f), 'utf8'))?.[1]]),
+  );
+
+  it('restores replace tables: they need the master key (admin); health is anonymous; every other route a function key', () => {
+    expect(levels.get('restoreTable')).toBe('admin');
+    expect(levels.get('restoreSet')).toBe('admin');
+    expect(levels.get('health')).toBe('anonymous');
+    const others = [...levels].filter(([name, level]) => level !== undefined && !['restoreTable', 'restoreSet', 'health'].includes(name));
+    expect(others.length).toBeGreaterThan(10);
+    for (const [name, level] of others) expect(level, name).toBe('function');
   });
 });

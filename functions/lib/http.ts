@@ -9,6 +9,8 @@ import { findTable, TABLES, type TableDef } from '../../shared/tables';
 import type { RejectionLogger } from '../../shared/ingest/applyRows';
 import { describeReasons } from '../../shared/rules';
 import { closeServices } from '../../shared/services';
+import { parseJson } from '../../shared/ingest/jsonArray';
+import type { RestoreOptions } from '../../shared/backup/restore';
 
 // Request bodies arrive as streams (a historical file can be gigabytes), on Azure as on the local host.
 app.setup({ enableHttpStream: true });
@@ -134,6 +136,38 @@ export async function bodyText(request: HttpRequest, maxBytes: number): Promise<
 export function logRejections(context: InvocationContext): RejectionLogger {
   return (table, { source, reasons }) =>
     context.warn(`rejected ${table.name} row ${source.position}: ${describeReasons(reasons)} | ${source.raw}`);
+}
+
+/**
+ * A restore's JSON body: `{}` (or no body), or `{"<target>":"<name>"}`, with `"safety":false`
+ * to skip the safety backup.
+ */
+export async function restoreRequest<K extends 'backup' | 'set'>(request: HttpRequest, target: K): Promise<{ safety?: boolean } & { [key in K]?: unknown }> {
+  const text = await bodyText(request, 64 * 1024);
+  if (text.trim() === '') return {};
+  mediaType(request, ['application/json']);
+  const body = parseJson(text);
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new BadRequestError('the body must be a JSON object', 'bad_restore_request');
+  const { [target]: name, safety, ...rest } = body as Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length) throw new BadRequestError(`unknown keys ${unknown.join(', ')}: the body takes "${target}" and "safety"`, 'bad_restore_request');
+  if (safety !== undefined && typeof safety !== 'boolean') throw new BadRequestError('"safety" must be true or false', 'bad_restore_request');
+  return { [target]: name, safety } as { safety?: boolean } & { [key in K]?: unknown };
+}
+
+/**
+ * A restore's Idempotency-Key header (1 to 200 visible ASCII characters) and who asked, for its
+ * audit record: the signed-in identity where App Service authentication provides one, else the
+ * master key that the admin level requires on Azure (the local host checks no key).
+ */
+export function restoreOptions(request: HttpRequest): Omit<RestoreOptions, 'safety'> {
+  const key = request.headers.get('idempotency-key');
+  if (key !== null && !/^[\x21-\x7e]{1,200}$/.test(key)) {
+    throw new BadRequestError('the Idempotency-Key header must be 1 to 200 visible ASCII characters', 'bad_idempotency_key');
+  }
+  const principal = request.headers.get('x-ms-client-principal-name');
+  const who = principal ? `identity ${principal}` : process.env.WEBSITE_INSTANCE_ID ? 'master key' : 'local host (no key check)';
+  return { ...(key !== null && { idempotencyKey: key }), who };
 }
 
 export function json(jsonBody: unknown, status = 200): HttpResponseInit {

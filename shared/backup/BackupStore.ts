@@ -1,11 +1,15 @@
 /**
- * The backups container: one Avro file per snapshot, named `<table>/<table>-<UTC time>.avro`,
- * with the row count and SHA-256 of the file in its blob metadata.
+ * The backups container: one Avro file per table and snapshot, named `<table>/<table>-<UTC
+ * time>.avro`, with the row count, the SHA-256 of the file, its kind and its set in its blob
+ * metadata; and a manifest per backup set, `sets/<UTC time>.json`, listing the set's files.
  */
 import { createHash } from 'node:crypto';
 import { RestError, type BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
-import { BadRequestError, ConflictError, NotFoundError } from '../errors';
+import { BadRequestError, ConflictError, NotFoundError, UnprocessableError } from '../errors';
 import type { TableDef } from '../tables';
+
+/** `safety`: taken by a restore of what it replaced; `backup`: any other. */
+export type BackupKind = 'backup' | 'safety';
 
 export interface BackupInfo {
   readonly table: string;
@@ -14,7 +18,31 @@ export interface BackupInfo {
   readonly bytes: number;
   readonly sha256: string;
   readonly createdAt: string;
+  readonly kind: BackupKind;
+  /** The set the file belongs to, or null for a backup of one table. */
+  readonly set: string | null;
 }
+
+/** A backup set: every table at one instant. Its manifest is written after its files: a set whose manifest exists is complete. */
+export interface BackupSet {
+  readonly set: string;
+  readonly kind: BackupKind;
+  readonly createdAt: string;
+  /** In dependency order, parents first. */
+  readonly tables: readonly BackupInfo[];
+}
+
+/** A blob of the container, as retention sees it. */
+export interface StoredBackup {
+  readonly name: string;
+  /** The table, for a table's file; null for a set's manifest. */
+  readonly table: string | null;
+  readonly kind: BackupKind;
+  readonly set: string | null;
+  readonly createdAt: string;
+}
+
+const SETS = 'sets/';
 
 /**
  * Staged block size: the memory a backup holds for its upload, whatever the table's size. 1 MiB
@@ -97,16 +125,84 @@ export class BackupStore {
     return { bytes: total, sha256 };
   }
 
+  /** Writes a set's manifest, after its files; 409 if the set exists. */
+  async writeManifest(manifest: BackupSet): Promise<void> {
+    await this.ensureContainer();
+    const text = JSON.stringify(manifest);
+    try {
+      await this.container.getBlockBlobClient(manifestName(manifest.set)).upload(text, Buffer.byteLength(text), {
+        metadata: { kind: manifest.kind, createdat: manifest.createdAt },
+        blobHTTPHeaders: { blobContentType: 'application/json' },
+        conditions: { ifNoneMatch: '*' },
+      });
+    } catch (error) {
+      if (error instanceof RestError && error.statusCode === 409) throw new ConflictError(`a backup set named ${manifest.set} already exists`, 'backup_exists');
+      throw error;
+    }
+  }
+
+  /** The set's manifest; 404 if there is no such set. */
+  async readSet(set: string): Promise<BackupSet> {
+    const blob = this.container.getBlobClient(manifestName(set));
+    try {
+      const { contentLength } = await blob.getProperties();
+      if ((contentLength ?? 0) > MAX_MANIFEST_BYTES) throw new UnprocessableError(`the manifest of set ${set} is too large`, 'backup_invalid');
+      return JSON.parse((await blob.downloadToBuffer()).toString('utf8')) as BackupSet;
+    } catch (error) {
+      if (error instanceof RestError && error.statusCode === 404) throw new NotFoundError(`no backup set ${set}`, 'backup_not_found');
+      if (error instanceof SyntaxError) throw new UnprocessableError(`the manifest of set ${set} is not JSON`, 'backup_invalid');
+      throw error;
+    }
+  }
+
+  /** The sets, newest first. */
+  async listSets(): Promise<BackupSet[]> {
+    const names: string[] = [];
+    for (const item of await this.listAll()) if (item.table === null) names.push(item.set!);
+    return Promise.all(names.map((set) => this.readSet(set)));
+  }
+
+  /** Every complete backup file and set manifest, newest first: what retention decides on. */
+  async listAll(): Promise<StoredBackup[]> {
+    await this.ensureContainer();
+    const stored: StoredBackup[] = [];
+    for await (const item of this.container.listBlobsFlat({ includeMetadata: true })) {
+      const metadata = item.metadata ?? {};
+      const kind: BackupKind = metadata.kind === 'safety' ? 'safety' : 'backup';
+      const set = SET_MANIFEST.exec(item.name)?.[1];
+      if (set) {
+        stored.push({ name: item.name, table: null, kind, set, createdAt: metadata.createdat ?? '' });
+        continue;
+      }
+      const table = /^([a-z_]+)\//.exec(item.name)?.[1];
+      if (table && isBackupName(table, item.name) && metadata.sha256) {
+        stored.push({ name: item.name, table, kind, set: metadata.set ?? null, createdAt: metadata.createdat ?? '' });
+      }
+    }
+    return stored.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.name < b.name ? 1 : -1));
+  }
+
+  async delete(name: string): Promise<void> {
+    await this.container.getBlobClient(name).deleteIfExists();
+  }
+
   /** The table's backups, newest first. Blobs that are not complete backups of the table are left out. */
   async list(table: TableDef): Promise<BackupInfo[]> {
     await this.ensureContainer();
     const backups: BackupInfo[] = [];
     for await (const item of this.container.listBlobsFlat({ prefix: `${table.name}/`, includeMetadata: true })) {
-      if (isBackupName(table, item.name) && item.metadata?.sha256) {
+      if (isBackupName(table.name, item.name) && item.metadata?.sha256) {
         backups.push(describe(table, item.name, item.properties.contentLength ?? 0, item.metadata));
       }
     }
     return backups.sort((a, b) => (a.backup < b.backup ? 1 : a.backup > b.backup ? -1 : 0));
+  }
+
+  /** The table's newest backup that is not a safety backup; 404 if it has none. */
+  async newest(table: TableDef): Promise<string> {
+    const latest = (await this.list(table)).find((b) => b.kind !== 'safety');
+    if (!latest) throw new NotFoundError(`there is no backup of ${table.name} (safety backups are restored only by name)`, 'backup_not_found');
+    return latest.backup;
   }
 
   /** The backup's description and ETag; 404 if there is no such complete backup. */
@@ -134,17 +230,37 @@ export class BackupStore {
 
 /** `<table>/<table>-yyyyMMddTHHmmssSSSZ.avro`, for a snapshot taken at `at`. */
 export function backupName(table: TableDef, at: Date): string {
-  const stamp = at.toISOString().replace(/[-:.]/g, ''); // 20210727T160208123Z
-  return `${table.name}/${table.name}-${stamp}.avro`;
+  return `${table.name}/${table.name}-${setName(at)}.avro`;
 }
 
-function isBackupName(table: TableDef, name: string): boolean {
-  return new RegExp(`^${table.name}/${table.name}-\\d{8}T\\d{9}Z\\.avro$`).test(name);
+function isBackupName(table: string, name: string): boolean {
+  return new RegExp(`^${table}/${table}-\\d{8}T\\d{9}Z\\.avro$`).test(name);
+}
+
+/** A set is named by the instant of its snapshot: yyyyMMddTHHmmssSSSZ. */
+export function setName(at: Date): string {
+  return at.toISOString().replace(/[-:.]/g, '');
+}
+
+function manifestName(set: string): string {
+  return `${SETS}${set}.json`;
+}
+
+const SET_MANIFEST = /^sets\/(\d{8}T\d{9}Z)\.json$/;
+/** A manifest lists three files: anything much larger was not written by this service. */
+const MAX_MANIFEST_BYTES = 64 * 1024;
+
+/** A client-supplied set name. */
+export function checkSetName(name: unknown): string {
+  if (typeof name !== 'string' || !/^\d{8}T\d{9}Z$/.test(name)) {
+    throw new BadRequestError(`"set" must name a backup set, like "${setName(new Date(0))}"; got ${JSON.stringify(name)}`, 'bad_backup_name');
+  }
+  return name;
 }
 
 /** A client-supplied backup name: only a backup of this table, in this container. */
 export function checkBackupName(table: TableDef, name: unknown): string {
-  if (typeof name !== 'string' || !isBackupName(table, name)) {
+  if (typeof name !== 'string' || !isBackupName(table.name, name)) {
     throw new BadRequestError(
       `"backup" must name a backup of ${table.name}, like "${backupName(table, new Date(0))}"; got ${JSON.stringify(name)}`,
       'bad_backup_name',
@@ -161,5 +277,7 @@ function describe(table: TableDef, name: string, bytes: number, metadata: Record
     bytes,
     sha256: metadata.sha256,
     createdAt: metadata.createdat ?? '',
+    kind: metadata.kind === 'safety' ? 'safety' : 'backup',
+    set: metadata.set ?? null,
   };
 }

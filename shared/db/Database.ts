@@ -8,10 +8,10 @@ import type { Row, TableDef, TableName } from '../tables';
 import type { DepartmentHiresRow, HiresByQuarterRow } from '../metrics';
 import type { RecordPage } from '../backup/avroRecords';
 
-export type RunKind = 'batch' | 'load';
+export type RunKind = 'batch' | 'load' | 'restore';
 export type RunStatus = 'running' | 'succeeded' | 'failed';
 
-/** One ingest request (a batch) or one file (a load), as stored. */
+/** One ingest request (a batch), one file (a load) or one table's restore, as stored. */
 export interface RunRecord {
   readonly id: string;
   readonly table: TableName;
@@ -29,6 +29,10 @@ export interface RunRecord {
   skipped: number;
   rejected: number;
   error: string | null;
+  /** The client's Idempotency-Key, for a request that must not run twice (a restore). */
+  readonly idempotencyKey: string | null;
+  /** What a restore did (its backup, safety backup, rows before and after, who asked, its response), as JSON. */
+  detail: Record<string, unknown> | null;
 }
 
 export interface NewRejection {
@@ -52,6 +56,8 @@ export interface Orphans {
 export interface RunFilter {
   readonly table?: TableName;
   readonly kind?: RunKind;
+  readonly status?: RunStatus;
+  readonly idempotencyKey?: string;
   readonly limit: number;
 }
 
@@ -66,6 +72,16 @@ export interface RejectionFilter {
   /** Keyset paging: rejections with a larger id than this. */
   readonly afterId: number;
   readonly limit: number;
+}
+
+/**
+ * Several tables read as of one instant, each table once, one table at a time. Its reads hold
+ * no write lock; close() ends them.
+ */
+export interface Snapshot {
+  /** The table's rows in id order, encoded as Avro records of its backup schema (shared/backup/avroRecords.ts). */
+  records(table: TableDef): AsyncIterable<RecordPage>;
+  close(): Promise<void>;
 }
 
 /** What a write transaction can do. Everything in one transaction commits or rolls back together. */
@@ -86,11 +102,16 @@ export interface WriteTransaction {
   insertRows(table: TableDef, rows: readonly Row[], scratch?: string): Promise<void>;
   insertRejections(rejections: readonly NewRejection[]): Promise<void>;
   /**
-   * Deletes every row of `table`, for a restore to refill it; the first operation of its
-   * transaction. The database may leave references to and from the table unchecked until the
-   * transaction ends, or altogether (SQLite), so the caller checks them first (see `orphans`).
+   * The tables exactly as they are before this transaction writes anything: no other write can
+   * commit while it holds the write lock. What a restore replaces, for its safety backup.
    */
-  clearTable(table: TableDef): Promise<void>;
+  openSnapshot(tables: readonly TableDef[]): Promise<Snapshot>;
+  /**
+   * Deletes every row of `tables`, for a restore to refill them; the first write of its
+   * transaction. References to and from the tables are not enforced again until the transaction
+   * ends, so the caller checks them before it commits (see `orphans`).
+   */
+  clearTables(tables: readonly TableDef[]): Promise<void>;
   /** Values of `child.column` with no row in `parent`: up to `limit` of them with how many rows use each, and the total. */
   orphans(child: TableDef, column: string, parent: TableDef, limit: number): Promise<Orphans>;
   /** Inserts or updates the run. */
@@ -124,13 +145,10 @@ export interface Database {
    */
   snapshot(table: TableDef): AsyncIterable<Row[]>;
   /**
-   * Optional: the same rows as snapshot(), already encoded as Avro records of the table's backup
-   * schema (shared/backup/avroRecords.ts), for a database that can read and encode on more than
-   * one thread at once. Backups use it where it exists, and encode snapshot()'s pages otherwise.
-   * It may wait for a write transaction in progress to end before it begins (SQLite does, so that
-   * its threads see one instant): never call it inside write().
+   * Begins a consistent read of `tables` at one instant, between write transactions, for a
+   * backup. Inside write(), use the transaction's openSnapshot instead.
    */
-  snapshotRecords?(table: TableDef): AsyncIterable<RecordPage>;
+  openSnapshot(tables: readonly TableDef[]): Promise<Snapshot>;
   /** Rows ordered by id, with ids greater than `afterId`. */
   listRows(table: TableDef, afterId: number, limit: number): Promise<Row[]>;
   getRun(id: string): Promise<RunRecord | undefined>;

@@ -24,6 +24,8 @@ export function newRun(table: TableName, kind: RunKind, source: string, dryRun: 
     skipped: 0,
     rejected: 0,
     error: null,
+    idempotencyKey: null,
+    detail: null,
   };
 }
 
@@ -51,7 +53,13 @@ export function describeRun(run: RunRecord, now = Date.now()) {
     skipped: run.skipped,
     rejected: run.rejected,
     error: run.error,
+    ...(run.detail && { detail: run.detail }),
   };
+}
+
+/** Whether the run is still going on: marked running, and its process has not died. */
+export function isLive(run: RunRecord, now = Date.now()): boolean {
+  return describeRun(run, now).status === 'running';
 }
 
 /** The counts every ingest response carries. */

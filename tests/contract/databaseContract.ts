@@ -9,15 +9,15 @@
  */
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
 import type { Database } from '../../shared/db';
-import { getTable, type Row, type TableDef } from '../../shared/tables';
+import { getTable, TABLES, type Row, type TableDef } from '../../shared/tables';
 import { insertBatch } from '../../shared/ingest/insertBatch';
 import { loadCsv } from '../../shared/ingest/loadCsv';
 import { fromJsonElement, type SourceRow } from '../../shared/ingest/SourceRow';
 import { newRun } from '../../shared/ingest/runs';
-import { BackupStore } from '../../shared/backup/BackupStore';
-import { backupTable } from '../../shared/backup/backupTable';
-import { restoreTable } from '../../shared/backup/restoreTable';
-import { encodedPages, type RecordPage } from '../../shared/backup/avroRecords';
+import { BackupStore, type BackupSet } from '../../shared/backup/BackupStore';
+import { backupTable, writeSet } from '../../shared/backup/backupTable';
+import { restoreSet, restoreTable } from '../../shared/backup/restore';
+import { type RecordPage } from '../../shared/backup/avroRecords';
 import { avroSchema } from '../../shared/backup/avroSchema';
 import avro from 'avsc';
 import { blobServiceClient } from '../../shared/storage/blobService';
@@ -45,9 +45,14 @@ async function* bytesOf(text: string): AsyncGenerator<Uint8Array> {
   yield Buffer.from(text);
 }
 
-/** The records a backup reads: the database's own encoding where it has one, as backupTable does. */
-function backupRecords(db: Database, table: TableDef): AsyncIterable<RecordPage> {
-  return db.snapshotRecords?.(table) ?? encodedPages(table, db.snapshot(table));
+/** The records a backup reads, from a snapshot of the one table that begins with the first page asked for. */
+async function* backupRecords(db: Database, table: TableDef): AsyncGenerator<RecordPage> {
+  const snapshot = await db.openSnapshot([table]);
+  try {
+    yield* snapshot.records(table);
+  } finally {
+    await snapshot.close();
+  }
 }
 
 async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
@@ -328,7 +333,7 @@ export function describeDatabaseContract(name: string, target: ContractTarget): 
         const before = await all(db, departments);
 
         const failed = db.write(async (tx) => {
-          await tx.clearTable(departments);
+          await tx.clearTables([departments]);
           await tx.insertRows(departments, [[1, 'Only one']]);
           const orphans = await tx.orphans(hired, 'department_id', departments, 10);
           expect(orphans).toEqual({ ids: [{ id: 2, rows: 2 }], rows: 2 });
@@ -338,7 +343,7 @@ export function describeDatabaseContract(name: string, target: ContractTarget): 
         expect(await all(db, departments)).toEqual(before);
 
         await db.write(async (tx) => {
-          await tx.clearTable(departments);
+          await tx.clearTables([departments]);
           await tx.insertRows(departments, [[1, 'Supply'], [2, 'Upkeep']]);
           expect(await tx.orphans(hired, 'department_id', departments, 10)).toEqual({ ids: [], rows: 0 });
         });
@@ -370,25 +375,25 @@ export function describeDatabaseContract(name: string, target: ContractTarget): 
           const original = await all(db, hired);
 
           await batch(db, hired, [hire(3, '2022-01-01T00:00:00Z')]);
-          const restored = await restoreTable(db, store, hired, { backup: backup.backup });
+          const restored = await restoreTable(db, store, hired, { backup: backup.backup }, { who: 'contract' });
           expect(restored).toMatchObject({ table: 'hired_employees', backup: backup.backup, rows: 2 });
           expect(restored.safetyBackup).toMatch(/^hired_employees\/hired_employees-\d{8}T\d{9}Z\.avro$/);
           expect(await all(db, hired)).toEqual(original);
 
           // A backup of departments without id 3, which a hire uses again by the time it is restored.
           const allDepartments = await all(db, departments);
-          await db.write((tx) => tx.clearTable(hired));
+          await db.write((tx) => tx.clearTables([hired]));
           await db.write(async (tx) => {
-            await tx.clearTable(departments);
+            await tx.clearTables([departments]);
             await tx.insertRows(departments, allDepartments.slice(0, 2));
           });
           const departmentsBackup = await backupTable(db, store, departments);
           await db.write(async (tx) => {
-            await tx.clearTable(departments);
+            await tx.clearTables([departments]);
             await tx.insertRows(departments, allDepartments);
           });
           await db.write((tx) => tx.insertRows(hired, original));
-          const refusal = await restoreTable(db, store, departments, { backup: departmentsBackup.backup, safety: false }).catch((e: unknown) => e);
+          const refusal = await restoreTable(db, store, departments, { backup: departmentsBackup.backup }, { safety: false, who: 'contract' }).catch((e: unknown) => e);
           expect(refusal).toBeInstanceOf(ServiceError);
           expect(refusal).toMatchObject({
             status: 409,
@@ -397,6 +402,97 @@ export function describeDatabaseContract(name: string, target: ContractTarget): 
           expect(await all(db, hired)).toEqual(original);
           expect(await all(db, departments)).toEqual(allDepartments);
         });
+
+        it('backs up every table as one set at one instant while writes go on, and restores the set in one transaction', async () => {
+          await seed(db);
+          await batch(db, hired, [hire(1, '2021-01-01T00:00:00Z', 1), hire(2, '2021-02-01T00:00:00Z', 2), hire(3, '2021-03-01T00:00:00Z', 3)]);
+          const before = { departments: await all(db, departments), jobs: await all(db, jobs), hired: await all(db, hired) };
+          const snapshot = await db.openSnapshot(TABLES);
+          // Committed after the snapshot began: in none of the set's files.
+          await batch(db, departments, [{ id: 4, department: 'Late' }]);
+          await batch(db, hired, [hire(4, '2021-04-01T00:00:00Z', 4)]);
+          let set: BackupSet;
+          try {
+            set = await writeSet(snapshot, store, TABLES, 'backup');
+          } finally {
+            await snapshot.close();
+          }
+          expect(set.tables.map((t) => [t.table, t.rows])).toEqual([['departments', 3], ['jobs', 3], ['hired_employees', 3]]);
+          expect((await store.listSets()).map((s) => s.set)).toEqual([set.set]);
+
+          // A set restore that fails on its last file leaves every table as it was.
+          const hiredFile = store['container'].getBlobClient(set.tables[2].backup);
+          const metadata = (await hiredFile.getProperties()).metadata!;
+          await hiredFile.setMetadata({ ...metadata, rows: '2' });
+          const failed = await restoreSet(db, store, { set: set.set }, { who: 'contract' }).catch((e: unknown) => e);
+          expect(failed).toMatchObject({ status: 422, code: 'backup_corrupted' });
+          expect(await db.countRows(departments)).toBe(4);
+          expect(await db.countRows(hired)).toBe(4);
+          await hiredFile.setMetadata(metadata);
+
+          const restored = await restoreSet(db, store, { set: set.set }, { who: 'contract' });
+          expect(restored).toMatchObject({ set: set.set, tables: [{ table: 'departments', rows: 3, rowsBefore: 4 }, { table: 'jobs', rows: 3 }, { table: 'hired_employees', rows: 3, rowsBefore: 4 }] });
+          expect({ departments: await all(db, departments), jobs: await all(db, jobs), hired: await all(db, hired) }).toEqual(before);
+          // The safety set holds what the restore replaced, late rows included.
+          const safety = await store.readSet(restored.safetySet as string);
+          expect(safety).toMatchObject({ kind: 'safety', tables: [{ table: 'departments', rows: 4 }, { table: 'jobs', rows: 3 }, { table: 'hired_employees', rows: 4 }] });
+          // {} restores the newest set that is not a safety set; references are enforced again afterwards.
+          expect(await restoreSet(db, store, {}, { who: 'contract', safety: false })).toMatchObject({ set: set.set });
+          await expect(db.write((tx) => tx.insertRows(hired, [[9, 'Late', 0, 4, 1]]))).rejects.toThrow();
+        });
+
+        it('records each restore as a run; a retried Idempotency-Key returns the first result and restores nothing again', async () => {
+          await seed(db);
+          const backup = await backupTable(db, store, departments);
+          await batch(db, departments, [{ id: 4, department: 'Added' }]);
+          const options = { who: 'contract', idempotencyKey: 'retry-1' };
+          const first = await restoreTable(db, store, departments, {}, options);
+          expect(first).toMatchObject({ table: 'departments', backup: backup.backup, rows: 3, rowsBefore: 4 });
+          await batch(db, departments, [{ id: 5, department: 'After' }]);
+          const again = await restoreTable(db, store, departments, {}, options);
+          expect(again).toEqual({ ...first, replayed: true });
+          expect((await all(db, departments)).map((r) => r[0])).toEqual([1, 2, 3, 5]);
+          const [run] = await db.listRuns({ kind: 'restore', limit: 10 });
+          expect(run).toMatchObject({ id: first.runId, table: 'departments', status: 'succeeded', idempotencyKey: 'retry-1' });
+          expect(run.detail).toMatchObject({ who: 'contract', backup: backup.backup, rowsBefore: 4, rowsAfter: 3, safetyBackup: first.safetyBackup });
+          await backupTable(db, store, jobs);
+          const reused = await restoreTable(db, store, jobs, {}, options).catch((e: unknown) => e);
+          expect(reused).toMatchObject({ status: 422, code: 'idempotency_key_reused' });
+        });
+
+        it('refuses to restore a table while a load of it, or of a table that references it, is running', async () => {
+          await seed(db);
+          await backupTable(db, store, departments);
+          const load = newRun('hired_employees', 'load', 'csv', false);
+          await db.write((tx) => tx.saveRun(load));
+          await batch(db, departments, [{ id: 4, department: 'Added' }]);
+          const refusal = await restoreTable(db, store, departments, {}, { who: 'contract' }).catch((e: unknown) => e);
+          expect(refusal).toMatchObject({ status: 409, code: 'load_running', details: { runId: load.id, table: 'hired_employees' } });
+          expect(await db.countRows(departments)).toBe(4);
+          const [audit] = await db.listRuns({ kind: 'restore', limit: 1 });
+          expect(audit).toMatchObject({ status: 'failed', table: 'departments' });
+        });
+      });
+
+      it("a transaction's snapshot holds the rows it replaces, and nothing of a write queued behind it", async () => {
+        await seed(db);
+        let queued: Promise<unknown> | undefined;
+        const seen = await db.write(async (tx) => {
+          queued = batch(db, departments, [{ id: 9, department: 'Queued' }]);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          const snapshot = await tx.openSnapshot([departments]);
+          try {
+            const rows = decodeRecords(departments, await collect(snapshot.records(departments)));
+            await tx.clearTables([departments]);
+            await tx.insertRows(departments, rows.slice(0, 2));
+            return rows;
+          } finally {
+            await snapshot.close();
+          }
+        });
+        expect(seen.map((r) => r[0])).toEqual([1, 2, 3]);
+        await queued;
+        expect((await all(db, departments)).map((r) => r[0])).toEqual([1, 2, 9]);
       });
     });
 

@@ -145,10 +145,12 @@ export async function uploadOwnBackup(
 // ---------------------------------------------------------------------------------------------
 // API shorthands
 
+/** POST /api/backups: a set of every table; its files. */
 export async function backupAll(base: string): Promise<any[]> {
   const res = await request(`${base}/api/backups`, { method: 'POST' });
   expect(res.status, res.text).toBe(200);
-  return res.body.backups;
+  expect(res.body).toMatchObject({ set: expect.stringMatching(/^\d{8}T\d{9}Z$/), kind: 'backup' });
+  return res.body.tables;
 }
 
 export async function backupOne(base: string, table: string): Promise<any> {

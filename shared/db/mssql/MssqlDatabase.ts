@@ -11,10 +11,11 @@
  * schema lock on the tables involved until it commits).
  */
 import sql from 'mssql';
-import type { Database, Orphans, RejectionFilter, RejectionRecord, RunFilter, RunRecord, WriteTransaction } from '../Database';
+import type { Database, Orphans, RejectionFilter, RejectionRecord, RunFilter, RunRecord, Snapshot, WriteTransaction } from '../Database';
+import { encodedPages, type RecordPage } from '../../backup/avroRecords';
 import type { SqlConnection } from '../../config';
 import type { Reason } from '../../rules';
-import type { Row, TableDef } from '../../tables';
+import { getTable, type Row, type TableDef } from '../../tables';
 import { yearBounds, type DepartmentHiresRow, type HiresByQuarterRow } from '../../metrics';
 import { poolConfig } from './connectionConfig';
 import { bulkTable, createTable, ifNoTable, MssqlNames, rejectionsBulkTable, schemaStatements } from './ddl';
@@ -70,8 +71,8 @@ export class MssqlDatabase implements Database {
   write<T>(work: (tx: WriteTransaction) => Promise<T>): Promise<T> {
     return this.locked(async (state) => {
       const result = await work(this.transaction(state));
-      // Constraints switched off by clearTable are switched on again WITH CHECK: the server
-      // validates every row and trusts the constraint again, or the transaction fails.
+      // Foreign keys dropped by clearTables are added again: the server validates every row
+      // against them and trusts them again, or the transaction fails.
       for (const statement of state.reenable) await state.run((request) => request.batch(statement));
       return result;
     });
@@ -94,43 +95,35 @@ export class MssqlDatabase implements Database {
     return result.recordset[0].n as number;
   }
 
-  /**
-   * One SNAPSHOT transaction: the rows as of its first read, without blocking writers (row
-   * versions) or being blocked by them. The rows stream with backpressure: the server is paused
-   * while the caller works on a page.
-   */
+  /** The table's rows as of one instant: a snapshot of one table, as plain rows. */
   async *snapshot(table: TableDef): AsyncGenerator<Row[]> {
+    const snapshot = await this.beginSnapshot();
+    try {
+      yield* snapshot.rows(table);
+    } finally {
+      await snapshot.close();
+    }
+  }
+
+  openSnapshot(): Promise<Snapshot> {
+    return this.beginSnapshot();
+  }
+
+  /**
+   * One SNAPSHOT transaction: every table as of its first read, which happens here, without
+   * blocking writers (row versions) or being blocked by them.
+   */
+  private async beginSnapshot(): Promise<MssqlSnapshot> {
     const pool = await this.connected();
     const transaction = new sql.Transaction(pool);
     await this.withRetry(() => transaction.begin(sql.ISOLATION_LEVEL.SNAPSHOT));
-    const request = new sql.Request(transaction);
-    request.arrayRowMode = true;
-    const stream = request.toReadableStream({ highWaterMark: SNAPSHOT_PAGE_ROWS });
-    // 'done' comes last, after the connection is released, even after an error: only then can
-    // the transaction roll back (before, it fails with "request in progress" and leaks the connection).
-    const ended = new Promise((resolve) => request.once('done', resolve));
-    void request.query(this.sql.allRows(table)).catch(() => undefined); // errors arrive on the stream
-    let finished = false;
     try {
-      let page: Row[] = [];
-      for await (const record of stream) {
-        page.push(fromStored(table, record as unknown[]));
-        if (page.length === SNAPSHOT_PAGE_ROWS) {
-          yield page;
-          page = [];
-        }
-      }
-      if (page.length) yield page;
-      finished = true;
-    } finally {
-      if (!finished) {
-        // The caller stopped early, or the query failed: stop it, and let it end before the transaction does.
-        request.cancel();
-        stream.destroy();
-      }
-      await ended;
-      await transaction.rollback().catch(() => undefined); // read only: nothing to keep
+      await new sql.Request(transaction).query(this.sql.countRows(getTable('departments')));
+    } catch (error) {
+      await transaction.rollback().catch(() => undefined);
+      throw error;
     }
+    return new MssqlSnapshot(transaction, this.sql);
   }
 
   async listRows(table: TableDef, afterId: number, limit: number): Promise<Row[]> {
@@ -144,11 +137,15 @@ export class MssqlDatabase implements Database {
   }
 
   async listRuns(filter: RunFilter): Promise<RunRecord[]> {
-    const result = await this.read(this.sql.listRuns({ table: !!filter.table, kind: !!filter.kind }), (request) =>
-      request
-        .input('table', sql.NVarChar(128), filter.table ?? null)
-        .input('kind', sql.NVarChar(16), filter.kind ?? null)
-        .input('limit', sql.Int, filter.limit),
+    const result = await this.read(
+      this.sql.listRuns({ table: !!filter.table, kind: !!filter.kind, status: !!filter.status, idempotencyKey: !!filter.idempotencyKey }),
+      (request) =>
+        request
+          .input('table', sql.NVarChar(128), filter.table ?? null)
+          .input('kind', sql.NVarChar(16), filter.kind ?? null)
+          .input('status', sql.NVarChar(16), filter.status ?? null)
+          .input('idempotencyKey', sql.NVarChar(200), filter.idempotencyKey ?? null)
+          .input('limit', sql.Int, filter.limit),
     );
     return (result.recordset as StoredRun[]).map(runFromStored);
   }
@@ -317,15 +314,16 @@ export class MssqlDatabase implements Database {
         for (const r of rejections) bulk.rows.add(r.runId, r.table, r.position, r.rawText, r.format, JSON.stringify(r.reasons), now);
         await state.run((request) => request.bulk(bulk, { checkConstraints: true }));
       },
-      clearTable: async (table) => {
-        // SQL Server checks a foreign key at each statement, so the constraints to and from the
-        // table are switched off for this transaction (transactional DDL: a rollback switches them
-        // back) and on again, checked, before commit. (SQLite's restore runs with its keys off.)
-        for (const constraint of statements.foreignKeysAround(table)) {
-          await state.run((request) => request.batch(statements.disableConstraint(constraint)));
-          state.reenable.push(statements.enableConstraint(constraint));
+      openSnapshot: () => this.beginSnapshot(), // its own connection: it sees what was committed before this transaction's lock
+      clearTables: async (tables) => {
+        // SQL Server checks a foreign key at each statement, so the keys to and from the tables
+        // are dropped for this transaction and added again, checked, before commit (transactional
+        // DDL: a rollback restores them). Babelfish refuses NOCHECK CONSTRAINT; both accept this.
+        for (const key of statements.foreignKeysAround(tables)) {
+          await state.run((request) => request.batch(statements.dropForeignKey(key)));
+          state.reenable.push(statements.addForeignKey(key));
         }
-        await state.run((request) => request.batch(statements.deleteAll(table)));
+        for (const table of [...tables].reverse()) await state.run((request) => request.batch(statements.deleteAll(table)));
       },
       orphans: async (child, column, parent, limit): Promise<Orphans> => {
         const result = await state.run((request) => request.input('limit', sql.Int, limit).query(statements.orphans(child, column, parent)));
@@ -350,6 +348,8 @@ export class MssqlDatabase implements Database {
             .input('skipped', sql.BigInt, run.skipped)
             .input('rejected', sql.BigInt, run.rejected)
             .input('error', sql.NVarChar(sql.MAX), run.error)
+            .input('idempotencyKey', sql.NVarChar(200), run.idempotencyKey)
+            .input('detail', sql.NVarChar(sql.MAX), run.detail === null ? null : JSON.stringify(run.detail))
             .query(statements.saveRun()),
         );
       },
@@ -364,7 +364,7 @@ export class MssqlDatabase implements Database {
  * requests are queued here.
  */
 class TransactionState {
-  /** Statements that switch constraints back on, run before commit. */
+  /** Statements that add dropped foreign keys back, run before commit. */
   readonly reenable: string[] = [];
   private readonly requests = new SerialQueue();
 
@@ -385,6 +385,7 @@ interface StoredRun {
   id: string; table_name: RunRecord['table']; kind: RunRecord['kind']; source: string; dry_run: boolean; status: RunRecord['status'];
   started_at: Date; heartbeat_at: Date; finished_at: Date | null;
   received: string; inserted: string; skipped: string; rejected: string; error: string | null;
+  idempotency_key: string | null; detail: string | null;
 }
 
 function runFromStored(r: StoredRun): RunRecord {
@@ -404,7 +405,58 @@ function runFromStored(r: StoredRun): RunRecord {
     skipped: Number(r.skipped),
     rejected: Number(r.rejected),
     error: r.error,
+    idempotencyKey: r.idempotency_key,
+    detail: r.detail === null ? null : (JSON.parse(r.detail) as Record<string, unknown>),
   };
+}
+
+/**
+ * A SNAPSHOT transaction's reads, one table at a time. The rows stream with backpressure: the
+ * server is paused while the caller works on a page.
+ */
+class MssqlSnapshot implements Snapshot {
+  constructor(
+    private readonly transaction: sql.Transaction,
+    private readonly statements: MssqlStatements,
+  ) {}
+
+  records(table: TableDef): AsyncIterable<RecordPage> {
+    return encodedPages(table, this.rows(table));
+  }
+
+  async *rows(table: TableDef): AsyncGenerator<Row[]> {
+    const request = new sql.Request(this.transaction);
+    request.arrayRowMode = true;
+    const stream = request.toReadableStream({ highWaterMark: SNAPSHOT_PAGE_ROWS });
+    // 'done' comes last, after the connection is released, even after an error: only then can
+    // the transaction go on or roll back (before, it fails with "request in progress").
+    const ended = new Promise((resolve) => request.once('done', resolve));
+    void request.query(this.statements.allRows(table)).catch(() => undefined); // errors arrive on the stream
+    let finished = false;
+    try {
+      let page: Row[] = [];
+      for await (const record of stream) {
+        page.push(fromStored(table, record as unknown[]));
+        if (page.length === SNAPSHOT_PAGE_ROWS) {
+          yield page;
+          page = [];
+        }
+      }
+      if (page.length) yield page;
+      finished = true;
+    } finally {
+      if (!finished) {
+        // The caller stopped early, or the query failed: stop it, and let it end before the transaction goes on.
+        request.cancel();
+        stream.destroy();
+      }
+      await ended;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.transaction.rollback().catch(() => undefined); // read only: nothing to keep
+  }
 }
 
 function yearInputs(request: sql.Request, year: number): sql.Request {

@@ -80,6 +80,12 @@ function ifNoIndex(names: MssqlNames, table: string, index: string, columns: rea
   );
 }
 
+/** Columns of `runs` added after its first version, for databases created before them: name and type. */
+const ADDED_RUN_COLUMNS = [
+  ['idempotency_key', 'NVARCHAR(200) NULL'],
+  ['detail', 'NVARCHAR(MAX) NULL'],
+] as const;
+
 /** The schema's statements, each one batch, in order. */
 export function schemaStatements(names: MssqlNames): string[] {
   const statements = [`IF SCHEMA_ID(${literal(names.schema)}) IS NULL EXEC (${literal(`CREATE SCHEMA ${quoteName(names.schema)}`)})`];
@@ -96,7 +102,11 @@ export function schemaStatements(names: MssqlNames): string[] {
         source NVARCHAR(2000) NOT NULL, dry_run BIT NOT NULL, status NVARCHAR(16) NOT NULL, started_at DATETIME2(3) NOT NULL,
         heartbeat_at DATETIME2(3) NOT NULL, finished_at DATETIME2(3) NULL, received BIGINT NOT NULL, inserted BIGINT NOT NULL,
         skipped BIGINT NOT NULL, rejected BIGINT NOT NULL, error NVARCHAR(MAX) NULL,
+        ${ADDED_RUN_COLUMNS.map(([name, type]) => `${name} ${type}`).join(', ')},
         CONSTRAINT [pk_runs] PRIMARY KEY ([id]))`,
+    ),
+    ...ADDED_RUN_COLUMNS.map(
+      ([name, type]) => `IF COL_LENGTH(${literal(names.table('runs'))}, ${literal(name)}) IS NULL ALTER TABLE ${names.table('runs')} ADD ${name} ${type}`,
     ),
     ifNoTable(
       names,
@@ -110,6 +120,7 @@ export function schemaStatements(names: MssqlNames): string[] {
   );
   statements.push(
     ifNoIndex(names, 'runs', 'ix_runs_started', ['started_at']),
+    ifNoIndex(names, 'runs', 'ix_runs_idempotency_key', ['idempotency_key']),
     ifNoIndex(names, 'rejected_rows', 'ix_rejected_rows_run', ['run_id', 'id']),
     ifNoIndex(names, 'rejected_rows', 'ix_rejected_rows_table', ['table_name', 'id']),
   );

@@ -11,16 +11,28 @@ function idsFromJson(parameter: string): string {
   return `SELECT CAST([value] AS INT) FROM OPENJSON(${parameter})`;
 }
 
-const RUN_COLUMNS = 'id, table_name, kind, source, dry_run, status, started_at, heartbeat_at, finished_at, received, inserted, skipped, rejected, error';
+const RUN_COLUMNS =
+  'id, table_name, kind, source, dry_run, status, started_at, heartbeat_at, finished_at, received, inserted, skipped, rejected, error, idempotency_key, detail';
 const REJECTION_COLUMNS = 'id, run_id, table_name, position, raw_text, format, reasons, created_at';
+
+/** A foreign-key constraint: the table holding it, its column, the table it references. */
+export interface ForeignKey {
+  readonly table: string;
+  readonly column: string;
+  readonly parent: string;
+  readonly constraint: string;
+}
 
 export class MssqlStatements {
   constructor(readonly names: MssqlNames) {}
 
-  /** Turns on SNAPSHOT isolation where it is off. ALTER DATABASE cannot run in a transaction. */
+  /**
+   * Turns on SNAPSHOT isolation where it is off. ALTER DATABASE cannot run in a transaction; it is
+   * dynamic SQL because Babelfish refuses a batch that contains it before the IF can skip it.
+   */
   readonly allowSnapshotIsolation =
     'IF EXISTS (SELECT 1 FROM sys.databases WHERE database_id = DB_ID() AND snapshot_isolation_state = 0) ' +
-    'ALTER DATABASE CURRENT SET ALLOW_SNAPSHOT_ISOLATION ON';
+    "EXEC (N'ALTER DATABASE CURRENT SET ALLOW_SNAPSHOT_ISOLATION ON')";
 
   countRows(table: TableDef): string {
     return `SELECT COUNT(*) AS n FROM ${this.names.table(table.name)}`;
@@ -48,18 +60,25 @@ export class MssqlStatements {
     return `DELETE FROM ${this.names.table(table.name)}`;
   }
 
-  /** The foreign keys that point to or from `table`, as (table holding the key, constraint name). */
-  foreignKeysAround(table: TableDef): { table: string; constraint: string }[] {
-    return referencesAround(table).map(({ child, column }) => ({ table: child.name, constraint: this.names.foreignKey(child.name, column) }));
+  /** The foreign keys that point to or from any of `tables`, each once. */
+  foreignKeysAround(tables: readonly TableDef[]): ForeignKey[] {
+    const keys = new Map<string, ForeignKey>();
+    for (const table of tables) {
+      for (const { child, column, parent } of referencesAround(table)) {
+        const constraint = this.names.foreignKey(child.name, column);
+        keys.set(constraint, { table: child.name, column, parent: parent.name, constraint });
+      }
+    }
+    return [...keys.values()];
   }
 
-  disableConstraint({ table, constraint }: { table: string; constraint: string }): string {
-    return `ALTER TABLE ${this.names.table(table)} NOCHECK CONSTRAINT ${constraint}`;
+  dropForeignKey({ table, constraint }: ForeignKey): string {
+    return `ALTER TABLE ${this.names.table(table)} DROP CONSTRAINT ${constraint}`;
   }
 
-  /** Switches a constraint back on and checks every row against it, so the server trusts it again. */
-  enableConstraint({ table, constraint }: { table: string; constraint: string }): string {
-    return `ALTER TABLE ${this.names.table(table)} WITH CHECK CHECK CONSTRAINT ${constraint}`;
+  /** Adds a foreign key back: the server checks every row against it (error 547 on an orphan) and trusts it. */
+  addForeignKey({ table, column, parent, constraint }: ForeignKey): string {
+    return `ALTER TABLE ${this.names.table(table)} ADD CONSTRAINT ${constraint} FOREIGN KEY (${quoteName(column)}) REFERENCES ${this.names.table(parent)} ([id])`;
   }
 
   /** Two result sets: up to @limit missing values with their row counts, then the total of such rows. */
@@ -76,10 +95,12 @@ export class MssqlStatements {
     return `SELECT ${RUN_COLUMNS} FROM ${this.names.table('runs')} WHERE id = @id`;
   }
 
-  listRuns(filter: { table: boolean; kind: boolean }): string {
+  listRuns(filter: { table: boolean; kind: boolean; status: boolean; idempotencyKey: boolean }): string {
     const where = ['1 = 1'];
     if (filter.table) where.push('table_name = @table');
     if (filter.kind) where.push('kind = @kind');
+    if (filter.status) where.push('status = @status');
+    if (filter.idempotencyKey) where.push('idempotency_key = @idempotencyKey');
     return `SELECT TOP (@limit) ${RUN_COLUMNS} FROM ${this.names.table('runs')} WHERE ${where.join(' AND ')} ORDER BY started_at DESC, id`;
   }
 
@@ -89,9 +110,9 @@ export class MssqlStatements {
     return (
       `IF EXISTS (SELECT 1 FROM ${runs} WHERE id = @id) ` +
       `UPDATE ${runs} SET status = @status, heartbeat_at = @heartbeatAt, finished_at = @finishedAt, received = @received, ` +
-      `inserted = @inserted, skipped = @skipped, rejected = @rejected, error = @error WHERE id = @id ` +
+      `inserted = @inserted, skipped = @skipped, rejected = @rejected, error = @error, detail = @detail WHERE id = @id ` +
       `ELSE INSERT INTO ${runs} (${RUN_COLUMNS}) VALUES (@id, @table, @kind, @source, @dryRun, @status, @startedAt, @heartbeatAt, ` +
-      `@finishedAt, @received, @inserted, @skipped, @rejected, @error)`
+      `@finishedAt, @received, @inserted, @skipped, @rejected, @error, @idempotencyKey, @detail)`
     );
   }
 

@@ -1,5 +1,5 @@
 /**
- * The writer thread's half of a snapshot read on two threads (see SqliteDatabase.snapshotRecords):
+ * The writer thread's half of a snapshot read on two threads (see SqliteSnapshot):
  * the table is cut into segments of `segmentRows` rows; the main thread reads and encodes the
  * even ones and this thread the odd ones, each skipping the other's without reading them into JS.
  */

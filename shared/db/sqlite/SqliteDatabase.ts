@@ -5,30 +5,17 @@
  */
 import { setImmediate } from 'node:timers/promises';
 import BetterSqlite3 from 'better-sqlite3';
-import type { Database, RejectionFilter, RejectionRecord, RunFilter, RunRecord, WriteTransaction } from '../Database';
+import type { Database, RejectionFilter, RejectionRecord, RunFilter, RunRecord, Snapshot, WriteTransaction } from '../Database';
 import type { Reason } from '../../rules';
 import type { Row, TableDef } from '../../tables';
 import { yearBounds, type DepartmentHiresRow, type HiresByQuarterRow } from '../../metrics';
 import { openConnection } from './connection';
 import { SnapshotReader } from './SnapshotReader';
-import { recordEncoder, type RecordPage } from '../../backup/avroRecords';
+import { SNAPSHOT_PAGE_ROWS, SqliteSnapshot } from './SqliteSnapshot';
 import { pageQuery, quote } from './ddl';
 import { SerialQueue } from '../SerialQueue';
 import { WriterThread } from './WriterThread';
 
-/**
- * Rows a snapshot reads at a time. Each page blocks the event loop while it is read: small pages
- * let the caller's other work (a backup's compression and upload, other requests) go on between
- * them, and keep fewer rows alive at once.
- */
-const SNAPSHOT_PAGE_ROWS = 1_000;
-/**
- * Rows in each segment of a snapshot read on two threads (see snapshotRecords): enough that a
- * segment's message costs little next to its reading, few enough that a segment's records (about
- * 0.5 MB for hired_employees, in a buffer of at most 64 bytes a row until records are longer) are
- * a small part of the memory budget.
- */
-const SNAPSHOT_SEGMENT_ROWS = 20_000;
 const INSERT_MESSAGE_ROWS = 1_000;
 const MAX_QUEUED_INSERTS = 10;
 
@@ -82,9 +69,7 @@ export class SqliteDatabase implements Database {
         const rows = reader.page(afterId, SNAPSHOT_PAGE_ROWS);
         if (rows.length === 0) break;
         afterId = rows[rows.length - 1][0] as number;
-        // A turn of the event loop: reading is synchronous, and a consumer that never waits on
-        // I/O (a backup, until its upload is behind) would otherwise hold it for the whole table.
-        await setImmediate();
+        await setImmediate(); // as in SqliteSnapshot.records
         yield rows;
       }
     } finally {
@@ -92,56 +77,8 @@ export class SqliteDatabase implements Database {
     }
   }
 
-  /**
-   * The snapshot read and encoded on two threads at once: this one and the writer thread, which
-   * is idle unless a write is under way. The table is cut into segments of SNAPSHOT_SEGMENT_ROWS
-   * rows; this thread reads the even ones, the writer thread the odd ones (SnapshotSegments), each
-   * skipping the other's in SQLite without reading them into JS. Both read transactions begin
-   * while the write lock is held, so that no commit falls between them: they see the same instant
-   * (a backup asked for during a write transaction begins when it ends, never inside one). The
-   * writer thread works on its next segment while this thread reads its own.
-   */
-  async *snapshotRecords(table: TableDef): AsyncGenerator<RecordPage> {
-    const reader = new SnapshotReader(this.file, table);
-    let opened: number | undefined;
-    let theirs: Promise<RecordPage> | undefined;
-    try {
-      opened = await this.lock.run(async () => {
-        reader.begin();
-        return this.writer.call('openSnapshot', table.name, SNAPSHOT_SEGMENT_ROWS);
-      });
-      const id = opened;
-      const next = () => {
-        const segment = this.writer.call('snapshotSegment', id);
-        segment.catch(() => undefined); // awaited in turn; not unhandled if the consumer stops first
-        return segment;
-      };
-      theirs = next();
-      const encode = recordEncoder(table);
-      // The id this thread's next segment starts after; undefined once the table has no more for it.
-      for (let afterId: number | undefined = 0; ; ) {
-        let read = 0;
-        while (afterId !== undefined && read < SNAPSHOT_SEGMENT_ROWS) {
-          const rows = reader.page(afterId, Math.min(SNAPSHOT_PAGE_ROWS, SNAPSHOT_SEGMENT_ROWS - read));
-          if (rows.length === 0) break;
-          read += rows.length;
-          afterId = rows[rows.length - 1][0] as number;
-          await setImmediate(); // as in snapshot()
-          yield encode(rows);
-        }
-        const segment: RecordPage = await theirs;
-        if (segment.rows === 0) break; // the end of the table: the writer thread's segment would follow this one
-        theirs = next();
-        yield segment;
-        afterId = afterId !== undefined && read === SNAPSHOT_SEGMENT_ROWS ? reader.skip(afterId, SNAPSHOT_SEGMENT_ROWS) : undefined;
-      }
-    } finally {
-      reader.close();
-      if (opened !== undefined) {
-        await theirs?.catch(() => undefined);
-        await this.writer.call('closeSnapshot', opened).catch(() => undefined); // only fails if the thread has, which every write then reports
-      }
-    }
+  async openSnapshot(tables: readonly TableDef[]): Promise<Snapshot> {
+    return this.lock.run(() => SqliteSnapshot.begin(this.file, this.writer, tables));
   }
 
   async listRows(table: TableDef, afterId: number, limit: number): Promise<Row[]> {
@@ -157,9 +94,17 @@ export class SqliteDatabase implements Database {
     const where = ['1 = 1'];
     if (filter.table) where.push('table_name = @table');
     if (filter.kind) where.push('kind = @kind');
+    if (filter.status) where.push('status = @status');
+    if (filter.idempotencyKey) where.push('idempotency_key = @idempotencyKey');
     const rows = this.read()
       .prepare(`SELECT * FROM runs WHERE ${where.join(' AND ')} ORDER BY started_at DESC, id LIMIT @limit`)
-      .all({ table: filter.table ?? null, kind: filter.kind ?? null, limit: filter.limit }) as StoredRun[];
+      .all({
+        table: filter.table ?? null,
+        kind: filter.kind ?? null,
+        status: filter.status ?? null,
+        idempotencyKey: filter.idempotencyKey ?? null,
+        limit: filter.limit,
+      }) as StoredRun[];
     return rows.map(runFromStored);
   }
 
@@ -268,7 +213,7 @@ export class SqliteDatabase implements Database {
   /**
    * A transaction's operations. Inserts are queued on the writer thread without waiting: see
    * WriteTransaction. The transaction begins with its first operation, so that a restore's
-   * clearTable can begin it in its own way (see WriteConnection.beginClearing).
+   * clearTables can begin it in its own way (see WriteConnection.beginClearing).
    */
   private transaction(state: TransactionState): WriteTransaction {
     const begin = () => (state.begun ??= this.writer.call('begin'));
@@ -300,9 +245,10 @@ export class SqliteDatabase implements Database {
       await begin();
       await this.writer.call('insertRejections', rejections);
     },
-    clearTable: async (table) => {
-      if (state.begun) throw new Error('clearTable must be the first operation of its transaction');
-      await (state.begun = this.writer.call('beginClearing', table.name));
+    openSnapshot: (tables) => SqliteSnapshot.begin(this.file, this.writer, tables), // the lock is this transaction's
+    clearTables: async (tables) => {
+      if (state.begun) throw new Error('clearTables must be the first write of its transaction');
+      await (state.begun = this.writer.call('beginClearing', tables.map((t) => t.name)));
     },
     orphans: async (child, column, parent, limit) => {
       await begin();
@@ -327,6 +273,7 @@ interface StoredRun {
   id: string; table_name: string; kind: string; source: string; dry_run: number; status: string;
   started_at: string; heartbeat_at: string; finished_at: string | null;
   received: number; inserted: number; skipped: number; rejected: number; error: string | null;
+  idempotency_key: string | null; detail: string | null;
 }
 
 interface StoredRejection {
@@ -349,5 +296,7 @@ function runFromStored(r: StoredRun): RunRecord {
     skipped: r.skipped,
     rejected: r.rejected,
     error: r.error,
+    idempotencyKey: r.idempotency_key,
+    detail: r.detail === null ? null : (JSON.parse(r.detail) as Record<string, unknown>),
   };
 }

@@ -8,7 +8,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import type { NewRejection, Orphans, RunRecord } from '../Database';
 import { getTable, type Row, type TableDef, type TableName } from '../../tables';
 import { openConnection } from './connection';
-import { columnDefinitions, quote, schemaStatements, selectList } from './ddl';
+import { ADDED_RUN_COLUMNS, columnDefinitions, quote, schemaStatements, selectList } from './ddl';
 import { upgradeTextDatetimes } from './upgrade';
 
 type Statement = BetterSqlite3.Statement;
@@ -40,8 +40,16 @@ export class WriteConnection {
   migrate(): void {
     upgradeTextDatetimes(this.connection);
     this.connection.transaction(() => {
+      this.addRunColumns();
       for (const sql of schemaStatements()) this.connection.exec(sql);
     })();
+  }
+
+  /** Adds the columns a `runs` table of an earlier version lacks (its indexes follow in the schema statements). */
+  private addRunColumns(): void {
+    const existing = new Set((this.connection.pragma('table_info(runs)') as { name: string }[]).map((c) => c.name));
+    if (existing.size === 0) return; // no table yet: the schema statements create it whole
+    for (const [name, type] of ADDED_RUN_COLUMNS) if (!existing.has(name)) this.connection.exec(`ALTER TABLE runs ADD COLUMN ${name} ${type}`);
   }
 
   begin(): void {
@@ -49,13 +57,13 @@ export class WriteConnection {
   }
 
   /**
-   * Begins a transaction by emptying a table, for a restore to refill it, with foreign keys off
+   * Begins a transaction by emptying tables, for a restore to refill them, with foreign keys off
    * until the transaction ends. With them on, SQLite deletes the rows one by one, checking the
    * references of each and first collecting every rowid in memory (24 bytes a row: 240 MB for 10
-   * million rows); off, it empties the table in one step. The caller checks the references before
+   * million rows); off, it empties a table in one step. The caller checks the references before
    * it commits (see orphans). SQLite changes the setting only outside a transaction, hence here.
    */
-  beginClearing(tableName: TableName): void {
+  beginClearing(tableNames: readonly TableName[]): void {
     this.connection.pragma('foreign_keys = OFF');
     this.foreignKeysOff = true;
     try {
@@ -64,7 +72,7 @@ export class WriteConnection {
       this.restoreForeignKeys();
       throw error;
     }
-    this.connection.exec(`DELETE FROM ${quote(tableName)}`);
+    for (const name of tableNames) this.connection.exec(`DELETE FROM ${quote(name)}`);
   }
 
   commit(): void {
@@ -119,13 +127,13 @@ export class WriteConnection {
   saveRun(run: RunRecord): void {
     this.prepared('saveRun', () =>
       `INSERT INTO runs (id, table_name, kind, source, dry_run, status, started_at, heartbeat_at, finished_at,
-         received, inserted, skipped, rejected, error)
+         received, inserted, skipped, rejected, error, idempotency_key, detail)
        VALUES (@id, @table, @kind, @source, @dryRun, @status, @startedAt, @heartbeatAt, @finishedAt,
-         @received, @inserted, @skipped, @rejected, @error)
+         @received, @inserted, @skipped, @rejected, @error, @idempotencyKey, @detail)
        ON CONFLICT (id) DO UPDATE SET status = excluded.status, heartbeat_at = excluded.heartbeat_at,
          finished_at = excluded.finished_at, received = excluded.received, inserted = excluded.inserted,
-         skipped = excluded.skipped, rejected = excluded.rejected, error = excluded.error`,
-    ).run({ ...run, dryRun: run.dryRun ? 1 : 0 });
+         skipped = excluded.skipped, rejected = excluded.rejected, error = excluded.error, detail = excluded.detail`,
+    ).run({ ...run, dryRun: run.dryRun ? 1 : 0, detail: run.detail === null ? null : JSON.stringify(run.detail) });
   }
 
   createScratch(tableName: TableName): string {

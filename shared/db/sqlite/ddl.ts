@@ -26,6 +26,12 @@ export function columnDefinitions(table: TableDef, withConstraints: boolean): st
     .join(', ');
 }
 
+/** Columns of `runs` added after its first version, for files created before them: name and type. */
+export const ADDED_RUN_COLUMNS = [
+  ['idempotency_key', 'TEXT'],
+  ['detail', 'TEXT'],
+] as const;
+
 export function schemaStatements(): string[] {
   const statements: string[] = [];
   for (const table of TABLES) {
@@ -42,11 +48,12 @@ export function schemaStatements(): string[] {
       id TEXT NOT NULL PRIMARY KEY, table_name TEXT NOT NULL, kind TEXT NOT NULL, source TEXT NOT NULL,
       dry_run INTEGER NOT NULL, status TEXT NOT NULL, started_at TEXT NOT NULL, heartbeat_at TEXT NOT NULL,
       finished_at TEXT, received INTEGER NOT NULL, inserted INTEGER NOT NULL, skipped INTEGER NOT NULL,
-      rejected INTEGER NOT NULL, error TEXT) STRICT`,
+      rejected INTEGER NOT NULL, error TEXT, idempotency_key TEXT, detail TEXT) STRICT`,
     `CREATE TABLE IF NOT EXISTS rejected_rows (
       id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL REFERENCES runs (id), table_name TEXT NOT NULL,
       position INTEGER NOT NULL, raw_text TEXT NOT NULL, format TEXT NOT NULL, reasons TEXT NOT NULL, created_at TEXT NOT NULL) STRICT`,
     `CREATE INDEX IF NOT EXISTS ix_runs_started ON runs (started_at)`,
+    `CREATE INDEX IF NOT EXISTS ix_runs_idempotency_key ON runs (idempotency_key) WHERE idempotency_key IS NOT NULL`,
     `CREATE INDEX IF NOT EXISTS ix_rejected_rows_run ON rejected_rows (run_id, id)`,
     `CREATE INDEX IF NOT EXISTS ix_rejected_rows_table ON rejected_rows (table_name, id)`,
   );
