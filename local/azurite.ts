@@ -17,6 +17,11 @@ export interface Azurite {
   stop(): Promise<void>;
 }
 
+/** The connection string of an Azurite blob service on `port` of this machine, with its well-known account. */
+export function connectionStringFor(port: number): string {
+  return `DefaultEndpointsProtocol=http;AccountName=${ACCOUNT};AccountKey=${ACCOUNT_KEY};BlobEndpoint=http://127.0.0.1:${port}/${ACCOUNT};`;
+}
+
 export async function startAzurite(options: { location?: string; port?: number }): Promise<Azurite> {
   const port = options.port || (await freePort());
   const main = require.resolve('azurite/dist/src/blob/main.js');
@@ -29,7 +34,7 @@ export async function startAzurite(options: { location?: string; port?: number }
   await waitForPort(port, child);
   return {
     port,
-    connectionString: `DefaultEndpointsProtocol=http;AccountName=${ACCOUNT};AccountKey=${ACCOUNT_KEY};BlobEndpoint=http://127.0.0.1:${port}/${ACCOUNT};`,
+    connectionString: connectionStringFor(port),
     stop: () => stop(child),
   };
 }

@@ -31,6 +31,8 @@ export interface HostHandle {
   readonly process: ChildProcess;
   /** The port of the Azurite that the host started itself, if it did. */
   readonly azuritePort: number | undefined;
+  /** That Azurite's connection string. */
+  readonly storageConnection: string | undefined;
   /** The host's stdout and stderr so far (bounded), for failure messages. */
   output(): string;
   /** SIGTERM: the host closes its server, database and Azurite; SIGKILL if it takes too long. */
@@ -117,6 +119,7 @@ export async function startHost(options: StartOptions | Record<string, string | 
     dataDir,
     process: child,
     azuritePort: ready.azuritePort,
+    storageConnection: ready.azuritePort === undefined ? undefined : azuriteModule().connectionStringFor(ready.azuritePort),
     output: () => log,
     stop: () => finish('SIGTERM'),
     kill: () => finish('SIGKILL'),
