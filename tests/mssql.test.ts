@@ -33,7 +33,7 @@ function parse(sql: string) {
 
 /** Every statement MssqlDatabase can send, for every table. */
 function everyStatement(): string[] {
-  const all = [...schemaStatements(names), statements.allowSnapshotIsolation];
+  const all = [...schemaStatements(names), statements.allowSnapshotIsolation, statements.isBabelfish];
   for (const table of TABLES) {
     all.push(
       createTable(table, names, `scratch_${table.name}_1_a`),

@@ -123,8 +123,19 @@ export interface WriteTransaction {
   othersWaiting(): boolean;
 }
 
+/** What an engine does beyond the contract every engine meets, declared by the engine. */
+export interface DatabaseCapabilities {
+  /**
+   * Whether the database itself refuses a bulk-inserted row whose reference does not exist. The
+   * service checks references before it inserts either way (rule 5); this is the second line.
+   */
+  readonly bulkInsertChecksForeignKeys: boolean;
+}
+
 export interface Database {
   readonly dialect: 'sqlite' | 'mssql';
+  /** Known once migrate() has run. */
+  readonly capabilities: DatabaseCapabilities;
   /** Creates what is missing of the schema. Idempotent: runs at every start. */
   migrate(): Promise<void>;
   /**

@@ -78,6 +78,17 @@ function decodeRecords(table: TableDef, pages: readonly RecordPage[]): Row[] {
   return rows;
 }
 
+const NO_BULK_FOREIGN_KEYS = "this engine's bulk insert does not check foreign keys (capability bulkInsertChecksForeignKeys); the service's own reference check (rule 5) runs first";
+
+/** The database refuses the write by itself, where its bulk insert checks foreign keys (and says why it is not checked elsewhere). */
+async function expectReferenceRefused(db: Database, write: () => Promise<unknown>): Promise<void> {
+  if (db.capabilities.bulkInsertChecksForeignKeys) {
+    await expect(write()).rejects.toThrow();
+  } else {
+    console.info(`not checked: ${NO_BULK_FOREIGN_KEYS}`);
+  }
+}
+
 async function all(db: Database, table: TableDef): Promise<Row[]> {
   return db.listRows(table, 0, 100_000);
 }
@@ -154,7 +165,8 @@ export function describeDatabaseContract(name: string, target: ContractTarget): 
         expect(await db.listRejections({ table: 'jobs', afterId: 0, limit: 10 })).toEqual([]);
       });
 
-      it('refuses, by itself, a row whose reference does not exist', async () => {
+      it('refuses, by itself, a row whose reference does not exist', async (context) => {
+        if (!db.capabilities.bulkInsertChecksForeignKeys) context.skip(NO_BULK_FOREIGN_KEYS);
         await seed(db);
         const write = db.write(async (tx) => {
           await tx.insertRows(hired, [[1, 'Orphan', Date.parse('2021-01-01T00:00:00Z'), 99, 1]]);
@@ -349,7 +361,7 @@ export function describeDatabaseContract(name: string, target: ContractTarget): 
         });
         expect(await all(db, departments)).toEqual([[1, 'Supply'], [2, 'Upkeep']]);
         // The references are enforced again afterwards.
-        await expect(db.write((tx) => tx.insertRows(hired, [[9, 'Late', 0, 3, 1]]))).rejects.toThrow();
+        await expectReferenceRefused(db, () => db.write((tx) => tx.insertRows(hired, [[9, 'Late', 0, 3, 1]])));
         expect(await db.countRows(hired)).toBe(3);
       });
 
@@ -438,7 +450,7 @@ export function describeDatabaseContract(name: string, target: ContractTarget): 
           expect(safety).toMatchObject({ kind: 'safety', tables: [{ table: 'departments', rows: 4 }, { table: 'jobs', rows: 3 }, { table: 'hired_employees', rows: 4 }] });
           // {} restores the newest set that is not a safety set; references are enforced again afterwards.
           expect(await restoreSet(db, store, {}, { who: 'contract', safety: false })).toMatchObject({ set: set.set });
-          await expect(db.write((tx) => tx.insertRows(hired, [[9, 'Late', 0, 4, 1]]))).rejects.toThrow();
+          await expectReferenceRefused(db, () => db.write((tx) => tx.insertRows(hired, [[9, 'Late', 0, 4, 1]])));
         });
 
         it('records each restore as a run; a retried Idempotency-Key returns the first result and restores nothing again', async () => {

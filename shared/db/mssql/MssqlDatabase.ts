@@ -38,6 +38,8 @@ export interface MssqlOptions {
 
 export class MssqlDatabase implements Database {
   readonly dialect = 'mssql' as const;
+  /** SQL Server's bulk copy checks foreign keys with checkConstraints; Babelfish's skips the triggers that enforce them. */
+  capabilities = { bulkInsertChecksForeignKeys: true };
   private readonly names: MssqlNames;
   private readonly sql: MssqlStatements;
   private readonly retry: RetryPolicy;
@@ -61,6 +63,8 @@ export class MssqlDatabase implements Database {
     const pool = await this.connected();
     // SNAPSHOT isolation (backups) is on by default in Azure SQL, off in a new SQL Server database.
     await this.withRetry(() => pool.request().batch(this.sql.allowSnapshotIsolation));
+    const server = await this.withRetry(() => pool.request().query(this.sql.isBabelfish));
+    this.capabilities = { bulkInsertChecksForeignKeys: !server.recordset[0].babelfish };
     // Under the write lock, so that instances starting together do not race to create the same tables.
     await this.locked(async (state) => {
       for (const statement of schemaStatements(this.names)) await state.run((request) => request.batch(statement));

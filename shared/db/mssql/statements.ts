@@ -34,6 +34,9 @@ export class MssqlStatements {
     'IF EXISTS (SELECT 1 FROM sys.databases WHERE database_id = DB_ID() AND snapshot_isolation_state = 0) ' +
     "EXEC (N'ALTER DATABASE CURRENT SET ALLOW_SNAPSHOT_ISOLATION ON')";
 
+  /** 1 on Babelfish for PostgreSQL, 0 on SQL Server and Azure SQL. */
+  readonly isBabelfish = "SELECT CASE WHEN CAST(SERVERPROPERTY('Babelfish') AS NVARCHAR(10)) = N'1' THEN 1 ELSE 0 END AS babelfish";
+
   countRows(table: TableDef): string {
     return `SELECT COUNT(*) AS n FROM ${this.names.table(table.name)}`;
   }

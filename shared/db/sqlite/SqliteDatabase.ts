@@ -21,6 +21,7 @@ const MAX_QUEUED_INSERTS = 10;
 
 export class SqliteDatabase implements Database {
   readonly dialect = 'sqlite' as const;
+  readonly capabilities = { bulkInsertChecksForeignKeys: true };
   private readonly writer: WriterThread;
   private reader: BetterSqlite3.Database | undefined;
   private readonly lock = new SerialQueue();
