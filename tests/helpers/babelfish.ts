@@ -17,6 +17,7 @@ const LOGIN = { user: process.env.BABELFISH_USER || 'babelfish', password: proce
 /** Why the install cannot be used, or undefined if it can. */
 export function babelfishMissing(): string | undefined {
   if (!fs.existsSync(path.join(BABELFISH_HOME, 'bin', 'pg_ctl'))) return `no Babelfish install at ${BABELFISH_HOME} (set BABELFISH_HOME; the README says how to build one)`;
+  if (!fs.existsSync(path.join(BABELFISH_HOME, 'lib', 'postgresql', 'babelfishpg_tsql.so'))) return `the Babelfish install at ${BABELFISH_HOME} has no babelfishpg_tsql extension`;
   if (!fs.existsSync(path.join(DATA_DIR, 'PG_VERSION'))) return `no initialised Babelfish cluster in ${DATA_DIR} (set BABELFISH_DATA)`;
   return undefined;
 }

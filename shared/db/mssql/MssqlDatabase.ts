@@ -7,7 +7,7 @@
  * transaction (sp_getapplock), as SQLite serialises its writers: a batch decides "skip, conflict
  * or insert" from what it reads inside its transaction, and that decision must not be raced by
  * another instance inserting the same ids. Reads run at SNAPSHOT isolation, so writers do not
- * block them; only a restore does, while it switches foreign keys off and on (ALTER TABLE takes a
+ * block them; only a restore does, while it drops and adds foreign keys (ALTER TABLE takes a
  * schema lock on the tables involved until it commits).
  */
 import sql from 'mssql';
