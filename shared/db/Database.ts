@@ -103,7 +103,8 @@ export interface WriteTransaction {
   insertRejections(rejections: readonly NewRejection[]): Promise<void>;
   /**
    * The tables exactly as they are before this transaction writes anything: no other write can
-   * commit while it holds the write lock. What a restore replaces, for its safety backup.
+   * commit while it holds the write lock. What a restore replaces, for its safety backup. Close
+   * it before the transaction's first write: an open read can hold locks that the write needs.
    */
   openSnapshot(tables: readonly TableDef[]): Promise<Snapshot>;
   /**

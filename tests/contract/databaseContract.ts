@@ -493,14 +493,15 @@ export function describeDatabaseContract(name: string, target: ContractTarget): 
           queued = batch(db, departments, [{ id: 9, department: 'Queued' }]);
           await new Promise((resolve) => setTimeout(resolve, 50));
           const snapshot = await tx.openSnapshot([departments]);
+          let rows: Row[];
           try {
-            const rows = decodeRecords(departments, await collect(snapshot.records(departments)));
-            await tx.clearTables([departments]);
-            await tx.insertRows(departments, rows.slice(0, 2));
-            return rows;
+            rows = decodeRecords(departments, await collect(snapshot.records(departments)));
           } finally {
-            await snapshot.close();
+            await snapshot.close(); // before the transaction writes, as the port requires
           }
+          await tx.clearTables([departments]);
+          await tx.insertRows(departments, rows.slice(0, 2));
+          return rows;
         });
         expect(seen.map((r) => r[0])).toEqual([1, 2, 3]);
         await queued;
