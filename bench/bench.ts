@@ -7,7 +7,9 @@
  * in that host and again in a host started afresh on the same data; then, where the `sqlite3`
  * command exists, times `.import` of the same file into the same tables and indexes (see
  * sqliteImport) and prints the ratio.
- * Last, the latency of 1000-row JSON batches sent by 8 concurrent clients, and the metrics.
+ * Then the latency of 1000-row JSON batches sent by 8 concurrent clients, and the metrics. Last,
+ * where a Babelfish install exists, the load, backup and restore through the Azure SQL code path
+ * over TDS (bench/tdsBench.ts; BENCH_TDS=0 skips it).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -21,6 +23,7 @@ import { employeeObjects, writeDataset } from '../tools/datagen';
 import { benchMetrics } from './metricsBench';
 import { backupRestoreResults, measureBackupRestore, type BackupRestoreFigures } from './backupBench';
 import { peakRssKib } from './processMemory';
+import { benchTds } from './tdsBench';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 2_000_000);
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -79,6 +82,7 @@ async function main(): Promise<void> {
     const pct = (p: number) => batch[Math.min(batch.length - 1, Math.floor((p / 100) * batch.length))];
     results.push(['1000-row JSON batches, 8 clients', `${batch.length} requests: p50 ${pct(50).toFixed(0)} ms, p99 ${pct(99).toFixed(0)} ms`]);
     results.push(...metrics);
+    if (process.env.BENCH_TDS !== '0') results.push(...(await benchTds({ startHost, upload }, file, path.join(work, 'tds-host'), ROWS, load.seconds)));
 
     console.log('\nIngest benchmark');
     for (const [name, value] of results) console.log(`  ${name.padEnd(34)} ${value}`);
@@ -95,9 +99,9 @@ interface Host {
 }
 
 /** The local host in its own process, so that its peak RSS is its own. */
-async function startHost(dataDir: string): Promise<Host> {
+async function startHost(dataDir: string, env: Record<string, string> = {}): Promise<Host> {
   const child = spawn(process.execPath, [...HOST_NODE_FLAGS, path.join(ROOT, 'dist', 'local', 'host.js')], {
-    env: { ...process.env, PORT: '0', DATA_DIR: dataDir, AzureWebJobsStorage: '' },
+    env: { ...process.env, PORT: '0', DATA_DIR: dataDir, AzureWebJobsStorage: '', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise<string>((resolve, reject) => {

@@ -6,7 +6,7 @@
  * implementation declares a capability and the contract skips that case with the reason.
  */
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { babelfishConfig, babelfishMissing, ensureBabelfishRunning, onMaster, stopBabelfish } from './helpers/babelfish';
+import { babelfishConfig, babelfishMissing, ensureBabelfishRunning, onMaster, stopBabelfish } from '../tools/babelfish';
 import { describeMssqlContract } from './helpers/mssqlContract';
 
 const missing = babelfishMissing();

@@ -70,6 +70,11 @@ export function babelfishConfig(database: string): sql.config {
   };
 }
 
+/** A connection string for `database`, as the service's SQL_CONNECTION setting takes it. */
+export function babelfishConnectionString(database: string): string {
+  return `Server=127.0.0.1,${TDS_PORT};Database=${database};User Id=${LOGIN.user};Password=${LOGIN.password};Encrypt=false;TrustServerCertificate=true`;
+}
+
 /** Runs one statement on master (CREATE or DROP DATABASE). */
 export async function onMaster(statement: string): Promise<void> {
   const pool = await new sql.ConnectionPool(babelfishConfig('master')).connect();
