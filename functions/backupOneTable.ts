@@ -14,5 +14,5 @@ app.http('backupOneTable', {
   methods: ['POST'],
   route: 'tables/{table}/backups',
   authLevel: 'function',
-  handler: jsonErrors(backupOneTable),
+  handler: jsonErrors(backupOneTable, []),
 });

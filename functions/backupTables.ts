@@ -13,5 +13,5 @@ app.http('backupTables', {
   methods: ['POST'],
   route: 'backups',
   authLevel: 'function',
-  handler: jsonErrors(backupTables),
+  handler: jsonErrors(backupTables, []),
 });

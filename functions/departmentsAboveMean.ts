@@ -22,5 +22,5 @@ app.http('departmentsAboveMean', {
   methods: ['GET'],
   route: 'metrics/departments-above-mean',
   authLevel: 'function',
-  handler: jsonErrors(departmentsAboveMean),
+  handler: jsonErrors(departmentsAboveMean, ['year', 'format']),
 });

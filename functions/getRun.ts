@@ -18,5 +18,5 @@ app.http('getRun', {
   methods: ['GET'],
   route: 'runs/{runId}',
   authLevel: 'function',
-  handler: jsonErrors(getRun),
+  handler: jsonErrors(getRun, []),
 });

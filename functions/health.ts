@@ -1,6 +1,6 @@
 import { app, type HttpResponseInit } from '@azure/functions';
 import { getServices } from '../shared/services';
-import { json } from './lib/http';
+import { json, jsonErrors } from './lib/http';
 
 /** GET /api/health — whether the database and the storage account answer. 503 if either does not. */
 export async function health(): Promise<HttpResponseInit> {
@@ -27,5 +27,5 @@ app.http('health', {
   methods: ['GET'],
   route: 'health',
   authLevel: 'anonymous',
-  handler: health,
+  handler: jsonErrors(health, []),
 });

@@ -21,5 +21,5 @@ app.http('hiresByQuarter', {
   methods: ['GET'],
   route: 'metrics/hires-by-quarter',
   authLevel: 'function',
-  handler: jsonErrors(hiresByQuarter),
+  handler: jsonErrors(hiresByQuarter, ['year', 'format']),
 });

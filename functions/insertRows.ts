@@ -1,6 +1,6 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { parseCsvBytes } from '../shared/csv';
-import { insertBatch } from '../shared/ingest/insertBatch';
+import { insertBatch, MAX_BATCH_ROWS } from '../shared/ingest/insertBatch';
 import { splitJsonArray } from '../shared/ingest/jsonArray';
 import { fromCsvRecord, fromJsonElement } from '../shared/ingest/SourceRow';
 import { getServices } from '../shared/services';
@@ -16,10 +16,10 @@ export async function insertRows(request: HttpRequest, context: InvocationContex
   // CSV rows with bytes that are not UTF-8 are rejected one by one, as in a load; JSON must be valid as a whole.
   const rows =
     type === 'text/csv'
-      ? parseCsvBytes(await bodyBuffer(request, MAX_BATCH_BYTES), { header: table.columns.map((c) => c.name) }).map((record) =>
+      ? parseCsvBytes(await bodyBuffer(request, MAX_BATCH_BYTES), { header: table.columns.map((c) => c.name) }, MAX_BATCH_ROWS).map((record) =>
           fromCsvRecord(table, record),
         )
-      : splitJsonArray(await bodyText(request, MAX_BATCH_BYTES)).map((element, i) => fromJsonElement(table, i, element.raw, element.value));
+      : splitJsonArray(await bodyText(request, MAX_BATCH_BYTES), MAX_BATCH_ROWS).map((element, i) => fromJsonElement(table, i, element.raw, element.value));
   const { db } = await getServices();
   return json(await insertBatch(db, table, rows, type === 'text/csv' ? 'csv' : 'json', logRejections(context)));
 }
@@ -28,5 +28,5 @@ app.http('insertRows', {
   methods: ['POST'],
   route: 'tables/{table}/rows',
   authLevel: 'function',
-  handler: jsonErrors(insertRows),
+  handler: jsonErrors(insertRows, []),
 });

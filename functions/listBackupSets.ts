@@ -12,5 +12,5 @@ app.http('listBackupSets', {
   methods: ['GET'],
   route: 'backups',
   authLevel: 'function',
-  handler: jsonErrors(listBackupSets),
+  handler: jsonErrors(listBackupSets, []),
 });

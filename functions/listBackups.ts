@@ -13,5 +13,5 @@ app.http('listBackups', {
   methods: ['GET'],
   route: 'tables/{table}/backups',
   authLevel: 'function',
-  handler: jsonErrors(listBackups),
+  handler: jsonErrors(listBackups, []),
 });

@@ -43,5 +43,5 @@ app.http('listRejections', {
   methods: ['GET'],
   route: 'rejections',
   authLevel: 'function',
-  handler: jsonErrors(listRejections),
+  handler: jsonErrors(listRejections, ['table', 'runId', 'format', 'afterId', 'limit']),
 });

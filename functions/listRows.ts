@@ -21,5 +21,5 @@ app.http('listRows', {
   methods: ['GET'],
   route: 'tables/{table}/rows',
   authLevel: 'function',
-  handler: jsonErrors(listRows),
+  handler: jsonErrors(listRows, ['afterId', 'limit']),
 });

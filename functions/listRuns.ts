@@ -4,7 +4,7 @@ import { getServices } from '../shared/services';
 import { json, jsonErrors, queryChoice, queryInt, requireTable } from './lib/http';
 
 /**
- * GET /api/runs?table=&kind=batch|load|restore&limit= — the newest runs first. How a client finds a
+ * GET /api/runs?table=&kind=batch|load|restore&status=running|interrupted|succeeded|failed&limit= — the newest runs first. How a client finds a
  * load whose response it never got (a gateway cut the request off while the load went on), and
  * where every restore is audited.
  */
@@ -12,15 +12,17 @@ export async function listRuns(request: HttpRequest): Promise<HttpResponseInit> 
   const tableName = request.query.get('table');
   const table = tableName ? requireTable(tableName) : undefined;
   const kind = request.query.get('kind') ? queryChoice(request, 'kind', ['batch', 'load', 'restore'], 'load') : undefined;
+  const status = request.query.get('status') ? queryChoice(request, 'status', ['running', 'interrupted', 'succeeded', 'failed'], 'running') : undefined;
   const limit = queryInt(request, 'limit', { min: 1, max: 1000, default: 20 });
   const { db } = await getServices();
-  const runs = await db.listRuns({ table: table?.name, kind, limit });
-  return json({ runs: runs.map((run) => describeRun(run)) });
+  // An interrupted run is stored as running: its process died before it could say otherwise.
+  const runs = await db.listRuns({ table: table?.name, kind, status: status === 'interrupted' ? 'running' : status, limit });
+  return json({ runs: runs.map((run) => describeRun(run)).filter((run) => !status || run.status === status) });
 }
 
 app.http('listRuns', {
   methods: ['GET'],
   route: 'runs',
   authLevel: 'function',
-  handler: jsonErrors(listRuns),
+  handler: jsonErrors(listRuns, ['table', 'kind', 'status', 'limit']),
 });

@@ -20,5 +20,5 @@ app.http('listTables', {
   methods: ['GET'],
   route: 'tables',
   authLevel: 'function',
-  handler: jsonErrors(listTables),
+  handler: jsonErrors(listTables, []),
 });

@@ -37,5 +37,5 @@ app.http('loadTable', {
   methods: ['POST'],
   route: 'tables/{table}/load',
   authLevel: 'function',
-  handler: jsonErrors(loadTable),
+  handler: jsonErrors(loadTable, ['dryRun']),
 });

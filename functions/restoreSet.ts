@@ -17,5 +17,5 @@ app.http('restoreSet', {
   methods: ['POST'],
   route: 'restore',
   authLevel: 'admin',
-  handler: jsonErrors(restoreSet),
+  handler: jsonErrors(restoreSet, []),
 });

@@ -19,5 +19,5 @@ app.http('restoreTable', {
   methods: ['POST'],
   route: 'tables/{table}/restore',
   authLevel: 'admin',
-  handler: jsonErrors(restoreTable),
+  handler: jsonErrors(restoreTable, []),
 });

@@ -22,7 +22,7 @@ param principalType string = 'User'
 @description('Display name of the SQL administrator (for a user, their sign-in name). Only a label: the object id is what SQL checks. Empty: the object id.')
 param principalName string = ''
 
-@description('Days a backup is kept before the service prunes it (the newest backupKeepLast sets are kept whatever their age); also how long the versions that deletions leave are kept.')
+@description('Days a backup is kept before the service prunes it (the newest backupKeepLast sets are kept whatever their age); the lifecycle rule deletes blob versions this many days after they were written.')
 @minValue(1)
 param backupRetentionDays int = 30
 
@@ -30,7 +30,7 @@ param backupRetentionDays int = 30
 @minValue(1)
 param backupKeepLast int = 7
 
-@description('Days a deleted blob or container stays recoverable (soft delete).')
+@description('Days a deleted blob or container stays recoverable (soft delete): the window in which a pruned or deleted backup can be brought back.')
 @minValue(1)
 @maxValue(365)
 param softDeleteDays int = 14

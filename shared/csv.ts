@@ -41,12 +41,22 @@ export async function* readCsv(source: AsyncIterable<Uint8Array>, options: ReadC
   if (records.length) yield records;
 }
 
-/** Reads a whole CSV body held in memory (a batch), by the same rules as readCsv. */
-export function parseCsvBytes(bytes: Uint8Array, options: ReadCsvOptions = {}): CsvRecord[] {
+/** Bytes parsed at a time by parseCsvBytes, so that it can stop early. */
+const BATCH_CHUNK_BYTES = 64 * 1024;
+
+/**
+ * Reads a whole CSV body held in memory (a batch), by the same rules as readCsv, in chunks: once
+ * more than `maxRecords` are read it stops and returns them, leaving the rest unparsed.
+ */
+export function parseCsvBytes(bytes: Uint8Array, options: ReadCsvOptions, maxRecords: number): CsvRecord[] {
   const decoder = new Utf8ChunkDecoder();
   const state = newState(options);
-  const records = parseText(state, decoder.decode(bytes), false);
-  return records.concat(parseText(state, decoder.end(), true));
+  const records: CsvRecord[] = [];
+  for (let start = 0; start < bytes.length && records.length <= maxRecords; start += BATCH_CHUNK_BYTES) {
+    records.push(...parseText(state, decoder.decode(bytes.subarray(start, start + BATCH_CHUNK_BYTES)), false));
+  }
+  if (records.length <= maxRecords) records.push(...parseText(state, decoder.end(), true));
+  return records;
 }
 
 interface ParseState {

@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import http from 'node:http';
+import { peakRssKib, resetPeakRss } from '../bench/processMemory';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Papa from 'papaparse';
@@ -588,6 +589,67 @@ describe('bad requests are 4xx, never 500', () => {
     expectError(await get(host.url, '/api/runs?table=nope'), 404, 'table_not_found');
     expectError(await get(host.url, '/api/runs?kind=other'), 400, 'bad_query');
     expectError(await get(host.url, '/api/runs?limit=0'), 400, 'bad_query');
+  });
+
+  it('a query parameter a route does not take is a 400 naming those it takes, and does nothing', async () => {
+    const before = await tableCounts(host.url);
+    const load = await postCsv(host.url, '/api/tables/jobs/load?dryrun=true', '950,Misspelled\n');
+    expectError(load, 400, 'unknown_query_parameter');
+    expect(load.body.error.message).toContain('"dryRun"');
+    expect(await tableCounts(host.url)).toEqual(before);
+    const metrics = await get(host.url, '/api/metrics/hires-by-quarter?yaer=2022');
+    expectError(metrics, 400, 'unknown_query_parameter');
+    expect(metrics.body.error.message).toMatch(/"year", "format"/);
+    expectError(await get(host.url, '/api/tables?x=1'), 400, 'unknown_query_parameter');
+    expectError(await get(host.url, '/api/health?verbose=1'), 400, 'unknown_query_parameter');
+    // The Functions host's own key parameter is taken everywhere.
+    expect((await get(host.url, '/api/tables?code=abc')).status).toBe(200);
+  });
+
+  it('GET /api/runs?status= returns runs of that status only', async () => {
+    expect((await postJson(host.url, '/api/tables/jobs/rows', [{ id: 971, job: 'A run that succeeds' }])).status).toBe(200);
+    // A load whose client goes away midway fails.
+    const cut = http.request(`${host.url}/api/tables/jobs/load`, { method: 'POST', headers: { 'content-type': 'text/csv' } });
+    cut.on('error', () => undefined);
+    cut.write('970,Cut off\n');
+    await new Promise((r) => setTimeout(r, 300));
+    cut.destroy();
+    for (let i = 0; i < 50 && (await get(host.url, '/api/runs?status=failed')).body.runs.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    for (const status of ['succeeded', 'failed']) {
+      const res = await get(host.url, `/api/runs?status=${status}&limit=100`);
+      expect(res.status, res.text).toBe(200);
+      expect(res.body.runs.length, status).toBeGreaterThan(0);
+      expect(res.body.runs.every((r: { status: string }) => r.status === status)).toBe(true);
+    }
+    expectError(await get(host.url, '/api/runs?status=done'), 400, 'bad_query');
+  });
+
+  it('a batch of more than 1000 rows is refused while it is read (413), however tiny its rows', async () => {
+    const before = await tableCounts(host.url);
+    const json = '[' + Array.from({ length: 1_500_000 }, () => '0').join(',') + ']';
+    const started = Date.now();
+    resetPeakRss(host.process.pid!);
+    expectError(await postJson(host.url, '/api/tables/jobs/rows', json), 413);
+    const csv = Array.from({ length: 1_500_000 }, () => '1').join('\n');
+    expectError(await postCsv(host.url, '/api/tables/jobs/rows', csv), 413);
+    expect(await tableCounts(host.url)).toEqual(before);
+    const peakMb = peakRssKib(host.process.pid!) / 1024;
+    console.log(`two 1.5M-row bodies refused in ${Date.now() - started} ms, host peak RSS ${peakMb.toFixed(0)} MB`);
+    // Parsed whole, such a body took the host past 500 MB.
+    expect(peakMb).toBeLessThan(200);
+    // Exactly 1000 rows are taken.
+    const thousand = await postJson(host.url, '/api/tables/jobs/rows', Array.from({ length: 1000 }, (_, i) => ({ id: 100_000 + i, job: `J${i}` })));
+    expect(thousand.status, thousand.text).toBe(200);
+    expect(thousand.body.inserted).toBe(1000);
+  });
+
+  it('JSON nested past 32 levels is a 400, and nothing is stored', async () => {
+    const before = await tableCounts(host.url);
+    const deep = `[{"id": 960, "job": ${'['.repeat(100_000)}${']'.repeat(100_000)}}]`;
+    expectError(await postJson(host.url, '/api/tables/jobs/rows', deep), 400, 'json_too_deep');
+    expect(await tableCounts(host.url)).toEqual(before);
+    const rejections = await get(host.url, '/api/rejections?table=jobs&format=csv');
+    expect(rejections.status).toBe(200);
   });
 
   it('GET /api/runs: 404 for an unknown uuid, 400 for a malformed one', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_RECORD_CHARS, parseCsvBytes, readCsv, type CsvRecord, type ReadCsvOptions } from '../shared/csv';
 
-const parseCsvText = (text: string, options?: ReadCsvOptions) => parseCsvBytes(Buffer.from(text, 'utf8'), options).map(plain);
+const parseCsvText = (text: string, options?: ReadCsvOptions) => parseCsvBytes(Buffer.from(text, "utf8"), options ?? {}, Infinity).map(plain);
 import { BadRequestError } from '../shared/errors';
 import { allOf, batchesOf, bytes, chunks, everyN, splitAt} from './helpers/byteStreams';
 

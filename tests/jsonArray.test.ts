@@ -3,12 +3,12 @@ import { BadRequestError } from '../shared/errors';
 import { splitJsonArray } from '../shared/ingest/jsonArray';
 
 function raws(text: string): string[] {
-  return splitJsonArray(text).map((e) => e.raw);
+  return splitJsonArray(text, Infinity).map((e) => e.raw);
 }
 
 /** Every element's raw text must parse back to its value. */
 function expectConsistent(text: string): void {
-  const elements = splitJsonArray(text);
+  const elements = splitJsonArray(text, Infinity);
   const values = JSON.parse(text.replace(/^\uFEFF/, '')) as unknown[];
   expect(elements).toHaveLength(values.length);
   elements.forEach((e, i) => {
@@ -19,7 +19,7 @@ function expectConsistent(text: string): void {
 
 function thrown(text: string): unknown {
   try {
-    splitJsonArray(text);
+    splitJsonArray(text, Infinity);
   } catch (error) {
     return error;
   }
@@ -29,21 +29,21 @@ function thrown(text: string): unknown {
 describe('splitJsonArray: raw text of each element', () => {
   it('splits objects with their exact text and parsed values', () => {
     const text = '[{"id":1,"department":"Sales"},{"department":"Ops","id":"2"}]';
-    expect(splitJsonArray(text)).toEqual([
+    expect(splitJsonArray(text, Infinity)).toEqual([
       { raw: '{"id":1,"department":"Sales"}', value: { id: 1, department: 'Sales' } },
       { raw: '{"department":"Ops","id":"2"}', value: { department: 'Ops', id: '2' } },
     ]);
   });
 
   it('keeps number formatting: 1.0, 1e2, -0, 1E+2, 0.10', () => {
-    const elements = splitJsonArray('[1.0,1e2,-0,1E+2,0.10,{"id":1.0}]');
+    const elements = splitJsonArray('[1.0,1e2,-0,1E+2,0.10,{"id":1.0}]', Infinity);
     expect(elements.map((e) => e.raw)).toEqual(['1.0', '1e2', '-0', '1E+2', '0.10', '{"id":1.0}']);
     expect(elements.map((e) => e.value)).toEqual([1, 100, -0, 100, 0.1, { id: 1 }]);
   });
 
   it('keeps the digits of numbers too big for a double', () => {
     const big = '123456789012345678901234567890';
-    const elements = splitJsonArray(`[${big}, {"id": 9007199254740993}]`);
+    const elements = splitJsonArray(`[${big}, {"id": 9007199254740993}]`, Infinity);
     expect(elements.map((e) => e.raw)).toEqual([big, '{"id": 9007199254740993}']);
     expect(elements[0].value).toBe(Number(big));
     expect((elements[1].value as { id: number }).id).toBe(9007199254740992);
@@ -78,13 +78,13 @@ describe('splitJsonArray: raw text of each element', () => {
       String.raw`"\u0022,\u005d"`,
     ]);
     expectConsistent(text);
-    expect(splitJsonArray(text)[1].value).toBe('\\');
-    expect(splitJsonArray(text)[2].value).toBe('\\"');
+    expect(splitJsonArray(text, Infinity)[1].value).toBe('\\');
+    expect(splitJsonArray(text, Infinity)[2].value).toBe('\\"');
   });
 
   it('handles literals and mixed element types', () => {
     const text = '[true,false,null,"s",0,{"id":null}]';
-    expect(splitJsonArray(text)).toEqual([
+    expect(splitJsonArray(text, Infinity)).toEqual([
       { raw: 'true', value: true },
       { raw: 'false', value: false },
       { raw: 'null', value: null },
@@ -97,7 +97,7 @@ describe('splitJsonArray: raw text of each element', () => {
   it('keeps Unicode text exactly', () => {
     const text = '[{"name":"Zoë 李 😀"},"\\ud83d\\ude00"]';
     expect(raws(text)).toEqual(['{"name":"Zoë 李 😀"}', '"\\ud83d\\ude00"']);
-    expect(splitJsonArray(text)[1].value).toBe('😀');
+    expect(splitJsonArray(text, Infinity)[1].value).toBe('😀');
   });
 
   it('handles white space and newlines (LF, CRLF, tabs) between elements and around the array', () => {
@@ -107,23 +107,23 @@ describe('splitJsonArray: raw text of each element', () => {
   });
 
   it('reads a single element', () => {
-    expect(splitJsonArray('[{"id":1}]')).toEqual([{ raw: '{"id":1}', value: { id: 1 } }]);
-    expect(splitJsonArray('[ 7 ]')).toEqual([{ raw: '7', value: 7 }]);
+    expect(splitJsonArray('[{"id":1}]', Infinity)).toEqual([{ raw: '{"id":1}', value: { id: 1 } }]);
+    expect(splitJsonArray('[ 7 ]', Infinity)).toEqual([{ raw: '7', value: 7 }]);
   });
 
   it('reads an empty array as no elements', () => {
-    expect(splitJsonArray('[]')).toEqual([]);
-    expect(splitJsonArray(' [ \n\t ] ')).toEqual([]);
-    expect(splitJsonArray('\uFEFF[]')).toEqual([]);
+    expect(splitJsonArray('[]', Infinity)).toEqual([]);
+    expect(splitJsonArray(' [ \n\t ] ', Infinity)).toEqual([]);
+    expect(splitJsonArray('\uFEFF[]', Infinity)).toEqual([]);
   });
 
   it('drops a BOM', () => {
     const text = '\uFEFF[{"id":1},{"id":2}]';
-    expect(splitJsonArray(text)).toEqual([
+    expect(splitJsonArray(text, Infinity)).toEqual([
       { raw: '{"id":1}', value: { id: 1 } },
       { raw: '{"id":2}', value: { id: 2 } },
     ]);
-    expect(splitJsonArray('\uFEFF  [ "x" ]').map((e) => e.raw)).toEqual(['"x"']);
+    expect(splitJsonArray('\uFEFF  [ "x" ]', Infinity).map((e) => e.raw)).toEqual(['"x"']);
   });
 
   it('an array whose elements are empty arrays or objects', () => {
@@ -133,7 +133,7 @@ describe('splitJsonArray: raw text of each element', () => {
   it('many elements keep their order and values', () => {
     const values = Array.from({ length: 1000 }, (_, i) => ({ id: i + 1, name: `n,${i}]"` }));
     const text = JSON.stringify(values, null, 2);
-    const elements = splitJsonArray(text);
+    const elements = splitJsonArray(text, Infinity);
     expect(elements).toHaveLength(1000);
     elements.forEach((e, i) => {
       expect(e.value).toEqual(values[i]);

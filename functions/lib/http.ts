@@ -20,10 +20,24 @@ app.hook.appTerminate(() => closeServices());
 /** Run ids are UUIDs; anything else is a malformed request, not an unknown run. */
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** Wraps a handler so that every failure becomes a JSON error: 4xx for bad input, 500 only for bugs. */
-export function jsonErrors(handler: HttpHandler): HttpHandler {
+/** The key parameter of the Functions host, on every route. */
+const HOST_QUERY = ['code'];
+
+/**
+ * Wraps a handler so that every failure becomes a JSON error: 4xx for bad input, 500 only for
+ * bugs. A query parameter the route does not take is a 400 naming those it takes: a misspelled
+ * `dryrun` must never do a real load.
+ */
+export function jsonErrors(handler: HttpHandler, query: readonly string[]): HttpHandler {
   return async (request, context) => {
     try {
+      const unknown = [...new Set(request.query.keys())].filter((name) => !query.includes(name) && !HOST_QUERY.includes(name));
+      if (unknown.length) {
+        throw new BadRequestError(
+          `unknown query parameter${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `"${n}"`).join(', ')}: ${query.length ? `this route takes ${query.map((n) => `"${n}"`).join(', ')}` : 'this route takes none'}`,
+          'unknown_query_parameter',
+        );
+      }
       return await handler(request, context);
     } catch (error) {
       if (error instanceof ServiceError) {

@@ -147,7 +147,11 @@ export class BackupStore {
     try {
       const { contentLength } = await blob.getProperties();
       if ((contentLength ?? 0) > MAX_MANIFEST_BYTES) throw new UnprocessableError(`the manifest of set ${set} is too large`, 'backup_invalid');
-      return JSON.parse((await blob.downloadToBuffer()).toString('utf8')) as BackupSet;
+      const manifest: unknown = JSON.parse((await blob.downloadToBuffer()).toString('utf8'));
+      if (manifest === null || typeof manifest !== 'object' || !Array.isArray((manifest as BackupSet).tables)) {
+        throw new UnprocessableError(`the manifest of set ${set} does not list its tables`, 'backup_invalid');
+      }
+      return manifest as BackupSet;
     } catch (error) {
       if (error instanceof RestError && error.statusCode === 404) throw new NotFoundError(`no backup set ${set}`, 'backup_not_found');
       if (error instanceof SyntaxError) throw new UnprocessableError(`the manifest of set ${set} is not JSON`, 'backup_invalid');

@@ -116,7 +116,10 @@ export class AvroFileReader {
       budget -= length;
       return this.input.bytes(length);
     };
-    const magic = await this.input.bytes(4).catch(() => Buffer.alloc(0));
+    const magic = await this.input.bytes(4).catch((error: unknown) => {
+      if (error instanceof AvroFormatError) return Buffer.alloc(0); // shorter than a magic number
+      throw error;
+    });
     if (!magic.equals(MAGIC)) throw new AvroFormatError('it is not an Avro object container file');
     const meta: Record<string, Buffer> = {};
     for (let count = await this.input.long(); count !== 0; count = await this.input.long()) {
@@ -148,14 +151,14 @@ export class AvroFileReader {
    * milliseconds). At most MAX_BLOCK_BYTES are held for a block, stored or inflated.
    */
   async *blocks(): AsyncGenerator<RecordBlock> {
-    const { schema, codec } = await this.header();
-    let type: avro.Type;
     try {
-      type = avro.Type.forSchema(schema as avro.Schema);
-    } catch (error) {
-      throw new AvroFormatError(`its schema is not a valid Avro schema: ${(error as Error).message}`);
-    }
-    try {
+      const { schema, codec } = await this.header();
+      let type: avro.Type;
+      try {
+        type = avro.Type.forSchema(schema as avro.Schema);
+      } catch (error) {
+        throw new AvroFormatError(`its schema is not a valid Avro schema: ${(error as Error).message}`);
+      }
       while (!(await this.input.atEnd())) {
         const count = await this.input.long();
         const size = await this.input.long();

@@ -19,7 +19,7 @@ import { AvroFormatError } from './AvroFormatError';
 import { schemaDifferences } from './avroSchema';
 import { writeBackup, writeSet } from './backupTable';
 import { checkBackupName, checkSetName, type BackupInfo, type BackupSet, type BackupStore } from './BackupStore';
-import { claimRestore } from './restoresInProgress';
+import { claimRestore, loadRunning } from './restoresInProgress';
 
 const PAGE_ROWS = 5_000;
 /** How many missing ids a refusal names. */
@@ -51,18 +51,25 @@ export interface TableRestored {
 
 /** POST /restore of one table: `backup` names one of its backups; absent, the newest that is not a safety backup. */
 export async function restoreTable(db: Database, store: BackupStore, table: TableDef, request: { backup?: unknown }, options: RestoreOptions) {
+  const target: RestoreRequest = { kind: 'table', table: table.name, backup: request.backup ?? null };
+  // A retry whose first restore succeeded gets its response, even once retention has pruned the backup.
+  const replayed = options.idempotencyKey && (await replay(db, options.idempotencyKey, target));
+  if (replayed) return replayed;
   const name = request.backup === undefined ? await store.newest(table) : checkBackupName(table, request.backup);
   const file = await checkedFile(store, table, await store.info(table, name));
-  return replaceTables(db, store, [file], { kind: 'table', table: table.name, backup: request.backup ?? null }, options);
+  return replaceTables(db, store, [file], target, options);
 }
 
 /** POST /api/restore: every table of the set `set`; absent, of the newest set that is not a safety set. */
 export async function restoreSet(db: Database, store: BackupStore, request: { set?: unknown }, options: RestoreOptions) {
+  const target: RestoreRequest = { kind: 'set', set: request.set ?? null };
+  const replayed = options.idempotencyKey && (await replay(db, options.idempotencyKey, target));
+  if (replayed) return replayed;
   const set = request.set === undefined ? await newestSet(store) : checkSetName(request.set);
   const manifest = await store.readSet(set);
   const files: RestoreFile[] = [];
   for (const table of TABLES) {
-    const entry = Array.isArray(manifest.tables) ? manifest.tables.find((t) => t?.table === table.name) : undefined;
+    const entry = Array.isArray(manifest?.tables) ? manifest.tables.find((t) => t?.table === table.name) : undefined;
     if (!entry || typeof entry.backup !== 'string') throw new UnprocessableError(`backup set ${set} has no file for ${table.name}`, 'backup_invalid');
     const info = await store.info(table, checkBackupName(table, entry.backup));
     if (info.sha256 !== entry.sha256) {
@@ -70,7 +77,7 @@ export async function restoreSet(db: Database, store: BackupStore, request: { se
     }
     files.push(await checkedFile(store, table, info));
   }
-  return replaceTables(db, store, files, { kind: 'set', set: request.set ?? null }, options);
+  return replaceTables(db, store, files, target, options);
 }
 
 /** What the client asked for, as given: a retry with the same Idempotency-Key must ask for the same. */
@@ -166,15 +173,15 @@ async function replay(db: Database, key: string, request: RestoreRequest): Promi
 
 /** 409 if a load of the tables, or of a table that references them, is running: it would go on writing into the restored rows. */
 async function refuseDuringLoads(db: Database, tables: readonly TableDef[]): Promise<void> {
-  const involved = new Set([...tables, ...tables.flatMap(referencingTables)]);
+  const involved = [...new Set([...tables, ...tables.flatMap(referencingTables)])];
+  let running = loadRunning(db, involved);
   for (const table of involved) {
-    const running = (await db.listRuns({ table: table.name, kind: 'load', status: 'running', limit: 100 })).find((run) => isLive(run));
-    if (running) {
-      throw new ConflictError(`a load of ${table.name} is running (run ${running.id}): restore when it has ended, or once it shows as interrupted`, 'load_running', {
-        runId: running.id,
-        table: table.name,
-      });
-    }
+    if (running) break;
+    const live = (await db.listRuns({ table: table.name, kind: 'load', status: 'running', limit: 100 })).find((run) => isLive(run));
+    if (live) running = { runId: live.id, table: table.name };
+  }
+  if (running) {
+    throw new ConflictError(`a load of ${running.table} is running (run ${running.runId}): restore when it has ended, or once it shows as interrupted`, 'load_running', running);
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Database, RunRecord } from '../db';
 import { readCsv } from '../csv';
-import { refuseDuringRestore } from '../backup/restoresInProgress';
+import { claimLoad } from '../backup/restoresInProgress';
 import { ServiceError } from '../errors';
 import type { TableDef } from '../tables';
 import { applyRows, type RejectionLogger } from './applyRows';
@@ -44,8 +44,16 @@ export interface LoadOptions {
  */
 export async function loadCsv(db: Database, table: TableDef, body: AsyncIterable<Uint8Array>, options: LoadOptions) {
   const run = newRun(table.name, 'load', options.source, options.dryRun);
-  // Checked as the run is queued, in the same turn: a restore queued later sees this run as running.
-  refuseDuringRestore(db, table);
+  // Claimed as the run is queued, in the same turn: a restore queued later sees this load running.
+  const release = claimLoad(db, table, run.id);
+  try {
+    return await load(db, table, body, options, run);
+  } finally {
+    release();
+  }
+}
+
+async function load(db: Database, table: TableDef, body: AsyncIterable<Uint8Array>, options: LoadOptions, run: RunRecord) {
   await db.write((tx) => tx.saveRun(run));
   /** The run as of its last commit: what a heartbeat or a failure may record. */
   let committed: RunRecord = { ...run };

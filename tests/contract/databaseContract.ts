@@ -484,6 +484,30 @@ export function describeDatabaseContract(name: string, target: ContractTarget): 
           const [audit] = await db.listRuns({ kind: 'restore', limit: 1 });
           expect(audit).toMatchObject({ status: 'failed', table: 'departments' });
         });
+        it('refuses a restore under a load of this process even when its heartbeat has aged (it waited for the lock)', async () => {
+          await seed(db);
+          await backupTable(db, store, departments);
+          let resume!: () => void;
+          const paused = new Promise<void>((resolve) => (resume = resolve));
+          async function* slowFile() {
+            yield Buffer.from('1,Person 1,2021-01-01T00:00:00Z,1,1\n');
+            await paused; // the client's next bytes are late
+            yield Buffer.from('2,Person 2,2021-01-01T00:00:00Z,1,1\n');
+          }
+          const loading = loadCsv(db, hired, slowFile(), { source: 'csv', dryRun: false });
+          let [run] = await db.listRuns({ kind: 'load', limit: 1 });
+          for (let i = 0; !run && i < 100; i++) {
+            await new Promise((r) => setTimeout(r, 10));
+            [run] = await db.listRuns({ kind: 'load', limit: 1 });
+          }
+          // As if its heartbeats had waited behind a long transaction: older than the staleness limit.
+          await db.write((tx) => tx.saveRun({ ...run, heartbeatAt: new Date(Date.now() - 3_600_000).toISOString() }));
+          const refusal = await restoreTable(db, store, departments, {}, { who: 'contract' }).catch((e: unknown) => e);
+          expect(refusal).toMatchObject({ status: 409, code: 'load_running', details: { runId: run.id, table: 'hired_employees' } });
+          resume();
+          expect(await loading).toMatchObject({ inserted: 2, status: 'succeeded' });
+          expect(await restoreTable(db, store, departments, {}, { who: 'contract', safety: false })).toMatchObject({ rows: 3 });
+        });
       });
 
       it("a transaction's snapshot holds the rows it replaces, and nothing of a write queued behind it", async () => {

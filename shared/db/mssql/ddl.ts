@@ -82,7 +82,8 @@ function ifNoIndex(names: MssqlNames, table: string, index: string, columns: rea
 
 /** Columns of `runs` added after its first version, for databases created before them: name and type. */
 const ADDED_RUN_COLUMNS = [
-  ['idempotency_key', 'NVARCHAR(200) NULL'],
+  // Keys are compared exactly, as on SQLite, not by the database's case-insensitive default collation.
+  ['idempotency_key', 'NVARCHAR(200) COLLATE Latin1_General_BIN2 NULL'],
   ['detail', 'NVARCHAR(MAX) NULL'],
 ] as const;
 
