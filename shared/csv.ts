@@ -5,7 +5,6 @@
  * its original text, which the rejection log must store exactly as received.
  */
 import Papa from 'papaparse';
-import { BadRequestError } from './errors';
 
 export interface CsvRecord {
   /** 1-based physical line on which the record starts. */
@@ -17,8 +16,10 @@ export interface CsvRecord {
   readonly malformed?: string;
 }
 
-/** A record longer than this is a broken quote swallowing the file, not data: stop rather than buffer it. */
+/** A record longer than this is a broken quote swallowing the file, or no record at all: rejected rather than buffered. */
 export const MAX_RECORD_CHARS = 1 << 20;
+/** How much of such a record is kept, for the rejection. */
+const KEPT_CHARS = 1024;
 
 export interface ReadCsvOptions {
   /** Column names: a first record equal to them (case-insensitive) is a header, skipped and not counted. */
@@ -68,6 +69,8 @@ interface ParseState {
   line: number;
   first: boolean;
   header?: string[];
+  /** Set while the rest of an over-long line is dropped. */
+  skipping?: boolean;
 }
 
 function newState(options: ReadCsvOptions): ParseState {
@@ -75,6 +78,7 @@ function newState(options: ReadCsvOptions): ParseState {
 }
 
 function parseText(state: ParseState, decoded: DecodedText, final: boolean): CsvRecord[] {
+  if (state.skipping) decoded = skipRestOfLine(state, decoded);
   const { text } = decoded;
   const base = state.consumed - state.partial.length;
   for (const [from, to] of decoded.invalid) state.invalid.push([state.consumed + from, state.consumed + to]);
@@ -84,13 +88,48 @@ function parseText(state: ParseState, decoded: DecodedText, final: boolean): Csv
   const end = state.invalid.length === 0 && input.indexOf('"') === -1 ? splitRecords(state, input, final, records) : steppedRecords(state, input, final, base, records);
   state.partial = final ? '' : input.slice(end);
   state.invalid = state.invalid.filter(([, to]) => to > state.consumed - state.partial.length);
-  if (state.partial.length > MAX_RECORD_CHARS) {
-    throw new BadRequestError(
-      `line ${state.line}: a record runs past ${MAX_RECORD_CHARS} characters; a quoted field is probably not closed`,
-      'malformed_csv',
-    );
-  }
+  if (state.partial.length > MAX_RECORD_CHARS) records.push(...tooLong(state));
   return records;
+}
+
+/**
+ * The unfinished record has grown past MAX_RECORD_CHARS: a quote that is never closed, or a line
+ * without an end. Its first line is rejected on its own (its first characters kept), and reading
+ * goes on at the line after it; with no line end yet, at the next one that comes.
+ */
+function tooLong(state: ParseState): CsvRecord[] {
+  const line = state.line;
+  const newline = state.partial.indexOf('\n');
+  const first = newline === -1 ? state.partial : state.partial.slice(0, newline);
+  const record: CsvRecord = {
+    line,
+    fields: [],
+    raw: stripLineEnding(first.slice(0, KEPT_CHARS)),
+    malformed: `record_too_long: the record is longer than ${MAX_RECORD_CHARS} characters (a quoted field that is never closed, or a line without an end); reading goes on at the next line`,
+  };
+  state.line++;
+  state.first = false;
+  if (newline === -1) {
+    state.partial = '';
+    state.invalid = [];
+    state.skipping = true;
+    return [record];
+  }
+  // The lines after the first are read again as records of their own: the partial is the tail of what was decoded, so positions hold.
+  state.partial = state.partial.slice(newline + 1);
+  return [record, ...parseText(state, { text: '', invalid: [] }, false)];
+}
+
+/** Drops the text up to and including the next line end, while an over-long line is skipped. */
+function skipRestOfLine(state: ParseState, decoded: DecodedText): DecodedText {
+  const newline = decoded.text.indexOf('\n');
+  const skipped = newline === -1 ? decoded.text.length : newline + 1;
+  state.consumed += skipped;
+  if (newline !== -1) state.skipping = false;
+  return {
+    text: decoded.text.slice(skipped),
+    invalid: decoded.invalid.filter(([, to]) => to > skipped).map(([from, to]) => [Math.max(0, from - skipped), to - skipped]),
+  };
 }
 
 /**

@@ -778,15 +778,15 @@ describe('more edge cases', () => {
     expect(res.body.rejections[0].reasons).toEqual([{ field: null, message: expect.stringMatching(/malformed CSV/i) }]);
   });
 
-  it('a load with a runaway quoted field fails with 400 and a failed run whose counts match the table', async () => {
+  it('a load with a runaway quoted field rejects that record (record_too_long) and goes on at the next line', async () => {
     const before = (await tableCounts(host.url)).departments;
-    // On a connection of its own: the host answers before it has read the whole body.
-    const res = await rawPost(host.url + '/api/tables/departments/load', 'text/csv', '300,A\r\n301,"never closed' + 'z'.repeat(1_100_000), new http.Agent({ keepAlive: false }));
-    expect(res.status, res.text).toBe(400);
-    expect(res.body.error).toMatchObject({ code: 'malformed_csv', status: 'failed', runId: expect.any(String) });
-    const run = await get(host.url, `/api/runs/${res.body.error.runId}`);
-    expect(run.body).toMatchObject({ status: 'failed', error: expect.any(String) });
-    expect((await tableCounts(host.url)).departments).toBe(before + run.body.inserted);
+    const res = await postCsv(host.url, '/api/tables/departments/load', '300,A\r\n301,"never closed' + 'z'.repeat(1_100_000) + '\r\n302,After\r\n');
+    expect(res.status, res.text).toBe(200);
+    expect(res.body).toMatchObject({ received: 3, inserted: 2, rejected: 1, status: 'succeeded' });
+    const [rejection] = (await get(host.url, `/api/rejections?runId=${res.body.runId}`)).body.rejections;
+    expect(rejection).toMatchObject({ position: 2, reasons: [{ field: null, message: expect.stringMatching(/^record_too_long: /) }] });
+    expect(rejection.rawText).toBe('301,"never closed' + 'z'.repeat(1024 - 17));
+    expect((await tableCounts(host.url)).departments).toBe(before + 2);
   });
 
   it('a load with a BOM and a header row skips the header; positions are physical lines', async () => {

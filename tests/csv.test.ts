@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { MAX_RECORD_CHARS, parseCsvBytes, readCsv, type CsvRecord, type ReadCsvOptions } from '../shared/csv';
 
 const parseCsvText = (text: string, options?: ReadCsvOptions) => parseCsvBytes(Buffer.from(text, "utf8"), options ?? {}, Infinity).map(plain);
-import { BadRequestError } from '../shared/errors';
 import { allOf, batchesOf, bytes, chunks, everyN, splitAt} from './helpers/byteStreams';
 
 const DEPT_HEADER = ['id', 'department'];
@@ -460,14 +459,24 @@ describe('readCsv: over-long records', () => {
     expect(MAX_RECORD_CHARS).toBe(1 << 20);
   });
 
-  it('an unterminated quote running past MAX_RECORD_CHARS throws a BadRequestError', async () => {
+  it('an unterminated quote running past MAX_RECORD_CHARS: that line is rejected, reading goes on at the next', async () => {
     const body = bytes('1,a\n2,"' + 'x'.repeat(MAX_RECORD_CHARS + 100) + '\n3,b\n');
-    const error = await read(everyN(body, 64 * 1024)).then(
-      (records) => new Error(`resolved with ${records.length} records`),
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(BadRequestError);
-    expect(error).toMatchObject({ status: 400, code: 'malformed_csv' });
+    const records = await read(everyN(body, 64 * 1024));
+    expect(records.map((r) => r.line)).toEqual([1, 2, 3]);
+    expect(records[1].malformed).toMatch(/^record_too_long: /);
+    expect(records[1].raw).toBe('2,"' + 'x'.repeat(1021));
+    expect(records[2]).toEqual(rec(3, ['3', 'b'], '3,b'));
+  });
+
+  it('a line without an end, past MAX_RECORD_CHARS, is rejected and skipped to its end, holding no more than the limit', async () => {
+    const body = bytes('1,a\n2,' + 'x'.repeat(3 * MAX_RECORD_CHARS) + '\n3,b\n4,c');
+    const records = await read(everyN(body, 64 * 1024));
+    expect(records.map((r) => [r.line, r.malformed?.slice(0, 15), r.raw.length])).toEqual([
+      [1, undefined, 3],
+      [2, 'record_too_long', 1024],
+      [3, undefined, 3],
+      [4, undefined, 3],
+    ]);
   });
 
   it('a record just under the limit is read', async () => {
