@@ -68,7 +68,7 @@ function rate(rows: number, seconds: number): string {
 async function post(url: string, body: unknown): Promise<Record<string, unknown> & { rows?: number }> {
   const res = await fetch(url, {
     method: 'POST',
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const json = (await res.json()) as Record<string, unknown>;

@@ -4,7 +4,7 @@ import { insertBatch, MAX_BATCH_ROWS } from '../shared/ingest/insertBatch';
 import { splitJsonArray } from '../shared/ingest/jsonArray';
 import { fromCsvRecord, fromJsonElement } from '../shared/ingest/SourceRow';
 import { getServices } from '../shared/services';
-import { bodyBuffer, bodyText, json, jsonErrors, logRejections, mediaType, tableParam } from './lib/http';
+import { bodyBuffer, bodyText, json, jsonErrors, logRejections, logRun, mediaType, tableParam } from './lib/http';
 
 /** 1000 rows of the widest table at the longest values, with room to spare. */
 const MAX_BATCH_BYTES = 8 * 1024 * 1024;
@@ -21,7 +21,9 @@ export async function insertRows(request: HttpRequest, context: InvocationContex
         )
       : splitJsonArray(await bodyText(request, MAX_BATCH_BYTES), MAX_BATCH_ROWS).map((element, i) => fromJsonElement(table, i, element.raw, element.value));
   const { db } = await getServices();
-  return json(await insertBatch(db, table, rows, type === 'text/csv' ? 'csv' : 'json', logRejections(context)));
+  const result = await insertBatch(db, table, rows, type === 'text/csv' ? 'csv' : 'json', logRejections(context));
+  logRun(context, 'batch', result);
+  return json(result);
 }
 
 app.http('insertRows', {

@@ -3,7 +3,7 @@ import { parseJson } from '../shared/ingest/jsonArray';
 import { loadCsv } from '../shared/ingest/loadCsv';
 import { BadRequestError } from '../shared/errors';
 import { getServices, requireStorage } from '../shared/services';
-import { bodyBytes, bodyText, json, jsonErrors, logRejections, mediaType, queryBool, tableParam } from './lib/http';
+import { bodyBytes, bodyText, json, jsonErrors, logRejections, logRun, mediaType, queryBool, tableParam } from './lib/http';
 
 /**
  * POST /api/tables/{table}/load[?dryRun=true] — a historical load with no row limit: the CSV file
@@ -21,7 +21,9 @@ export async function loadTable(request: HttpRequest, context: InvocationContext
     body = await requireStorage(services).openHistoric(blob);
     source = `blob:${blob}`;
   }
-  return json(await loadCsv(services.db, table, body, { source, dryRun, log: logRejections(context) }));
+  const result = await loadCsv(services.db, table, body, { source, dryRun, log: logRejections(context) });
+  logRun(context, dryRun ? 'dry run' : 'load', result);
+  return json(result);
 }
 
 function parseBlobRequest(text: string): string {

@@ -93,8 +93,15 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
   };
 }
 
+/** Host names of this machine's loopback: a page of another site, rebound to 127.0.0.1 by its DNS, still sends its own name. */
+const LOOPBACK_HOST = /^(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])(:\d+)?$/i;
+
 async function dispatch(router: Router, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-  const url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
+  const host = req.headers.host ?? '';
+  if (!LOOPBACK_HOST.test(host)) {
+    return sendJsonError(req, res, 421, 'host_not_allowed', `the local host answers only to localhost, 127.0.0.1 and [::1]; got Host ${JSON.stringify(host)}`);
+  }
+  const url = new URL(req.url ?? '/', `http://${host}`);
   const match = router.match(req.method ?? 'GET', url.pathname);
   if (match === undefined) return sendJsonError(req, res, 404, 'route_not_found', `no function serves ${url.pathname}`);
   if (match === 'method') return sendJsonError(req, res, 405, 'method_not_allowed', `${req.method} is not allowed on ${url.pathname}`);

@@ -134,6 +134,7 @@ describe('batches: POST /api/tables/{table}/rows', () => {
       inserted: 12,
       skipped: 0,
       rejected: 0,
+      reasons: [],
       rejections: [],
     });
     const run = await get(host.url, `/api/runs/${res.body.runId}`);
@@ -855,8 +856,8 @@ describe('a handler called directly', () => {
   it('insertRows and listRows work with HttpRequest and InvocationContext from @azure/functions', async () => {
     const { insertRows } = await import('../functions/insertRows');
     const { listRows } = await import('../functions/listRows');
-    const warnings: unknown[][] = [];
-    const context = new InvocationContext({ functionName: 'insertRows', logHandler: (level, ...args) => level === 'warning' && warnings.push(args) });
+    const logs: { level: string; text: string }[] = [];
+    const context = new InvocationContext({ functionName: 'insertRows', logHandler: (level, ...args) => logs.push({ level, text: args.map(String).join(' ') }) });
     const post = new HttpRequest({
       method: 'POST',
       url: 'http://localhost/api/tables/departments/rows',
@@ -874,9 +875,12 @@ describe('a handler called directly', () => {
       rejected: 1,
       rejections: [{ position: 2, reasons: [{ field: 'department', message: 'is required' }], data: { id: 2, department: '' } }],
     });
-    // the rejected row reaches the function's log
-    expect(warnings).toHaveLength(1);
-    expect(String(warnings[0][0])).toContain('{"id": 2, "department": ""}');
+    // the rejected row's position and reasons reach the debug log, never its data; the run, one summary line
+    expect(logs.filter((l) => l.level === 'debug').map((l) => l.text)).toEqual(['rejected departments row 2: department is required']);
+    expect(logs.filter((l) => l.level === 'information').map((l) => l.text)).toEqual([
+      `batch ${(result.jsonBody as { runId: string }).runId} into departments: received 2, inserted 1, skipped 0, rejected 1; reasons: 1 × department: is required`,
+    ]);
+    expect(logs.some((l) => l.text.includes('"department": ""'))).toBe(false);
 
     const list = await listRows(
       new HttpRequest({ method: 'GET', url: 'http://localhost/api/tables/departments/rows?limit=10', params: { table: 'departments' } }),

@@ -397,6 +397,10 @@ describe('settings in the samples and the README', () => {
     expect(env.SQL_CONNECTION).toMatch(/^Server=sqlserver,1433;Database=\w+;User Id=sa;Password=[^;]+;Encrypt=true;TrustServerCertificate=true$/);
     expect(env.AzureWebJobsStorage).toMatch(/BlobEndpoint=http:\/\/azurite:10000\/devstoreaccount1;/);
     expect(compose.services.sqlserver.image).toBe('mcr.microsoft.com/mssql/server:2022-latest');
+    // Published on this machine's loopback only: SQL Server's sa password and Azurite's key are well known.
+    for (const [name, service] of Object.entries(compose.services as Record<string, { ports?: string[] }>)) {
+      for (const port of service.ports ?? []) expect(port, name).toMatch(/^127\.0\.0\.1:/);
+    }
     expect(compose.services.sqlserver.healthcheck.test.join(' ')).toMatch(/sqlcmd/);
     expect(compose.services.app.build).toBe('.');
     expect(compose.services.app.depends_on['sqlserver-init'].condition).toBe('service_completed_successfully');

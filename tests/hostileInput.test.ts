@@ -5,7 +5,7 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { peakRssKib, resetPeakRss } from '../bench/processMemory';
-import { readApiResponse, startHost, tableCounts, type HostHandle } from './helpers/localHost';
+import { get, postCsv, postJson, readApiResponse, startHost, tableCounts, type HostHandle } from './helpers/localHost';
 
 let host: HostHandle;
 beforeAll(async () => {
@@ -44,4 +44,69 @@ describe('a load of a 2 GB file that is a single line', () => {
     expect((await tableCounts(host.url)).departments).toBe(1);
     expect(peakMb).toBeLessThan(200);
   }, 300_000);
+});
+
+describe('what is stored and logged of a rejected row', () => {
+  it('at most 64 Ki characters of its text, with a reason saying so; the log has a summary line and never the data', async () => {
+    const secret = 'Zebulon Quixote-Secretname';
+    const long = 'y'.repeat(100_000);
+    const res = await postJson(host.url, '/api/tables/hired_employees/rows', [
+      { id: 1, name: secret, datetime: '2021-02-30T00:00:00Z', department_id: 1, job_id: 1 },
+      { id: 2, name: long, datetime: '2021-01-01T00:00:00Z', department_id: 1, job_id: 1 },
+    ]);
+    expect(res.status, res.text).toBe(200);
+    expect(res.body.rejected).toBe(2);
+    const stored = (await get(host.url, `/api/rejections?runId=${res.body.runId}`)).body.rejections;
+    expect(stored[1].rawText).toHaveLength(64 * 1024);
+    expect(stored[1].reasons.at(-1)).toEqual({ field: null, message: expect.stringMatching(/^only the first 65536 of its 1000\d\d characters are kept$/) });
+    await new Promise((r) => setTimeout(r, 200)); // the log line is written after the response
+    const log = host.output();
+    expect(log).not.toContain(secret);
+    expect(log).toContain(`batch ${res.body.runId} into hired_employees: received 2, inserted 0, skipped 0, rejected 2; reasons: `);
+  });
+});
+
+describe('a file that is clearly not this table’s format', () => {
+  it('loads nothing and says what the file looks like, with the reasons counted', async () => {
+    const res = await postCsv(host.url, '/api/tables/jobs/load', '1;Analyst\n2;Manager\n3;Clerk\n');
+    expect(res.status, res.text).toBe(200);
+    expect(res.body).toMatchObject({ received: 3, inserted: 0, rejected: 3, status: 'succeeded' });
+    expect(res.body.warning).toMatch(/semicolon-separated/);
+    expect(res.body.reasons).toEqual([{ reason: 'row: expected N fields (id,job), got N', rows: 3 }]);
+    const run = await get(host.url, `/api/runs/${res.body.runId}`);
+    expect(run.body).toMatchObject({ warning: res.body.warning, reasons: res.body.reasons });
+    const trailing = await postCsv(host.url, '/api/tables/jobs/load', '1,Analyst,\n2,Manager,\n');
+    expect(trailing.body.warning).toMatch(/trailing comma/);
+    const fine = await postCsv(host.url, '/api/tables/jobs/load', '1,Analyst\n2,Manager;Lead\n');
+    expect(fine.body.warning).toBeUndefined();
+  });
+});
+
+describe('requests a web page could forge', () => {
+  it('the local host answers only to loopback host names (no DNS rebinding)', async () => {
+    const status = (headers: Record<string, string>) =>
+      new Promise<number>((resolve, reject) => {
+        const req = http.request(`${host.url}/api/tables`, { headers }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    expect(await status({ host: 'attacker.example' })).toBe(421);
+    expect(await status({ host: 'attacker.example:7071' })).toBe(421);
+    expect(await status({ host: `localhost:${new URL(host.url).port}` })).toBe(200);
+    expect(await status({ host: `[::1]:${new URL(host.url).port}` })).toBe(200);
+  });
+
+  it('every POST needs a JSON or CSV content type: a form or a bodiless fetch from another site is 415 and does nothing', async () => {
+    for (const init of [{}, { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=1' }, { headers: { 'content-type': 'text/plain' }, body: '{}' }]) {
+      for (const route of ['/api/backups', '/api/tables/jobs/restore', '/api/restore']) {
+        const res = await fetch(host.url + route, { method: 'POST', ...init });
+        expect(res.status, `${route} ${JSON.stringify(init)}`).toBe(415);
+        expect(((await res.json()) as { error: { code: string } }).error.code).toBe('unsupported_media_type');
+      }
+    }
+    expect((await get(host.url, '/api/runs?kind=restore')).body.runs).toEqual([]);
+  });
 });

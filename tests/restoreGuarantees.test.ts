@@ -175,7 +175,7 @@ describe('backup sets', () => {
     const sets = [];
     for (let i = 0; i < 8; i++) {
       await new Promise((r) => setTimeout(r, 30));
-      const res = await request(`${host.url}/api/backups`, { method: 'POST' });
+      const res = await postJson(host.url, '/api/backups', '');
       expect(res.status, res.text).toBe(200);
       sets.push(res.body);
     }
@@ -197,7 +197,7 @@ describe('backup sets', () => {
   it('a set restore killed midway (SIGKILL) leaves all three tables with their old rows', async () => {
     const a = await newHost();
     await load(a, 300_000);
-    const set = (await request(`${a.url}/api/backups`, { method: 'POST' })).body;
+    const set = (await postJson(a.url, '/api/backups', '')).body;
     await postJson(a.url, '/api/tables/departments/rows', [{ id: 9000, department: 'After the set' }]);
     await postJson(a.url, '/api/tables/jobs/rows', [{ id: 9000, job: 'After the set' }]);
     await postJson(a.url, '/api/tables/hired_employees/rows', [{ id: 9_000_000, name: 'Late', datetime: '2022-01-01T00:00:00Z', department_id: 9000, job_id: 9000 }]);

@@ -31,6 +31,8 @@ const HOST_QUERY = ['code'];
 export function jsonErrors(handler: HttpHandler, query: readonly string[]): HttpHandler {
   return async (request, context) => {
     try {
+      // A browser sends a form or a bodiless fetch to another site without asking; JSON or CSV it asks about first (CORS).
+      if (request.method === 'POST') mediaType(request, ['application/json', 'text/csv']);
       const unknown = [...new Set(request.query.keys())].filter((name) => !query.includes(name) && !HOST_QUERY.includes(name));
       if (unknown.length) {
         throw new BadRequestError(
@@ -146,10 +148,22 @@ export async function bodyText(request: HttpRequest, maxBytes: number): Promise<
   }
 }
 
-/** Sends each rejected row to the function's log, where the platform keeps it with the invocation. */
+/**
+ * Sends each rejected row's position and reasons to the function's log at debug level, never its
+ * data (employee names): a run's summary line (logRun) is what the log keeps by default.
+ */
 export function logRejections(context: InvocationContext): RejectionLogger {
-  return (table, { source, reasons }) =>
-    context.warn(`rejected ${table.name} row ${source.position}: ${describeReasons(reasons)} | ${source.raw}`);
+  return (table, { source, reasons }) => context.debug(`rejected ${table.name} row ${source.position}: ${describeReasons(reasons)}`);
+}
+
+/** One line per run: its counts and most frequent reasons. */
+export function logRun(context: InvocationContext, what: string, result: { runId: string; table: string; received: number; inserted: number; skipped: number; rejected: number; reasons: { reason: string; rows: number }[]; warning?: string }): void {
+  const reasons = result.reasons.map((r) => `${r.rows} × ${r.reason}`).join('; ');
+  context.log(
+    `${what} ${result.runId} into ${result.table}: received ${result.received}, inserted ${result.inserted}, skipped ${result.skipped}, rejected ${result.rejected}` +
+      (reasons ? `; reasons: ${reasons}` : '') +
+      (result.warning ? `; warning: ${result.warning}` : ''),
+  );
 }
 
 /**

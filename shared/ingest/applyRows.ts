@@ -1,7 +1,12 @@
 import type { RunRecord, WriteTransaction } from '../db';
 import { differingColumns, type Reason } from '../rules';
 import { foreignKeys, type Row, type TableDef } from '../tables';
+import type { NewRejection } from '../db';
+import { tallyReasons } from './reasonSummary';
 import type { SourceRow } from './SourceRow';
+
+/** A rejected row's text is kept up to this many characters: far more than any valid row, and bounded. */
+export const MAX_STORED_CHARS = 64 * 1024;
 
 export interface Rejection {
   readonly source: SourceRow;
@@ -75,13 +80,25 @@ export async function applyRows(
   await tx.insertRows(table, [...accepted.values()], options.scratch);
   if (rejections.length) {
     rejections.sort((a, b) => a.source.position - b.source.position);
-    await tx.insertRejections(
-      rejections.map((r) => ({ runId: run.id, table: table.name, position: r.source.position, rawText: r.source.raw, format: r.source.format, reasons: r.reasons })),
-    );
+    await tx.insertRejections(rejections.map((r) => storedRejection(run, table, r)));
+    tallyReasons(run, rejections);
     for (const rejection of rejections) options.log?.(table, rejection);
   }
   run.received += rows.length;
   run.inserted += accepted.size;
   run.rejected += rejections.length;
   return rejections;
+}
+
+/** The rejection as stored: its text cut at MAX_STORED_CHARS, with a reason saying so. */
+function storedRejection(run: RunRecord, table: TableDef, { source, reasons }: Rejection): NewRejection {
+  const cut = source.raw.length > MAX_STORED_CHARS;
+  return {
+    runId: run.id,
+    table: table.name,
+    position: source.position,
+    rawText: cut ? source.raw.slice(0, MAX_STORED_CHARS) : source.raw,
+    format: source.format,
+    reasons: cut ? [...reasons, { field: null, message: `only the first ${MAX_STORED_CHARS} of its ${source.raw.length} characters are kept` }] : reasons,
+  };
 }

@@ -3,7 +3,8 @@ import { readCsv } from '../csv';
 import { claimLoad } from '../backup/restoresInProgress';
 import { ServiceError } from '../errors';
 import type { TableDef } from '../tables';
-import { applyRows, type RejectionLogger } from './applyRows';
+import { applyRows, type Rejection, type RejectionLogger } from './applyRows';
+import { formatGuess } from './reasonSummary';
 import { finishRun, HEARTBEAT_MS, newRun, runCounts } from './runs';
 import { fromCsvRecord, type SourceRow } from './SourceRow';
 
@@ -79,7 +80,8 @@ async function load(db: Database, table: TableDef, body: AsyncIterable<Uint8Arra
         const started = Date.now();
         let applied = 0;
         for (;;) {
-          await applyRows(tx, table, run, rows, { scratch, log: options.log });
+          const rejected = await applyRows(tx, table, run, rows, { scratch, log: options.log });
+          if (applied === 0 && run.received === rows.length) warnIfNotThisFormat(run, table, rows, rejected);
           applied += rows.length;
           // Read and check the next rows while the database is still inserting these.
           pending = nextSlice(slices);
@@ -109,6 +111,21 @@ async function load(db: Database, table: TableDef, body: AsyncIterable<Uint8Arra
   }
   if (failure) throw failure;
   return { ...runCounts(final), dryRun: final.dryRun, status: final.status };
+}
+
+/** Rows of a file's start that tell its format. */
+const SAMPLE_ROWS = 20;
+
+/**
+ * When every one of the file's first rows was rejected for its number of fields, the run says
+ * what the file looks like (another separator, a trailing comma): it loaded, but not as meant.
+ */
+function warnIfNotThisFormat(run: RunRecord, table: TableDef, rows: readonly SourceRow[], rejected: readonly Rejection[]): void {
+  const first = rows.slice(0, SAMPLE_ROWS);
+  const fieldCount = new Set(rejected.filter((r) => r.reasons.some((reason) => reason.field === null && reason.message.startsWith('expected '))).map((r) => r.source));
+  if (!first.every((row) => fieldCount.has(row))) return;
+  const guess = formatGuess(table.columns.length, first.map((row) => row.raw));
+  if (guess) (run.detail ??= {}).warning = `the first ${first.length} rows were all rejected for their number of fields: ${guess}`;
 }
 
 /** The file's rows in slices of about SLICE_ROWS, checked against the row-level rules. */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RunKind, RunRecord } from '../db';
 import type { TableName } from '../tables';
+import { topReasons } from './reasonSummary';
 
 /** A running load saves its heartbeat at least this often, even while it waits for the client's bytes. */
 export const HEARTBEAT_MS = 15_000;
@@ -53,7 +54,7 @@ export function describeRun(run: RunRecord, now = Date.now()) {
     skipped: run.skipped,
     rejected: run.rejected,
     error: run.error,
-    ...(run.detail && { detail: run.detail }),
+    ...(run.kind === 'restore' ? { detail: run.detail } : { reasons: topReasons(run), ...(run.detail?.warning ? { warning: run.detail.warning } : {}) }),
   };
 }
 
@@ -71,5 +72,7 @@ export function runCounts(run: RunRecord) {
     inserted: run.inserted,
     skipped: run.skipped,
     rejected: run.rejected,
+    reasons: topReasons(run),
+    ...(run.detail?.warning ? { warning: run.detail.warning as string } : {}),
   };
 }

@@ -147,14 +147,14 @@ export async function uploadOwnBackup(
 
 /** POST /api/backups: a set of every table; its files. */
 export async function backupAll(base: string): Promise<any[]> {
-  const res = await request(`${base}/api/backups`, { method: 'POST' });
+  const res = await request(`${base}/api/backups`, { method: 'POST', headers: { 'content-type': 'application/json' } });
   expect(res.status, res.text).toBe(200);
   expect(res.body).toMatchObject({ set: expect.stringMatching(/^\d{8}T\d{9}Z$/), kind: 'backup' });
   return res.body.tables;
 }
 
 export async function backupOne(base: string, table: string): Promise<any> {
-  const res = await request(`${base}/api/tables/${table}/backups`, { method: 'POST' });
+  const res = await request(`${base}/api/tables/${table}/backups`, { method: 'POST', headers: { 'content-type': 'application/json' } });
   expect(res.status, res.text).toBe(200);
   expect(res.body.backups).toHaveLength(1);
   return res.body.backups[0];
@@ -170,7 +170,7 @@ export async function listBackups(base: string, table: string): Promise<any[]> {
 /** POST /restore with a JSON body (an object), or the raw text given (e.g. '' for an empty body). */
 export function restore(base: string, table: string, body: object | string): Promise<ApiResponse> {
   if (typeof body === 'string') {
-    return request(`${base}/api/tables/${table}/restore`, { method: 'POST', ...(body === '' ? {} : { headers: { 'content-type': 'application/json' }, body }) });
+    return request(`${base}/api/tables/${table}/restore`, { method: 'POST', headers: { 'content-type': 'application/json' }, ...(body === '' ? {} : { body }) });
   }
   return postJson(base, `/api/tables/${table}/restore`, body);
 }
