@@ -103,10 +103,13 @@ function upload(blobName: string, file: string) {
 }
 
 describe('health and tables (fresh database)', () => {
-  it('GET /api/health reports database and storage ok', async () => {
+  it('GET /api/health says only ok (anonymous: no names, no errors); /api/health/details, with a key, says what answers', async () => {
     const res = await get(host.url, '/api/health');
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ status: 'ok', database: { ok: true }, storage: { ok: true } });
+    expect(res.body).toEqual({ status: 'ok' });
+    const details = await get(host.url, '/api/health/details');
+    expect(details.status).toBe(200);
+    expect(details.body).toEqual({ status: 'ok', database: { ok: true }, storage: { ok: true } });
   });
 
   it('GET /api/tables lists the three tables with columns and zero rows', async () => {
@@ -623,6 +626,9 @@ describe('bad requests are 4xx, never 500', () => {
       expect(res.body.runs.every((r: { status: string }) => r.status === status)).toBe(true);
     }
     expectError(await get(host.url, '/api/runs?status=done'), 400, 'bad_query');
+    // The failed load says why, that what it committed is kept, and that running it again is safe.
+    const [cutRun] = (await get(host.url, '/api/runs?status=failed&kind=load&limit=1')).body.runs;
+    expect(cutRun.error).toMatch(/^the upload was cut off before the end of the file; the \d+ rows it had committed are kept, and running the same load again is safe/);
   });
 
   it('a batch of more than 1000 rows is refused while it is read (413), however tiny its rows', async () => {

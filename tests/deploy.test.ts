@@ -725,6 +725,7 @@ describe('function keys', () => {
     expect(levels.get('restoreTable')).toBe('admin');
     expect(levels.get('restoreSet')).toBe('admin');
     expect(levels.get('health')).toBe('anonymous');
+    expect(levels.get('healthDetails')).toBe('function');
     const others = [...levels].filter(([name, level]) => level !== undefined && !['restoreTable', 'restoreSet', 'health'].includes(name));
     expect(others.length).toBeGreaterThan(10);
     for (const [name, level] of others) expect(level, name).toBe('function');

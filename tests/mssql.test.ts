@@ -11,8 +11,9 @@ import { ConfigurationError } from '../shared/errors';
 import { TABLES, getTable } from '../shared/tables';
 import { bulkTable, createTable, MssqlNames, rejectionsBulkTable, schemaStatements } from '../shared/db/mssql/ddl';
 import { MssqlStatements } from '../shared/db/mssql/statements';
-import { poolConfig } from '../shared/db/mssql/connectionConfig';
+import { poolConfig, REQUEST_TIMEOUT_MS } from '../shared/db/mssql/connectionConfig';
 import { isTransient, withRetry } from '../shared/db/mssql/retry';
+import { WRITE_LOCK_TIMEOUT_MS } from '../shared/db/mssql/MssqlDatabase';
 
 const parser = new Parser();
 const names = new MssqlNames('ingest');
@@ -215,6 +216,15 @@ describe('SQL configuration', () => {
   ])('rejects incomplete settings %j, naming what is missing', (env, message) => {
     expect(() => readConfig(env)).toThrow(ConfigurationError);
     expect(() => readConfig(env)).toThrow(message);
+  });
+
+  it('bounds every statement and the wait for the write lock: a stuck statement cannot hold the lock for ever', () => {
+    const config = poolConfig(readConfig({ SQL_CONNECTION: 'Server=a;Database=b;User Id=u;Password=p' }).sql!);
+    expect(config.requestTimeout).toBe(REQUEST_TIMEOUT_MS);
+    expect(REQUEST_TIMEOUT_MS).toBeGreaterThan(0);
+    expect(REQUEST_TIMEOUT_MS).toBeLessThanOrEqual(15 * 60_000);
+    // The lock wait is itself a statement (sp_getapplock): it ends before the statement's own timeout.
+    expect(WRITE_LOCK_TIMEOUT_MS).toBeLessThan(REQUEST_TIMEOUT_MS);
   });
 
   it('reads a connection string with a SQL login', () => {

@@ -104,13 +104,30 @@ async function load(db: Database, table: TableDef, body: AsyncIterable<Uint8Arra
     if (scratch) await db.dropScratch(scratch);
   }
   const final = failure ? committed : run;
-  finishRun(final, failure);
+  finishRun(final, failure && new Error(stoppedBecause(failure, final)));
   await db.write((tx) => tx.saveRun(final));
   if (failure instanceof ServiceError) {
     throw new ServiceError(failure.status, failure.code, failure.message, { ...runCounts(final), status: final.status });
   }
   if (failure) throw failure;
   return { ...runCounts(final), dryRun: final.dryRun, status: final.status };
+}
+
+/**
+ * What a failed load's run says: why it stopped, in words for a person (a driver's message can
+ * name servers and SQL: it goes to the log only), and that what it committed is kept.
+ */
+function stoppedBecause(failure: Error, committed: RunRecord): string {
+  const cause =
+    failure instanceof ServiceError
+      ? failure.message
+      : /abort|ECONNRESET|premature close/i.test(`${failure.message} ${(failure as { code?: string }).code ?? ''}`)
+        ? 'the upload was cut off before the end of the file'
+        : 'the load stopped on an unexpected error (see the function log)';
+  const kept = committed.dryRun
+    ? 'a dry run changes no table'
+    : `the ${committed.inserted} rows it had committed are kept, and running the same load again is safe: rows already there are skipped`;
+  return `${cause}; ${kept}`;
 }
 
 /** Rows of a file's start that tell its format. */

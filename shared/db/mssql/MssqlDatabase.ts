@@ -16,6 +16,7 @@ import { encodedPages, type RecordPage } from '../../backup/avroRecords';
 import type { SqlConnection } from '../../config';
 import type { Reason } from '../../rules';
 import { getTable, type Row, type TableDef } from '../../tables';
+import { ServiceError } from '../../errors';
 import { yearBounds, type DepartmentHiresRow, type HiresByQuarterRow } from '../../metrics';
 import { poolConfig } from './connectionConfig';
 import { bulkTable, createTable, ifNoTable, MssqlNames, rejectionsBulkTable, schemaStatements } from './ddl';
@@ -25,8 +26,11 @@ import { MssqlStatements } from './statements';
 import { SerialQueue } from '../SerialQueue';
 
 const SNAPSHOT_PAGE_ROWS = 5_000;
-/** How long a writer waits for the write lock: longer than any one transaction of a load or batch takes. */
-const WRITE_LOCK_TIMEOUT_MS = 10 * 60_000;
+/**
+ * How long a writer waits for the write lock: far longer than a load's or a batch's transaction
+ * (seconds), long enough for a restore of millions of rows; a writer stuck behind more is told so.
+ */
+export const WRITE_LOCK_TIMEOUT_MS = 5 * 60_000;
 /** Scratch tables (dry runs) outlive a process that died; older ones are dropped at startup. */
 const STALE_SCRATCH_MS = 24 * 60 * 60_000;
 
@@ -254,7 +258,9 @@ export class MssqlDatabase implements Database {
           .input('LockOwner', sql.NVarChar(32), 'Transaction')
           .input('LockTimeout', sql.Int, WRITE_LOCK_TIMEOUT_MS)
           .execute('sp_getapplock');
-        if (lock.returnValue < 0) throw new Error(`could not take the write lock (sp_getapplock returned ${lock.returnValue})`);
+        if (lock.returnValue < 0) {
+          throw new ServiceError(503, 'write_lock_timeout', `another write has held the database for over ${WRITE_LOCK_TIMEOUT_MS / 60_000} minutes (a restore, or a load on another instance); nothing was written: try again`);
+        }
         result = await work(state);
         // A request still queued would make the commit fail with "request in progress", leaving
         // the transaction and its write lock open.

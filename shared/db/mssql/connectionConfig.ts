@@ -11,6 +11,9 @@ import { ConfigurationError } from '../../errors';
 /** Connections per process. Writes are serialised (see MssqlDatabase), so few are needed: a writer, readers, a snapshot. */
 const POOL_MAX = 10;
 
+/** The longest any one statement may take. */
+export const REQUEST_TIMEOUT_MS = 15 * 60_000;
+
 /** `Authentication=` values that mean a token from DefaultAzureCredential (managed identity on Azure, az login elsewhere). */
 const DEFAULT_CREDENTIAL = /^active\s*directory\s*(default|managed\s*identity|msi)$/i;
 
@@ -26,8 +29,9 @@ export function poolConfig(connection: SqlConnection): sql.config {
   return {
     ...base,
     pool: { min: 0, max: POOL_MAX, idleTimeoutMillis: 60_000 },
-    // Loads and restores run long statements; the service bounds its own transactions instead.
-    requestTimeout: 0,
+    // Every statement is bounded, so a stuck one cannot hold the write lock for ever: a load's take
+    // seconds; the longest, a backup's one streamed query of a table, reads tens of millions of rows in it.
+    requestTimeout: REQUEST_TIMEOUT_MS,
     connectionTimeout: base.connectionTimeout ?? 30_000,
     options: {
       encrypt: true,
