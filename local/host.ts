@@ -12,6 +12,8 @@ import { captureRegistrations, type Registration } from './functionsCore';
 import { newInvocationContext, sendJsonError, sendResponse, toHttpRequest } from './httpAdapter';
 import { Router } from './router';
 import { startTimers } from './timers';
+import { lockDataDir } from './dataDirLock';
+import { DataDirInUseError } from './DataDirInUseError';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -21,6 +23,9 @@ const ROOT = path.resolve(__dirname, '..', '..');
  * than up to 4x between collections keep the process within its 200 MB budget at a small cost
  * in collections.
  */
+/** How long requests still running at Ctrl+C may take to finish. */
+const STOP_GRACE_MS = 5_000;
+
 export const HOST_NODE_FLAGS = ['--heap-growing-percent=30', '--max-semi-space-size=8'];
 
 export interface LocalHostOptions {
@@ -41,6 +46,16 @@ export interface LocalHost {
 export async function startLocalHost(options: LocalHostOptions = {}): Promise<LocalHost> {
   const dataDir = path.resolve(options.dataDir ?? (process.env.DATA_DIR || '.data'));
   process.env.DATA_DIR = dataDir;
+  const unlock = lockDataDir(dataDir);
+  try {
+    return await start(dataDir, options, unlock);
+  } catch (error) {
+    unlock();
+    throw error;
+  }
+}
+
+async function start(dataDir: string, options: LocalHostOptions, unlock: () => void): Promise<LocalHost> {
   let azurite: Azurite | undefined;
   if (!process.env.AzureWebJobsStorage) {
     azurite = await startAzurite({ location: path.join(dataDir, 'azurite'), port: Number(process.env.AZURITE_BLOB_PORT) || 0 });
@@ -56,11 +71,16 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
   const timers = startTimers(registrations);
 
   // No limit on how long a request may take to arrive: a historical load of gigabytes streams for minutes.
+  let stopping = false;
+  const inFlight = new Set<Promise<void>>();
   const server = http.createServer({ requestTimeout: 0 }, (req, res) => {
-    dispatch(router, req, res).catch((error) => {
+    const answered = dispatch(router, req, res).catch((error) => {
+      if (stopping) return; // its connection was closed on purpose
       console.error('local host: failed to answer a request:', error);
       sendJsonError(req, res, 500, 'internal', 'the local host failed to answer');
     });
+    inFlight.add(answered);
+    void answered.finally(() => inFlight.delete(answered));
   });
   // Keep idle connections longer than clients do (undici: 4 s), so a client never reuses one the host is closing.
   server.keepAliveTimeout = 65_000;
@@ -83,12 +103,16 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
     registrations,
     async close() {
       timers.stop();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      stopping = true;
+      // Requests still running see their connections end (a load records its run as cut off) and
+      // finish before the database and Azurite close under them.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await Promise.race([Promise.allSettled([...inFlight]), new Promise((resolve) => setTimeout(resolve, STOP_GRACE_MS).unref())]);
+      await closed;
       await closeServices();
       await azurite?.stop();
+      unlock();
     },
   };
 }
@@ -143,7 +167,9 @@ if (require.main === module) {
       process.once('SIGTERM', stop);
     },
     (error) => {
-      console.error('local host failed to start:', error);
+      // A folder in use is the user's to sort out, not a crash: its message says how.
+      if (error instanceof DataDirInUseError) console.error(`local host not started: ${error.message}`);
+      else console.error('local host failed to start:', error);
       process.exit(1);
     },
   );

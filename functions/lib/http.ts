@@ -20,6 +20,9 @@ app.hook.appTerminate(() => closeServices());
 /** Run ids are UUIDs; anything else is a malformed request, not an unknown run. */
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** Error codes of a request body that ended before its end. */
+const CLIENT_GONE = new Set(['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'UND_ERR_ABORTED']);
+
 /** The key parameter of the Functions host, on every route. */
 const HOST_QUERY = ['code'];
 
@@ -44,6 +47,11 @@ export function jsonErrors(handler: HttpHandler, query: readonly string[]): Http
     } catch (error) {
       if (error instanceof ServiceError) {
         return { status: error.status, jsonBody: { error: { code: error.code, message: error.message, ...error.details } } };
+      }
+      // The client went away mid-upload: nobody reads this answer, and it is no bug.
+      if (CLIENT_GONE.has((error as { code?: string }).code ?? '') || (error as Error).name === 'AbortError') {
+        context.log(`the client went away before ${context.functionName} ended: ${(error as Error).message}`);
+        return { status: 400, jsonBody: { error: { code: 'upload_cut_off', message: 'the request was cut off before its end' } } };
       }
       context.error(`unexpected error in ${context.functionName}:`, error);
       return {
