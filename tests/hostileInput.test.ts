@@ -6,6 +6,7 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { peakRssKib, resetPeakRss } from '../bench/processMemory';
 import { get, postCsv, postJson, readApiResponse, startHost, tableCounts, type HostHandle } from './helpers/localHost';
+import { container } from './helpers/backups';
 
 let host: HostHandle;
 beforeAll(async () => {
@@ -108,5 +109,56 @@ describe('requests a web page could forge', () => {
       }
     }
     expect((await get(host.url, '/api/runs?kind=restore')).body.runs).toEqual([]);
+  });
+});
+
+describe('encodings', () => {
+  const text = '101,Café Müller\r\n102,Ærø Økonomi\r\n';
+  const utf16le = (s: string) => Buffer.from(s, 'utf16le');
+
+  it('UTF-16 with a byte-order mark (Excel\'s "Unicode text") and a declared Windows-1252 load as the same text', async () => {
+    const excel = await postCsv(host.url, '/api/tables/departments/load', Buffer.concat([Buffer.from([0xff, 0xfe]), utf16le(text)]));
+    expect(excel.status, excel.text).toBe(200);
+    expect(excel.body).toMatchObject({ received: 2, inserted: 2, rejected: 0 });
+    const latin = Buffer.from('103,Caf\xe9 Ol\xe9\r\n', 'latin1');
+    const declared = await postCsv(host.url, '/api/tables/departments/load', latin, 'text/csv; charset=windows-1252');
+    expect(declared.body).toMatchObject({ inserted: 1, rejected: 0 });
+    const batch = await postCsv(host.url, '/api/tables/departments/rows', utf16le('104,Ünïcödé\r\n'), 'text/csv; charset=UTF-16LE');
+    expect(batch.body).toMatchObject({ inserted: 1, rejected: 0 });
+    const rows = (await get(host.url, '/api/tables/departments/rows?afterId=100&limit=10')).body.rows;
+    expect(rows).toEqual([
+      { id: 101, department: 'Café Müller' },
+      { id: 102, department: 'Ærø Økonomi' },
+      { id: 103, department: 'Café Olé' },
+      { id: 104, department: 'Ünïcödé' },
+    ]);
+  });
+
+  it('what cannot be decoded is a 415 that says how to convert it, and nothing is loaded', async () => {
+    const before = await tableCounts(host.url);
+    const unknown = await postCsv(host.url, '/api/tables/departments/load', '105,x\n', 'text/csv; charset=ebcdic-cp-us');
+    expect(unknown.status).toBe(415);
+    expect(unknown.body.error).toMatchObject({ code: 'unsupported_charset', message: expect.stringMatching(/iconv -f ebcdic-cp-us -t utf-8/) });
+    const noBom = await postCsv(host.url, '/api/tables/departments/load', utf16le('105,Without a mark\r\n'));
+    expect(noBom.status).toBe(415);
+    expect(noBom.body.error.message).toMatch(/UTF-16 without a byte-order mark/);
+    const json = await postCsv(host.url, '/api/tables/departments/rows', utf16le('[]'), 'application/json; charset=utf-16le');
+    expect(json.status).toBe(415);
+    expect(await tableCounts(host.url)).toEqual(before);
+  });
+
+  it('a blob says its encoding by a "charset" field or by its content type', async () => {
+    const historic = container(host.storageConnection!, 'historic');
+    await historic.getBlockBlobClient('enc/typed.csv').uploadData(Buffer.from('106,Gar\xe7on\r\n', 'latin1'), { blobHTTPHeaders: { blobContentType: 'text/csv; charset=windows-1252' } });
+    await historic.getBlockBlobClient('enc/plain.csv').uploadData(Buffer.from('107,Na\xefve\r\n', 'latin1'));
+    const typed = await postJson(host.url, '/api/tables/departments/load', { blob: 'enc/typed.csv' });
+    expect(typed.body).toMatchObject({ inserted: 1, rejected: 0 });
+    const field = await postJson(host.url, '/api/tables/departments/load', { blob: 'enc/plain.csv', charset: 'iso-8859-1' });
+    expect(field.body).toMatchObject({ inserted: 1, rejected: 0 });
+    const rows = (await get(host.url, '/api/tables/departments/rows?afterId=105&limit=10')).body.rows;
+    expect(rows).toEqual([
+      { id: 106, department: 'Garçon' },
+      { id: 107, department: 'Naïve' },
+    ]);
   });
 });

@@ -129,6 +129,11 @@ export function mediaType<T extends string>(request: HttpRequest, accepted: read
   return type as T;
 }
 
+/** The `charset` parameter of the body's Content-Type, if there is one. */
+export function charsetParam(contentType: string | null | undefined): string | undefined {
+  return /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(contentType ?? '')?.[1];
+}
+
 /** The request body as a stream of bytes (empty if there is none). */
 export async function* bodyBytes(request: HttpRequest): AsyncIterable<Uint8Array> {
   if (request.body) yield* request.body as unknown as AsyncIterable<Uint8Array>;

@@ -12,11 +12,11 @@ export class BlobStorage {
    * Streams a historical file from the historic container. The path is checked first so that no
    * other container, and nothing outside this one, can be named.
    */
-  async openHistoric(path: string): Promise<AsyncIterable<Uint8Array>> {
+  async openHistoric(path: string): Promise<{ bytes: AsyncIterable<Uint8Array>; contentType: string | undefined }> {
     const name = checkBlobPath(path);
     try {
       const download = await this.service.getContainerClient(this.historicContainer).getBlobClient(name).download();
-      return download.readableStreamBody as AsyncIterable<Uint8Array>;
+      return { bytes: download.readableStreamBody as AsyncIterable<Uint8Array>, contentType: download.contentType };
     } catch (error) {
       if (error instanceof RestError && error.statusCode === 404) {
         throw new NotFoundError(`no blob "${name}" in the container "${this.historicContainer}"`, 'blob_not_found');
