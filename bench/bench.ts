@@ -101,7 +101,7 @@ interface Host {
 /** The local host in its own process, so that its peak RSS is its own. */
 async function startHost(dataDir: string, env: Record<string, string> = {}): Promise<Host> {
   const child = spawn(process.execPath, [...HOST_NODE_FLAGS, path.join(ROOT, 'dist', 'local', 'host.js')], {
-    env: { ...process.env, PORT: '0', DATA_DIR: dataDir, AzureWebJobsStorage: '', ...env },
+    env: { ...process.env, PORT: '0', AZURITE_BLOB_PORT: '0', DATA_DIR: dataDir, AzureWebJobsStorage: '', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise<string>((resolve, reject) => {

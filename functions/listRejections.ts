@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { app, type HttpRequest, type HttpResponseInit } from '@azure/functions';
-import { BadRequestError } from '../shared/errors';
+import { BadRequestError, NotFoundError } from '../shared/errors';
 import { rejectionsCsv } from '../shared/ingest/rejectionsCsv';
 import { getServices } from '../shared/services';
 import { json, jsonErrors, queryChoice, queryInt, requireTable, UUID } from './lib/http';
@@ -19,14 +19,18 @@ export async function listRejections(request: HttpRequest): Promise<HttpResponse
   const { db } = await getServices();
 
   if (format === 'csv') {
-    if (!table) throw new BadRequestError('format=csv needs table=: each table has its own columns', 'bad_query');
+    // A run's rejections are of its table: the run says which.
+    const run = runId && !table ? await db.getRun(runId.toLowerCase()) : undefined;
+    if (runId && !table && !run) throw new NotFoundError(`no run ${runId}`, 'run_not_found');
+    const csvTable = table ?? (run && requireTable(run.table));
+    if (!csvTable) throw new BadRequestError('format=csv needs table= or runId=: each table has its own columns', 'bad_query');
     const limit = queryInt(request, 'limit', { min: 1, max: Number.MAX_SAFE_INTEGER, default: Number.MAX_SAFE_INTEGER });
-    const lines = rejectionsCsv(db, table, { runId: runId?.toLowerCase(), afterId, limit });
+    const lines = rejectionsCsv(db, csvTable, { runId: runId?.toLowerCase(), afterId, limit });
     return {
       status: 200,
       headers: {
         'content-type': 'text/csv; charset=utf-8',
-        'content-disposition': `attachment; filename="${table.name}-rejections.csv"`,
+        'content-disposition': `attachment; filename="${csvTable.name}-rejections${runId ? `-${runId.toLowerCase()}` : ''}.csv"`,
       },
       body: Readable.toWeb(Readable.from(lines)) as ReadableStream<Uint8Array>,
     };

@@ -1,7 +1,8 @@
 import { app, type HttpRequest, type HttpResponseInit } from '@azure/functions';
 import { describeRun } from '../shared/ingest/runs';
 import { getServices } from '../shared/services';
-import { json, jsonErrors, queryChoice, queryInt, requireTable } from './lib/http';
+import { BadRequestError } from '../shared/errors';
+import { json, jsonErrors, queryChoice, queryInt, requireTable, UUID } from './lib/http';
 
 /**
  * GET /api/runs?table=&kind=batch|load|restore&status=running|interrupted|succeeded|failed&limit= — the newest runs first. How a client finds a
@@ -14,15 +15,28 @@ export async function listRuns(request: HttpRequest): Promise<HttpResponseInit> 
   const kind = request.query.get('kind') ? queryChoice(request, 'kind', ['batch', 'load', 'restore'], 'load') : undefined;
   const status = request.query.get('status') ? queryChoice(request, 'status', ['running', 'interrupted', 'succeeded', 'failed'], 'running') : undefined;
   const limit = queryInt(request, 'limit', { min: 1, max: 1000, default: 20 });
+  const after = parseCursor(request.query.get('after'));
   const { db } = await getServices();
   // An interrupted run is stored as running: its process died before it could say otherwise.
-  const runs = await db.listRuns({ table: table?.name, kind, status: status === 'interrupted' ? 'running' : status, limit });
-  return json({ runs: runs.map((run) => describeRun(run)).filter((run) => !status || run.status === status) });
+  const runs = await db.listRuns({ table: table?.name, kind, status: status === 'interrupted' ? 'running' : status, after, limit });
+  const last = runs.at(-1);
+  return json({
+    runs: runs.map((run) => describeRun(run)).filter((run) => !status || run.status === status),
+    nextAfter: runs.length === limit && last ? Buffer.from(`${last.startedAt}|${last.id}`).toString('base64url') : null,
+  });
+}
+
+/** The `after` cursor a previous page gave (nextAfter): where the next page starts. */
+function parseCursor(text: string | null): { startedAt: string; id: string } | undefined {
+  if (!text) return undefined;
+  const [startedAt, id] = Buffer.from(text, 'base64url').toString('utf8').split('|');
+  if (!id || !UUID.test(id) || Number.isNaN(Date.parse(startedAt))) throw new BadRequestError('query parameter "after" must be the nextAfter of a previous page', 'bad_query');
+  return { startedAt, id };
 }
 
 app.http('listRuns', {
   methods: ['GET'],
   route: 'runs',
   authLevel: 'function',
-  handler: jsonErrors(listRuns, ['table', 'kind', 'status', 'limit']),
+  handler: jsonErrors(listRuns, ['table', 'kind', 'status', 'after', 'limit']),
 });

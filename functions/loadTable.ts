@@ -15,7 +15,7 @@ export async function loadTable(request: HttpRequest, context: InvocationContext
   const dryRun = queryBool(request, 'dryRun');
   const type = mediaType(request, ['text/csv', 'application/json']);
   const services = await getServices();
-  let source = 'csv';
+  let source = fileName(request) ? `csv:${fileName(request)}` : 'csv';
   let body = bodyBytes(request);
   let charset = charsetParam(request.headers.get('content-type'));
   if (type === 'application/json') {
@@ -41,9 +41,17 @@ function parseBlobRequest(text: string): { blob: string; charset?: string } {
   return { blob: blob as string, ...(charset !== undefined && { charset: charset as string }) };
 }
 
+/** The uploaded file's name, for its run: `?name=`, else a Content-Disposition filename; at most 255 plain characters. */
+function fileName(request: HttpRequest): string | undefined {
+  const name = request.query.get('name') ?? /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(request.headers.get('content-disposition') ?? '')?.[1];
+  if (name === undefined || name === '') return undefined;
+  if (name.length > 255 || /[\u0000-\u001f\u007f]/.test(name)) throw new BadRequestError('the file name ("name" or Content-Disposition) must be 1 to 255 characters, without control characters', 'bad_query');
+  return name;
+}
+
 app.http('loadTable', {
   methods: ['POST'],
   route: 'tables/{table}/load',
   authLevel: 'function',
-  handler: jsonErrors(loadTable, ['dryRun']),
+  handler: jsonErrors(loadTable, ['dryRun', 'name']),
 });

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { closeServices, getServices } from '../shared/services';
-import { startAzurite, type Azurite } from './azurite';
+import { isPortOpen, startAzurite, type Azurite } from './azurite';
 import { captureRegistrations, type Registration } from './functionsCore';
 import { newInvocationContext, sendJsonError, sendResponse, toHttpRequest } from './httpAdapter';
 import { Router } from './router';
@@ -23,6 +23,7 @@ const ROOT = path.resolve(__dirname, '..', '..');
  * than up to 4x between collections keep the process within its 200 MB budget at a small cost
  * in collections.
  */
+const DEFAULT_AZURITE_PORT = 10000;
 /** How long requests still running at Ctrl+C may take to finish. */
 const STOP_GRACE_MS = 5_000;
 
@@ -58,7 +59,7 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
 async function start(dataDir: string, options: LocalHostOptions, unlock: () => void): Promise<LocalHost> {
   let azurite: Azurite | undefined;
   if (!process.env.AzureWebJobsStorage) {
-    azurite = await startAzurite({ location: path.join(dataDir, 'azurite'), port: Number(process.env.AZURITE_BLOB_PORT) || 0 });
+    azurite = await startAzurite({ location: path.join(dataDir, 'azurite'), port: await azuritePort() });
     process.env.AzureWebJobsStorage = azurite.connectionString;
   }
 
@@ -96,6 +97,7 @@ async function start(dataDir: string, options: LocalHostOptions, unlock: () => v
     for (const route of router.describe()) console.log(`  ${route.methods.join(',').padEnd(9)} ${url}${route.path}  (${route.name})`);
     for (const timer of timers.timers) console.log(`  timer     ${timer.schedule}  (${timer.name}; next ${timer.next.toISOString()})`);
     console.log(`Storage: ${azurite ? `Azurite on http://127.0.0.1:${azurite.port}` : 'AzureWebJobsStorage'}; database: ${services.db.dialect}`);
+    if (azurite) console.log(`  connection string (for Storage Explorer, az storage, the tests): ${azurite.connectionString}`);
   }
 
   return {
@@ -138,6 +140,18 @@ async function dispatch(router: Router, req: http.IncomingMessage, res: http.Ser
     return sendJsonError(req, res, 500, 'internal', `unexpected error; see the log of invocation ${context.invocationId}`);
   }
   await sendResponse(req, res, result as Parameters<typeof sendResponse>[2]);
+}
+
+/**
+ * Azurite's port: AZURITE_BLOB_PORT (0 for any free one), by default Azurite's own 10000, so
+ * that the connection string printed stays the same from one start to the next; if 10000 is
+ * taken, a free one (said at start).
+ */
+async function azuritePort(): Promise<number> {
+  if (process.env.AZURITE_BLOB_PORT !== undefined && process.env.AZURITE_BLOB_PORT !== '') return Number(process.env.AZURITE_BLOB_PORT);
+  if (!(await isPortOpen(DEFAULT_AZURITE_PORT))) return DEFAULT_AZURITE_PORT;
+  console.log(`Port ${DEFAULT_AZURITE_PORT} is taken: Azurite gets a free port (set AZURITE_BLOB_PORT to choose one)`);
+  return 0;
 }
 
 /** The compiled function files, from package.json's `main` glob, as the Functions host finds them. */

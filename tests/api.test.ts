@@ -659,6 +659,30 @@ describe('bad requests are 4xx, never 500', () => {
     expect(rejections.status).toBe(200);
   });
 
+  it('a load names its file in its run; runs page by a cursor; a run\'s rejections download by its id alone', async () => {
+    const res = await postCsv(host.url, '/api/tables/jobs/load?name=jobs%202024.csv', '980,Named\n981,\n');
+    expect(res.status, res.text).toBe(200);
+    const run = await get(host.url, `/api/runs/${res.body.runId}`);
+    expect(run.body.source).toBe('csv:jobs 2024.csv');
+    const download = await get(host.url, `/api/rejections?runId=${res.body.runId}&format=csv`);
+    expect(download.status, download.text).toBe(200);
+    expect(download.headers.get('content-disposition')).toBe(`attachment; filename="jobs-rejections-${res.body.runId}.csv"`);
+    expect(download.text.split('\r\n')[0]).toMatch(/^id,job/);
+    expectError(await get(host.url, '/api/rejections?runId=00000000-0000-4000-8000-000000000000&format=csv'), 404, 'run_not_found');
+
+    const all = (await get(host.url, '/api/runs?limit=1000')).body.runs.map((r: { runId: string }) => r.runId);
+    const paged: string[] = [];
+    for (let url = '/api/runs?limit=7'; ; ) {
+      const page = await get(host.url, url);
+      expect(page.status, page.text).toBe(200);
+      paged.push(...page.body.runs.map((r: { runId: string }) => r.runId));
+      if (!page.body.nextAfter) break;
+      url = `/api/runs?limit=7&after=${page.body.nextAfter}`;
+    }
+    expect(paged).toEqual(all);
+    expectError(await get(host.url, '/api/runs?after=garbage'), 400, 'bad_query');
+  });
+
   it('GET /api/runs: 404 for an unknown uuid, 400 for a malformed one', async () => {
     expectError(await get(host.url, '/api/runs/00000000-0000-4000-8000-000000000000'), 404, 'run_not_found');
     expectError(await get(host.url, '/api/runs/not-a-uuid'), 400, 'bad_run_id');
@@ -667,7 +691,7 @@ describe('bad requests are 4xx, never 500', () => {
 
   it('GET /api/rejections rejects bad query values', async () => {
     expectError(await get(host.url, '/api/rejections?format=xml'), 400, 'bad_query');
-    expectError(await get(host.url, '/api/rejections?format=csv'), 400, 'bad_query');
+    expectError(await get(host.url, '/api/rejections?format=csv'), 400, 'bad_query'); // neither table nor runId
     expectError(await get(host.url, '/api/rejections?runId=nope'), 400, 'bad_query');
     expectError(await get(host.url, '/api/rejections?limit=0'), 400, 'bad_query');
     expectError(await get(host.url, '/api/rejections?limit=1001'), 400, 'bad_query');

@@ -20,6 +20,9 @@ describe('one local host per DATA_DIR', () => {
     dirs.push(dir);
     const first = await startHost({ dataDir: dir });
     hosts.push(first);
+    // It says how to reach the Azurite it started (on the line after the one the helper waits for).
+    for (let i = 0; i < 40 && !first.output().includes('connection string'); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(first.output()).toContain(`connection string (for Storage Explorer, az storage, the tests): ${first.storageConnection}`);
     const second = await startHost({ dataDir: dir }).then(
       (h) => (hosts.push(h), new Error('the second host started')),
       (e: Error) => e,

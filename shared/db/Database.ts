@@ -58,6 +58,8 @@ export interface RunFilter {
   readonly kind?: RunKind;
   readonly status?: RunStatus;
   readonly idempotencyKey?: string;
+  /** Keyset paging: the runs listed after this one (older, or as old with a larger id). */
+  readonly after?: { readonly startedAt: string; readonly id: string };
   readonly limit: number;
 }
 

@@ -282,6 +282,12 @@ export function describeDatabaseContract(name: string, target: ContractTarget): 
         expect((await db.listRuns({ table: 'departments', limit: 10 })).map((r) => r.kind)).toEqual(['load', 'batch']);
         expect((await db.listRuns({ kind: 'batch', limit: 1 })).map((r) => r.table)).toEqual(['jobs']);
         expect(await db.listRuns({ table: 'hired_employees', limit: 10 })).toEqual([]);
+        // Keyset pages, one run at a time, give the same runs in the same order; a status filter keeps its status only.
+        const paged = [];
+        for (let page = await db.listRuns({ limit: 1 }); page.length; page = await db.listRuns({ limit: 1, after: page[0] })) paged.push(page[0].id);
+        expect(paged).toEqual(runs.map((r) => r.id));
+        expect((await db.listRuns({ status: 'succeeded', limit: 10 })).length).toBe(3);
+        expect(await db.listRuns({ status: 'failed', limit: 10 })).toEqual([]);
       });
 
       it('inserts each id once when concurrent batches overlap', async () => {

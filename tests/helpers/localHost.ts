@@ -59,7 +59,8 @@ export async function startHost(options: StartOptions | Record<string, string | 
   requireDist();
   const opts: StartOptions = 'env' in options || 'dataDir' in options ? (options as StartOptions) : { env: options as Record<string, string | undefined> };
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'ingest-test-'));
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', DATA_DIR: dataDir, ...opts.env };
+  // Any free ports: tests run hosts side by side.
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', AZURITE_BLOB_PORT: '0', DATA_DIR: dataDir, ...opts.env };
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
   if (!opts.env || !('AzureWebJobsStorage' in opts.env)) delete env.AzureWebJobsStorage;
 

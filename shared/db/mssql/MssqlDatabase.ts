@@ -146,13 +146,15 @@ export class MssqlDatabase implements Database {
 
   async listRuns(filter: RunFilter): Promise<RunRecord[]> {
     const result = await this.read(
-      this.sql.listRuns({ table: !!filter.table, kind: !!filter.kind, status: !!filter.status, idempotencyKey: !!filter.idempotencyKey }),
+      this.sql.listRuns({ table: !!filter.table, kind: !!filter.kind, status: !!filter.status, idempotencyKey: !!filter.idempotencyKey, after: !!filter.after }),
       (request) =>
         request
           .input('table', sql.NVarChar(128), filter.table ?? null)
           .input('kind', sql.NVarChar(16), filter.kind ?? null)
           .input('status', sql.NVarChar(16), filter.status ?? null)
           .input('idempotencyKey', sql.NVarChar(200), filter.idempotencyKey ?? null)
+          .input('afterStartedAt', sql.DateTime2(3), filter.after ? new Date(filter.after.startedAt) : null)
+          .input('afterId', sql.NVarChar(36), filter.after?.id ?? null)
           .input('limit', sql.Int, filter.limit),
     );
     return (result.recordset as StoredRun[]).map(runFromStored);

@@ -98,12 +98,13 @@ export class MssqlStatements {
     return `SELECT ${RUN_COLUMNS} FROM ${this.names.table('runs')} WHERE id = @id`;
   }
 
-  listRuns(filter: { table: boolean; kind: boolean; status: boolean; idempotencyKey: boolean }): string {
+  listRuns(filter: { table: boolean; kind: boolean; status: boolean; idempotencyKey: boolean; after: boolean }): string {
     const where = ['1 = 1'];
     if (filter.table) where.push('table_name = @table');
     if (filter.kind) where.push('kind = @kind');
     if (filter.status) where.push('status = @status');
     if (filter.idempotencyKey) where.push('idempotency_key = @idempotencyKey');
+    if (filter.after) where.push('(started_at < @afterStartedAt OR (started_at = @afterStartedAt AND id > @afterId))');
     return `SELECT TOP (@limit) ${RUN_COLUMNS} FROM ${this.names.table('runs')} WHERE ${where.join(' AND ')} ORDER BY started_at DESC, id`;
   }
 

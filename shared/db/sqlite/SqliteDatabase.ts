@@ -97,6 +97,7 @@ export class SqliteDatabase implements Database {
     if (filter.kind) where.push('kind = @kind');
     if (filter.status) where.push('status = @status');
     if (filter.idempotencyKey) where.push('idempotency_key = @idempotencyKey');
+    if (filter.after) where.push('(started_at < @afterStartedAt OR (started_at = @afterStartedAt AND id > @afterId))');
     const rows = this.read()
       .prepare(`SELECT * FROM runs WHERE ${where.join(' AND ')} ORDER BY started_at DESC, id LIMIT @limit`)
       .all({
@@ -104,6 +105,8 @@ export class SqliteDatabase implements Database {
         kind: filter.kind ?? null,
         status: filter.status ?? null,
         idempotencyKey: filter.idempotencyKey ?? null,
+        afterStartedAt: filter.after?.startedAt ?? null,
+        afterId: filter.after?.id ?? null,
         limit: filter.limit,
       }) as StoredRun[];
     return rows.map(runFromStored);
