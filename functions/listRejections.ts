@@ -3,7 +3,7 @@ import { app, type HttpRequest, type HttpResponseInit } from '@azure/functions';
 import { BadRequestError, NotFoundError } from '../shared/errors';
 import { rejectionsCsv } from '../shared/ingest/rejectionsCsv';
 import { getServices } from '../shared/services';
-import { json, jsonErrors, queryChoice, queryInt, requireTable, UUID } from './lib/http';
+import { downloadHeaders, json, jsonErrors, queryChoice, queryInt, requireTable, UUID } from './lib/http';
 
 /**
  * GET /api/rejections?table=&runId=&afterId=&limit=&format=json|csv — the rejected rows with their
@@ -28,10 +28,7 @@ export async function listRejections(request: HttpRequest): Promise<HttpResponse
     const lines = rejectionsCsv(db, csvTable, { runId: runId?.toLowerCase(), afterId, limit });
     return {
       status: 200,
-      headers: {
-        'content-type': 'text/csv; charset=utf-8',
-        'content-disposition': `attachment; filename="${csvTable.name}-rejections${runId ? `-${runId.toLowerCase()}` : ''}.csv"`,
-      },
+      headers: downloadHeaders(`${csvTable.name}-rejections${runId ? `-${runId.toLowerCase()}` : ''}.csv`),
       body: Readable.toWeb(Readable.from(lines)) as ReadableStream<Uint8Array>,
     };
   }

@@ -5,6 +5,7 @@
  * its original text, which the rejection log must store exactly as received.
  */
 import Papa from 'papaparse';
+import { fromFixRecord, REASONS_COLUMN } from './ingest/fixFormat';
 
 export interface CsvRecord {
   /** 1-based physical line on which the record starts. */
@@ -71,6 +72,8 @@ interface ParseState {
   header?: string[];
   /** Set while the rest of an over-long line is dropped. */
   skipping?: boolean;
+  /** The header named the fix-and-resend format's reasons column. */
+  fixFormat?: boolean;
 }
 
 function newState(options: ReadCsvOptions): ParseState {
@@ -148,7 +151,7 @@ function splitRecords(state: ParseState, input: string, final: boolean, records:
     if (terminated && fields[last].endsWith('\r')) fields[last] = fields[last].slice(0, -1);
     if (last === 0 && fields[0].trim() === '') continue;
     if (isHeader(state, fields)) continue;
-    records.push(new SplitRecord(line, fields));
+    records.push(ownRecord(state, new SplitRecord(line, fields)));
   }
   return result.meta.cursor;
 }
@@ -184,12 +187,27 @@ function steppedRecords(state: ParseState, input: string, final: boolean, base: 
   return (parser.parse(input, 0, !final) as unknown as Papa.ParseResult<string[]>).meta.cursor;
 }
 
-/** Whether `fields` is the file's first record and names the columns: a header, skipped. */
+/**
+ * Whether `fields` is the file's first record and names the columns: a header, skipped. Named
+ * with the fix-and-resend format's last column too, it says the records are in that format.
+ */
 function isHeader(state: ParseState, fields: string[]): boolean {
   if (!state.first) return false;
   state.first = false;
   const header = state.header;
-  return !!header && fields.length === header.length && fields.every((f, i) => f.trim().toLowerCase() === header[i]);
+  const names = fields.map((f) => f.trim().toLowerCase());
+  if (!header) return false;
+  if (names.length === header.length + 1 && names.at(-1) === REASONS_COLUMN && header.every((h, i) => names[i] === h)) {
+    state.fixFormat = true;
+    return true;
+  }
+  return names.length === header.length && header.every((h, i) => names[i] === h);
+}
+
+/** A record of the fix-and-resend format as the table's own (fixFormat.ts); others as they are. */
+function ownRecord(state: ParseState, record: CsvRecord): CsvRecord {
+  if (!state.fixFormat || record.malformed) return record;
+  return { line: record.line, ...fromFixRecord(record.fields) };
 }
 
 function toRecord(state: ParseState, text: string, data: string[][], errors: Papa.ParseError[], invalidUtf8: boolean): CsvRecord | undefined {
@@ -204,6 +222,7 @@ function toRecord(state: ParseState, text: string, data: string[][], errors: Pap
     fields[last] = fields[last].slice(0, -1);
   }
   if (isHeader(state, fields)) return undefined;
+  if (state.fixFormat && !errors.length && !invalidUtf8) return ownRecord(state, { line, fields, raw });
   const malformed = errors.length
     ? `malformed CSV: ${errors[0].message.toLowerCase()}`
     : invalidUtf8

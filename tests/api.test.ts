@@ -289,13 +289,16 @@ describe('batches: POST /api/tables/{table}/rows', () => {
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toMatch(/^text\/csv/);
       const parsed = Papa.parse<string[]>(res.text.replace(/\r\n$/, ''), { newline: '\r\n' }).data;
-      expect(parsed).toEqual([
+      // The table's columns, then each row's reasons.
+      expect(parsed.map((row) => row.slice(0, -1))).toEqual([
         HIRED_COLUMNS,
         ['2002', '', '2021-02-30T10:00:00Z', '99', '1'],
         ['2003', 'Extra', '2021-03-04T05:06:07Z', '1', '2'],
         ['', 'No id', '2021-03-04T05:06:07Z', '1', '2'],
         ['', '', '', '', ''],
       ]);
+      expect(parsed[0].at(-1)).toBe('rejected_because');
+      expect(parsed[1].at(-1)).toMatch(/name is required; datetime .*; department_id departments has no id 99/);
     });
 
     // Lines 3-4 hold one record (a quoted line break); the rejected rows start on lines 5, 6 and 7.
@@ -343,18 +346,20 @@ describe('batches: POST /api/tables/{table}/rows', () => {
       const res = await get(host.url, `/api/rejections?table=hired_employees&runId=${csvRun.runId}&format=csv`);
       expect(res.status).toBe(200);
       expect(res.headers.get('content-disposition')).toContain('hired_employees');
-      expect(res.text).toBe([HIRED_COLUMNS.join(','), csvLines[3], csvLines[4], csvLines[5]].join('\r\n') + '\r\n');
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
       const parsed = Papa.parse<string[]>(res.text.replace(/\r\n$/, ''), { newline: '\r\n' }).data;
-      expect(parsed).toEqual([
+      // Each row as it was split, however many fields it had, then its reasons.
+      expect(parsed.map((row) => row.slice(0, -1))).toEqual([
         HIRED_COLUMNS,
         ['3003', '', 'not-a-date', '1', '1'],
         ['3004', 'Bob', '2021-01-01T00:00:00Z', '1'],
         ['abc', 'Carl "C"', '2021-01-01T00:00:00Z', '1', '999'],
       ]);
-      // Fix the rows and send the file back as it is.
+      expect(parsed[2].at(-1)).toMatch(/^expected 5 fields/);
+      // Fix the rows and send the file back as it is, reasons column and all.
       parsed[1][1] = 'Fixed Name';
       parsed[1][2] = '2022-02-02T02:02:02Z';
-      parsed[2].push('4');
+      parsed[2].splice(4, 0, '4');
       parsed[3][0] = '3005';
       parsed[3][4] = '5';
       const fixed = Papa.unparse(parsed, { newline: '\r\n' });
@@ -376,7 +381,7 @@ describe('batches: POST /api/tables/{table}/rows', () => {
       expect(hired.every((r) => r.table === 'hired_employees')).toBe(true);
       expect(hired.length).toBe(7);
       const csvDownload = await get(host.url, '/api/rejections?table=jobs&format=csv');
-      expect(csvDownload.text).toBe('id,job\r\n');
+      expect(csvDownload.text).toBe('id,job,rejected_because\r\n');
     });
   });
 

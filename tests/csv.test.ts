@@ -504,6 +504,21 @@ describe('readCsv: over-long records', () => {
   });
 });
 
+describe('the fix-and-resend format (a rejections download sent back)', () => {
+  it('drops the reasons column and the apostrophes that kept formulas as text; its text is the row without them', () => {
+    const text = "\uFEFFid,department,rejected_because\r\n1,'=SUM(A1),department is required\r\n2,\"'-Dash, Inc\",x\r\n3,'plain,y\r\n";
+    expect(parseCsvText(text, { header: DEPT_HEADER })).toEqual([
+      { line: 2, fields: ['1', '=SUM(A1)'], raw: '1,=SUM(A1)' },
+      { line: 3, fields: ['2', '-Dash, Inc'], raw: '2,"-Dash, Inc"' },
+      { line: 4, fields: ['3', "'plain"], raw: "3,'plain" },
+    ]);
+  });
+
+  it('a file without that header is read as it is, apostrophes and all', () => {
+    expect(parseCsvText("1,'=SUM(A1)\n", { header: DEPT_HEADER })).toEqual([{ line: 1, fields: ['1', "'=SUM(A1)"], raw: "1,'=SUM(A1)" }]);
+  });
+});
+
 describe('parseCsvBytes', () => {
   it('reads records with lines and raw text', () => {
     expect(parseCsvText('1,a\r\n\r\n2,"b\nc"\n3,"d ""e"""')).toEqual([

@@ -11,6 +11,7 @@ import { describeReasons } from '../../shared/rules';
 import { closeServices } from '../../shared/services';
 import { parseJson } from '../../shared/ingest/jsonArray';
 import type { RestoreOptions } from '../../shared/backup/restore';
+import { escapeCell } from '../../shared/ingest/fixFormat';
 
 // Request bodies arrive as streams (a historical file can be gigabytes), on Azure as on the local host.
 app.setup({ enableHttpStream: true });
@@ -112,12 +113,15 @@ export function responseFormat(request: HttpRequest): 'json' | 'csv' {
 
 /** A small CSV file (header row, CRLF line ends) as a download. */
 export function csvResponse<T extends object>(filename: string, columns: readonly (keyof T & string)[], rows: readonly T[]): HttpResponseInit {
-  const body = Papa.unparse([columns, ...rows.map((row) => columns.map((c) => row[c]))], { newline: '\r\n' }) + '\r\n';
-  return {
-    status: 200,
-    headers: { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${filename}"` },
-    body,
-  };
+  // A name a spreadsheet would run as a formula is written as text (fixFormat.ts).
+  const cell = (value: unknown) => (typeof value === 'string' ? escapeCell(value) : value);
+  const body = Papa.unparse([columns, ...rows.map((row) => columns.map((c) => cell(row[c])))], { newline: '\r\n' }) + '\r\n';
+  return { status: 200, headers: downloadHeaders(filename), body };
+}
+
+/** A CSV download's headers: its name, and no sniffing it into something a browser would run. */
+export function downloadHeaders(filename: string): Record<string, string> {
+  return { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${filename}"`, 'x-content-type-options': 'nosniff' };
 }
 
 /** The body's media type, lowercased, without parameters; 415 unless it is one of `accepted`. */

@@ -1,30 +1,39 @@
 import Papa from 'papaparse';
 import type { Database, RejectionFilter, RejectionRecord } from '../db';
+import { describeReasons } from '../rules';
 import type { TableDef } from '../tables';
+import { fixHeader, fixLine } from './fixFormat';
 
 const PAGE = 1000;
 
 /**
- * The rejected rows of one table as a CSV file in the table's own format, with a header row (which
- * loads skip), so it can be fixed and sent again as it is. CSV rows are given exactly as received;
- * JSON rows are laid out in column order. Streams page by page: memory stays flat however many
- * rows were rejected.
+ * The rejected rows of one table as a CSV file in the fix-and-resend format (fixFormat.ts): the
+ * table's columns and each row's reasons, well-formed whatever was received, safe to open in a
+ * spreadsheet, and loadable as it is once fixed. Streams page by page: memory stays flat however
+ * many rows were rejected.
  */
 export async function* rejectionsCsv(db: Database, table: TableDef, filter: Omit<RejectionFilter, 'table'>): AsyncGenerator<string> {
-  yield table.columns.map((c) => c.name).join(',') + '\r\n';
+  yield fixHeader(table.columns.map((c) => c.name));
   let afterId = filter.afterId;
   let remaining = filter.limit;
   while (remaining > 0) {
     const page = await db.listRejections({ ...filter, table: table.name, afterId, limit: Math.min(PAGE, remaining) });
     if (page.length === 0) return;
-    yield page.map((r) => csvLine(table, r) + '\r\n').join('');
+    yield page.map((r) => fixLine(fieldsOf(table, r), describeReasons(r.reasons))).join('');
     afterId = page[page.length - 1].id;
     remaining -= page.length;
   }
 }
 
-function csvLine(table: TableDef, rejection: RejectionRecord): string {
-  if (rejection.format === 'csv') return rejection.rawText;
+/**
+ * The rejected row's fields: a CSV line's as it was split (all of them, however many), a JSON
+ * row's in column order; a line that cannot be split as CSV (a quote never closed) is one field.
+ */
+function fieldsOf(table: TableDef, rejection: RejectionRecord): string[] {
+  if (rejection.format === 'csv') {
+    const parsed = Papa.parse<string[]>(rejection.rawText, { delimiter: ',', newline: '\n', quoteChar: '"' });
+    return parsed.errors.length === 0 && parsed.data.length === 1 ? parsed.data[0] : [rejection.rawText];
+  }
   let value: unknown;
   try {
     value = JSON.parse(rejection.rawText);
@@ -32,9 +41,9 @@ function csvLine(table: TableDef, rejection: RejectionRecord): string {
     value = undefined;
   }
   const record = value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-  const fields = table.columns.map((c) => {
+  return table.columns.map((c) => {
     const field = record[c.name];
-    return field === undefined || field === null ? '' : typeof field === 'string' ? field : JSON.stringify(field);
+    if (field === undefined || field === null) return '';
+    return typeof field === 'string' ? field : JSON.stringify(field);
   });
-  return Papa.unparse([fields], { newline: '\r\n' });
 }
