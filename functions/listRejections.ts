@@ -3,11 +3,12 @@ import { app, type HttpRequest, type HttpResponseInit } from '@azure/functions';
 import { BadRequestError, NotFoundError } from '../shared/errors';
 import { rejectionsCsv } from '../shared/ingest/rejectionsCsv';
 import { getServices } from '../shared/services';
-import { downloadHeaders, json, jsonErrors, queryChoice, queryInt, requireTable, UUID } from './lib/http';
+import { downloadHeaders, json, jsonErrors, queryBool, queryChoice, queryInt, requireTable, UUID } from './lib/http';
 
 /**
- * GET /api/rejections?table=&runId=&afterId=&limit=&format=json|csv — the rejected rows with their
- * reasons (JSON, keyset-paged), or one table's rejected rows as a CSV file to fix and send again.
+ * GET /api/rejections?table=&runId=&afterId=&limit=&open=&format=json|csv[&history=true] — the
+ * rejected rows with their reasons (JSON, keyset-paged), or one table's rejected rows as a CSV file
+ * to fix and send again: by default the open ones, with history=true every one.
  */
 export async function listRejections(request: HttpRequest): Promise<HttpResponseInit> {
   const tableName = request.query.get('table');
@@ -25,7 +26,9 @@ export async function listRejections(request: HttpRequest): Promise<HttpResponse
     const csvTable = table ?? (run && requireTable(run.table));
     if (!csvTable) throw new BadRequestError('format=csv needs table= or runId=: each table has its own columns', 'bad_query');
     const limit = queryInt(request, 'limit', { min: 1, max: Number.MAX_SAFE_INTEGER, default: Number.MAX_SAFE_INTEGER });
-    const lines = rejectionsCsv(db, csvTable, { runId: runId?.toLowerCase(), afterId, limit });
+    // By default a table's file lists what is still to fix: each distinct row once, until its id is inserted.
+    const open = !runId && !queryBool(request, 'history');
+    const lines = rejectionsCsv(db, csvTable, { runId: runId?.toLowerCase(), afterId, limit, open });
     return {
       status: 200,
       headers: downloadHeaders(`${csvTable.name}-rejections${runId ? `-${runId.toLowerCase()}` : ''}.csv`),
@@ -33,7 +36,9 @@ export async function listRejections(request: HttpRequest): Promise<HttpResponse
     };
   }
   const limit = queryInt(request, 'limit', { min: 1, max: 1000, default: 100 });
-  const rejections = await db.listRejections({ table: table?.name, runId: runId?.toLowerCase(), afterId, limit });
+  const open = queryBool(request, 'open');
+  if (open && !table) throw new BadRequestError('open=true needs table=: open rejections are of one table', 'bad_query');
+  const rejections = await db.listRejections({ table: table?.name, runId: runId?.toLowerCase(), afterId, limit, open });
   return json({
     rejections,
     nextAfterId: rejections.length === limit ? rejections[rejections.length - 1].id : null,
@@ -44,5 +49,5 @@ app.http('listRejections', {
   methods: ['GET'],
   route: 'rejections',
   authLevel: 'function',
-  handler: jsonErrors(listRejections, ['table', 'runId', 'format', 'afterId', 'limit']),
+  handler: jsonErrors(listRejections, ['table', 'runId', 'format', 'afterId', 'limit', 'open', 'history']),
 });

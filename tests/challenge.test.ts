@@ -64,5 +64,9 @@ describe.skipIf(!hasChallengeFiles)('challenge files', () => {
     const res = await get(host.url, `/api/rejections?runId=${again.body.runId}&limit=1000`);
     expect(res.body.rejections).toHaveLength(70);
     expect(res.body.rejections.every((r: any) => r.reasons.length > 0)).toBe(true);
+    // The file to fix lists the 70 once, not once per load; the history has both loads'.
+    const dataLines = (text: string) => text.split('\r\n').filter((l) => l !== '').length - 1;
+    expect(dataLines((await get(host.url, '/api/rejections?table=hired_employees&format=csv')).text)).toBe(70);
+    expect(dataLines((await get(host.url, '/api/rejections?table=hired_employees&format=csv&history=true')).text)).toBe(140);
   });
 });

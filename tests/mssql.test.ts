@@ -58,8 +58,8 @@ function everyStatement(): string[] {
     statements.saveRun(),
     statements.listRuns({ table: false, kind: false, status: false, idempotencyKey: false, after: false }),
     statements.listRuns({ table: true, kind: true, status: true, idempotencyKey: true, after: true }),
-    statements.listRejections({ table: false, runId: false }),
-    statements.listRejections({ table: true, runId: true }),
+    statements.listRejections({ table: undefined, runId: false, open: false }),
+    statements.listRejections({ table: 'jobs', runId: true, open: true }),
     statements.scratchTables(),
     statements.dropTable('scratch_jobs_1_a'),
     statements.hiresByQuarter(),
@@ -130,7 +130,7 @@ describe('bulk-load tables', () => {
     const ddl = columnTypes(create.slice(create.indexOf('CREATE TABLE')));
     const declaration = (rejectionsBulkTable(names) as unknown as { declare(): string }).declare();
     const bulk = columnTypes(declaration.replace(/ \((\w+)\)/g, '($1)'));
-    expect(Object.keys(bulk)).toEqual(['run_id', 'table_name', 'position', 'raw_text', 'format', 'reasons', 'created_at']);
+    expect(Object.keys(bulk)).toEqual(['run_id', 'table_name', 'position', 'raw_text', 'format', 'reasons', 'created_at', 'raw_sha256', 'row_id']);
     expect(bulk).toEqual(Object.fromEntries(Object.entries(ddl).filter(([column]) => column !== 'id')));
   });
 });

@@ -45,6 +45,10 @@ export interface NewRejection {
   /** How `rawText` is written: a CSV line, or a JSON value. */
   readonly format: 'csv' | 'json';
   readonly reasons: readonly Reason[];
+  /** SHA-256 of `rawText`: rejections of the same row text are one open rejection. */
+  readonly rawSha256: string;
+  /** The row's id, where it had a valid one that its table did not hold yet: a later insert of it resolves the rejection. */
+  readonly rowId: number | null;
 }
 
 export interface Orphans {
@@ -63,7 +67,7 @@ export interface RunFilter {
   readonly limit: number;
 }
 
-export interface RejectionRecord extends NewRejection {
+export interface RejectionRecord extends Omit<NewRejection, 'rawSha256' | 'rowId'> {
   readonly id: number;
   readonly createdAt: string;
 }
@@ -73,6 +77,11 @@ export interface RejectionFilter {
   readonly runId?: string;
   /** Keyset paging: rejections with a larger id than this. */
   readonly afterId: number;
+  /**
+   * Only the open ones: the newest rejection of each distinct row text of the table, unless its
+   * id has since been inserted (with `table`).
+   */
+  readonly open?: boolean;
   readonly limit: number;
 }
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { RunRecord, WriteTransaction } from '../db';
 import { differingColumns, type Reason } from '../rules';
 import { foreignKeys, type Row, type TableDef } from '../tables';
@@ -80,7 +81,8 @@ export async function applyRows(
   await tx.insertRows(table, [...accepted.values()], options.scratch);
   if (rejections.length) {
     rejections.sort((a, b) => a.source.position - b.source.position);
-    await tx.insertRejections(rejections.map((r) => storedRejection(run, table, r)));
+    const newIds = await idsNotStored(tx, table, rejections, stored, accepted);
+    await tx.insertRejections(rejections.map((r) => storedRejection(run, table, r, newIds)));
     tallyReasons(run, rejections);
     for (const rejection of rejections) options.log?.(table, rejection);
   }
@@ -90,9 +92,28 @@ export async function applyRows(
   return rejections;
 }
 
+/** The valid ids of rejected rows that the table does not hold, nor this run accepted: a later insert of one resolves its rejection. */
+async function idsNotStored(tx: WriteTransaction, table: TableDef, rejections: readonly Rejection[], stored: Map<number, Row>, accepted: Map<number, Row>): Promise<Set<number>> {
+  const ids = new Set<number>();
+  for (const { source } of rejections) {
+    const id = idOf(source);
+    if (id !== undefined && !stored.has(id) && !accepted.has(id)) ids.add(id);
+  }
+  if (ids.size === 0) return ids;
+  for (const id of await tx.existingIds(table, [...ids])) ids.delete(id);
+  return ids;
+}
+
+function idOf(source: SourceRow): number | undefined {
+  const { checked } = source;
+  const id = checked.row ? checked.row[0] : checked.partial?.[0];
+  return typeof id === 'number' ? id : undefined;
+}
+
 /** The rejection as stored: its text cut at MAX_STORED_CHARS, with a reason saying so. */
-function storedRejection(run: RunRecord, table: TableDef, { source, reasons }: Rejection): NewRejection {
+function storedRejection(run: RunRecord, table: TableDef, { source, reasons }: Rejection, newIds: Set<number>): NewRejection {
   const cut = source.raw.length > MAX_STORED_CHARS;
+  const id = idOf(source);
   return {
     runId: run.id,
     table: table.name,
@@ -100,5 +121,7 @@ function storedRejection(run: RunRecord, table: TableDef, { source, reasons }: R
     rawText: cut ? source.raw.slice(0, MAX_STORED_CHARS) : source.raw,
     format: source.format,
     reasons: cut ? [...reasons, { field: null, message: `only the first ${MAX_STORED_CHARS} of its ${source.raw.length} characters are kept` }] : reasons,
+    rawSha256: createHash('sha256').update(source.raw).digest('hex'),
+    rowId: id !== undefined && newIds.has(id) ? id : null,
   };
 }

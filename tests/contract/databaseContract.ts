@@ -165,6 +165,19 @@ export function describeDatabaseContract(name: string, target: ContractTarget): 
         expect(await db.listRejections({ table: 'jobs', afterId: 0, limit: 10 })).toEqual([]);
       });
 
+      it('lists the open rejections: each distinct row once, the newest, until its id is inserted; conflicts stay', async () => {
+        const file = '1,Analyst\n2,\n3,\n';
+        await loadCsv(db, jobs, bytesOf(file), { source: 'csv', dryRun: false });
+        await loadCsv(db, jobs, bytesOf(file), { source: 'csv', dryRun: false }); // re-run: rejected again
+        await batch(db, jobs, [{ id: 1, job: 'Other' }]); // a conflict with the stored row 1
+        const history = await db.listRejections({ table: 'jobs', afterId: 0, limit: 100 });
+        expect(history.map((r) => r.rawText)).toEqual(['2,', '3,', '2,', '3,', '{"id":1,"job":"Other"}']);
+        const open = () => db.listRejections({ table: 'jobs', afterId: 0, limit: 100, open: true });
+        expect((await open()).map((r) => r.id)).toEqual(history.slice(2).map((r) => r.id));
+        await batch(db, jobs, [{ id: 2, job: 'Fixed' }]);
+        expect((await open()).map((r) => r.rawText)).toEqual(['3,', '{"id":1,"job":"Other"}']);
+      });
+
       it('refuses, by itself, a row whose reference does not exist', async (context) => {
         if (!db.capabilities.bulkInsertChecksForeignKeys) context.skip(NO_BULK_FOREIGN_KEYS);
         await seed(db);

@@ -161,7 +161,7 @@ export class MssqlDatabase implements Database {
   }
 
   async listRejections(filter: RejectionFilter): Promise<RejectionRecord[]> {
-    const result = await this.read(this.sql.listRejections({ table: !!filter.table, runId: !!filter.runId }), (request) =>
+    const result = await this.read(this.sql.listRejections({ table: filter.table, runId: !!filter.runId, open: !!filter.open }), (request) =>
       request
         .input('afterId', sql.BigInt, filter.afterId)
         .input('limit', sql.Int, filter.limit)
@@ -323,7 +323,7 @@ export class MssqlDatabase implements Database {
         if (rejections.length === 0) return;
         const bulk = rejectionsBulkTable(names);
         const now = new Date();
-        for (const r of rejections) bulk.rows.add(r.runId, r.table, r.position, r.rawText, r.format, JSON.stringify(r.reasons), now);
+        for (const r of rejections) bulk.rows.add(r.runId, r.table, r.position, r.rawText, r.format, JSON.stringify(r.reasons), now, r.rawSha256, r.rowId);
         await state.run((request) => request.bulk(bulk, { checkConstraints: true }));
       },
       openSnapshot: () => this.beginSnapshot(), // its own connection: it sees what was committed before this transaction's lock

@@ -17,7 +17,7 @@ export const COLUMN_TYPES: Record<ColumnDef['type'], { sql: string; bulk: () => 
  * The columns the service writes into `rejected_rows` (its id is an IDENTITY), in bulk-load order:
  * one list for the DDL and the bulk table, so their types cannot drift apart.
  */
-const REJECTION_COLUMNS: readonly { name: string; sql: string; bulk: () => sql.ISqlType }[] = [
+const REJECTION_COLUMNS: readonly { name: string; sql: string; bulk: () => sql.ISqlType; added?: true }[] = [
   { name: 'run_id', sql: 'NVARCHAR(36)', bulk: () => sql.NVarChar(36) },
   { name: 'table_name', sql: 'NVARCHAR(128)', bulk: () => sql.NVarChar(128) },
   { name: 'position', sql: 'BIGINT', bulk: () => sql.BigInt() },
@@ -25,6 +25,9 @@ const REJECTION_COLUMNS: readonly { name: string; sql: string; bulk: () => sql.I
   { name: 'format', sql: 'NVARCHAR(8)', bulk: () => sql.NVarChar(8) },
   { name: 'reasons', sql: 'NVARCHAR(MAX)', bulk: () => sql.NVarChar(sql.MAX) },
   { name: 'created_at', sql: 'DATETIME2(3)', bulk: () => sql.DateTime2(3) },
+  // Added later, so NULL in rows written before them.
+  { name: 'raw_sha256', sql: 'CHAR(64)', bulk: () => sql.Char(64), added: true },
+  { name: 'row_id', sql: 'INT', bulk: () => sql.Int(), added: true },
 ];
 
 /** A bracket-quoted identifier (QUOTENAME's rule). */
@@ -115,8 +118,11 @@ export function schemaStatements(names: MssqlNames): string[] {
       `CREATE TABLE ${names.table('rejected_rows')} (id BIGINT IDENTITY(1, 1) NOT NULL, ${REJECTION_COLUMNS.map((c) =>
         c.name === 'run_id'
           ? `${c.name} ${c.sql} NOT NULL CONSTRAINT [fk_rejected_rows_run_id] REFERENCES ${names.table('runs')} ([id])`
-          : `${c.name} ${c.sql} NOT NULL`,
+          : `${c.name} ${c.sql} ${c.added ? 'NULL' : 'NOT NULL'}`,
       ).join(', ')}, CONSTRAINT [pk_rejected_rows] PRIMARY KEY ([id]))`,
+    ),
+    ...REJECTION_COLUMNS.filter((c) => c.added).map(
+      (c) => `IF COL_LENGTH(${literal(names.table('rejected_rows'))}, ${literal(c.name)}) IS NULL ALTER TABLE ${names.table('rejected_rows')} ADD ${c.name} ${c.sql} NULL`,
     ),
   );
   statements.push(
@@ -124,6 +130,7 @@ export function schemaStatements(names: MssqlNames): string[] {
     ifNoIndex(names, 'runs', 'ix_runs_idempotency_key', ['idempotency_key']),
     ifNoIndex(names, 'rejected_rows', 'ix_rejected_rows_run', ['run_id', 'id']),
     ifNoIndex(names, 'rejected_rows', 'ix_rejected_rows_table', ['table_name', 'id']),
+    ifNoIndex(names, 'rejected_rows', 'ix_rejected_rows_text', ['table_name', 'raw_sha256', 'id']),
   );
   return statements;
 }
@@ -142,7 +149,7 @@ export function bulkTable(table: TableDef, names: MssqlNames, name: string = tab
 /** The bulk-load table for rejections: values in the order of REJECTION_COLUMNS. */
 export function rejectionsBulkTable(names: MssqlNames): sql.Table {
   const bulk = new sql.Table(names.table('rejected_rows'));
-  for (const column of REJECTION_COLUMNS) bulk.columns.add(column.name, column.bulk(), { nullable: false });
+  for (const column of REJECTION_COLUMNS) bulk.columns.add(column.name, column.bulk(), { nullable: !!column.added });
   return bulk;
 }
 

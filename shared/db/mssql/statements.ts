@@ -3,7 +3,7 @@
  * can parse every statement without a server. Parameters are `@name`; identifiers come from the
  * table definitions and are bracket-quoted.
  */
-import { referencesAround, type TableDef } from '../../tables';
+import { referencesAround, type TableDef, type TableName } from '../../tables';
 import { MssqlNames, quoteName, selectList } from './ddl';
 
 /** `id IN (...)` for a JSON array parameter: one round trip, however many ids. */
@@ -120,11 +120,19 @@ export class MssqlStatements {
     );
   }
 
-  listRejections(filter: { table: boolean; runId: boolean }): string {
-    const where = ['id > @afterId'];
-    if (filter.table) where.push('table_name = @table');
-    if (filter.runId) where.push('run_id = @runId');
-    return `SELECT TOP (@limit) ${REJECTION_COLUMNS} FROM ${this.names.table('rejected_rows')} WHERE ${where.join(' AND ')} ORDER BY id`;
+  /** With `open` (and a table): the newest rejection of each distinct row text, unless its id has since been inserted. */
+  listRejections(filter: { table: TableName | undefined; runId: boolean; open: boolean }): string {
+    const rejections = this.names.table('rejected_rows');
+    const where = ['r.id > @afterId'];
+    if (filter.table) where.push('r.table_name = @table');
+    if (filter.runId) where.push('r.run_id = @runId');
+    if (filter.open && filter.table) {
+      where.push(
+        `NOT EXISTS (SELECT 1 FROM ${rejections} AS l WHERE l.table_name = r.table_name AND l.raw_sha256 = r.raw_sha256 AND l.id > r.id)`,
+        `(r.row_id IS NULL OR NOT EXISTS (SELECT 1 FROM ${this.names.table(filter.table)} AS t WHERE t.id = r.row_id))`,
+      );
+    }
+    return `SELECT TOP (@limit) ${REJECTION_COLUMNS} FROM ${rejections} AS r WHERE ${where.join(' AND ')} ORDER BY r.id`;
   }
 
   scratchTables(): string {

@@ -113,11 +113,17 @@ export class SqliteDatabase implements Database {
   }
 
   async listRejections(filter: RejectionFilter): Promise<RejectionRecord[]> {
-    const where = ['id > @afterId'];
-    if (filter.table) where.push('table_name = @table');
-    if (filter.runId) where.push('run_id = @runId');
+    const where = ['r.id > @afterId'];
+    if (filter.table) where.push('r.table_name = @table');
+    if (filter.runId) where.push('r.run_id = @runId');
+    if (filter.open && filter.table) {
+      where.push(
+        'NOT EXISTS (SELECT 1 FROM rejected_rows l WHERE l.table_name = r.table_name AND l.raw_sha256 = r.raw_sha256 AND l.id > r.id)',
+        `(r.row_id IS NULL OR NOT EXISTS (SELECT 1 FROM ${quote(filter.table)} t WHERE t.id = r.row_id))`,
+      );
+    }
     const rows = this.read()
-      .prepare(`SELECT * FROM rejected_rows WHERE ${where.join(' AND ')} ORDER BY id LIMIT @limit`)
+      .prepare(`SELECT r.* FROM rejected_rows r WHERE ${where.join(' AND ')} ORDER BY r.id LIMIT @limit`)
       .all({ afterId: filter.afterId, limit: filter.limit, table: filter.table ?? null, runId: filter.runId ?? null }) as StoredRejection[];
     return rows.map((r) => ({
       id: r.id,

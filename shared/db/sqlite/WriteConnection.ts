@@ -8,7 +8,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import type { NewRejection, Orphans, RunRecord } from '../Database';
 import { getTable, type Row, type TableDef, type TableName } from '../../tables';
 import { openConnection } from './connection';
-import { ADDED_RUN_COLUMNS, columnDefinitions, quote, schemaStatements, selectList } from './ddl';
+import { ADDED_COLUMNS, columnDefinitions, quote, schemaStatements, selectList } from './ddl';
 import { upgradeTextDatetimes } from './upgrade';
 
 type Statement = BetterSqlite3.Statement;
@@ -40,16 +40,18 @@ export class WriteConnection {
   migrate(): void {
     upgradeTextDatetimes(this.connection);
     this.connection.transaction(() => {
-      this.addRunColumns();
+      this.addColumns();
       for (const sql of schemaStatements()) this.connection.exec(sql);
     })();
   }
 
-  /** Adds the columns a `runs` table of an earlier version lacks (its indexes follow in the schema statements). */
-  private addRunColumns(): void {
-    const existing = new Set((this.connection.pragma('table_info(runs)') as { name: string }[]).map((c) => c.name));
-    if (existing.size === 0) return; // no table yet: the schema statements create it whole
-    for (const [name, type] of ADDED_RUN_COLUMNS) if (!existing.has(name)) this.connection.exec(`ALTER TABLE runs ADD COLUMN ${name} ${type}`);
+  /** Adds the columns that tables of an earlier version lack (their indexes follow in the schema statements). */
+  private addColumns(): void {
+    for (const [table, name, type] of ADDED_COLUMNS) {
+      const existing = (this.connection.pragma(`table_info(${table})`) as { name: string }[]).map((c) => c.name);
+      // No table yet: the schema statements create it whole.
+      if (existing.length && !existing.includes(name)) this.connection.exec(`ALTER TABLE ${table} ADD COLUMN ${name} ${type}`);
+    }
   }
 
   begin(): void {
@@ -109,10 +111,10 @@ export class WriteConnection {
 
   insertRejections(rejections: readonly NewRejection[]): void {
     const statement = this.prepared('insertRejection', () =>
-      'INSERT INTO rejected_rows (run_id, table_name, position, raw_text, format, reasons, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO rejected_rows (run_id, table_name, position, raw_text, format, reasons, created_at, raw_sha256, row_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
     const now = new Date().toISOString();
-    for (const r of rejections) statement.run(r.runId, r.table, r.position, r.rawText, r.format, JSON.stringify(r.reasons), now);
+    for (const r of rejections) statement.run(r.runId, r.table, r.position, r.rawText, r.format, JSON.stringify(r.reasons), now, r.rawSha256, r.rowId);
   }
 
   orphans(childName: TableName, column: string, parentName: TableName, limit: number): Orphans {

@@ -26,10 +26,12 @@ export function columnDefinitions(table: TableDef, withConstraints: boolean): st
     .join(', ');
 }
 
-/** Columns of `runs` added after its first version, for files created before them: name and type. */
-export const ADDED_RUN_COLUMNS = [
-  ['idempotency_key', 'TEXT'],
-  ['detail', 'TEXT'],
+/** Columns added after a table's first version, for files created before them: table, name and type. */
+export const ADDED_COLUMNS = [
+  ['runs', 'idempotency_key', 'TEXT'],
+  ['runs', 'detail', 'TEXT'],
+  ['rejected_rows', 'raw_sha256', 'TEXT'],
+  ['rejected_rows', 'row_id', 'INTEGER'],
 ] as const;
 
 export function schemaStatements(): string[] {
@@ -51,11 +53,13 @@ export function schemaStatements(): string[] {
       rejected INTEGER NOT NULL, error TEXT, idempotency_key TEXT, detail TEXT) STRICT`,
     `CREATE TABLE IF NOT EXISTS rejected_rows (
       id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL REFERENCES runs (id), table_name TEXT NOT NULL,
-      position INTEGER NOT NULL, raw_text TEXT NOT NULL, format TEXT NOT NULL, reasons TEXT NOT NULL, created_at TEXT NOT NULL) STRICT`,
+      position INTEGER NOT NULL, raw_text TEXT NOT NULL, format TEXT NOT NULL, reasons TEXT NOT NULL, created_at TEXT NOT NULL,
+      raw_sha256 TEXT, row_id INTEGER) STRICT`,
     `CREATE INDEX IF NOT EXISTS ix_runs_started ON runs (started_at)`,
     `CREATE INDEX IF NOT EXISTS ix_runs_idempotency_key ON runs (idempotency_key) WHERE idempotency_key IS NOT NULL`,
     `CREATE INDEX IF NOT EXISTS ix_rejected_rows_run ON rejected_rows (run_id, id)`,
     `CREATE INDEX IF NOT EXISTS ix_rejected_rows_table ON rejected_rows (table_name, id)`,
+    `CREATE INDEX IF NOT EXISTS ix_rejected_rows_text ON rejected_rows (table_name, raw_sha256, id)`,
   );
   return statements;
 }
