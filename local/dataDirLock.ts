@@ -11,16 +11,38 @@ import { DataDirInUseError } from './DataDirInUseError';
 export function lockDataDir(dataDir: string): () => void {
   fs.mkdirSync(dataDir, { recursive: true });
   const file = path.join(dataDir, 'host.lock');
-  for (;;) {
-    try {
-      fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
-      return () => fs.rmSync(file, { force: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  // The lock appears with its process id already in it: written aside, then linked into place (which fails if one exists).
+  const mine = `${file}.${process.pid}`;
+  fs.writeFileSync(mine, String(process.pid));
+  try {
+    for (;;) {
+      try {
+        fs.linkSync(mine, file);
+        return () => fs.rmSync(file, { force: true });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      const holder = Number(fs.readFileSync(file, 'utf8'));
+      if (holder !== process.pid && isRunning(holder)) throw new DataDirInUseError(dataDir, holder);
+      // Left by a host that died: taken over by renaming ours onto it, so two hosts taking it over cannot both win.
+      const taken = `${file}.stale.${process.pid}`;
+      try {
+        fs.renameSync(file, taken);
+      } catch {
+        continue; // another host took it over first
+      }
+      if (Number(fs.readFileSync(taken, 'utf8')) !== holder) {
+        // It was no longer the dead host's: put it back (unless a lock exists again), and look again.
+        try {
+          fs.linkSync(taken, file);
+        } catch {
+          // a lock exists again: the loop looks at it
+        }
+      }
+      fs.rmSync(taken, { force: true });
     }
-    const holder = Number(fs.readFileSync(file, 'utf8'));
-    if (holder > 0 && holder !== process.pid && isRunning(holder)) throw new DataDirInUseError(dataDir, holder);
-    fs.rmSync(file, { force: true }); // left by a host that died
+  } finally {
+    fs.rmSync(mine, { force: true });
   }
 }
 

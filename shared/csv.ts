@@ -82,45 +82,66 @@ function newState(options: ReadCsvOptions): ParseState {
 
 function parseText(state: ParseState, decoded: DecodedText, final: boolean): CsvRecord[] {
   if (state.skipping) decoded = skipRestOfLine(state, decoded);
+  const records: CsvRecord[] = [];
+  parseInput(state, decoded, final, records);
+  if (state.partial.length > MAX_RECORD_CHARS && rejectFirstLine(state, records)) {
+    // The lines after it, read again once; if they too run past the limit, they go with it.
+    parseInput(state, { text: '', invalid: [] }, false, records);
+    if (state.partial.length > MAX_RECORD_CHARS) dropPartial(state, records);
+  }
+  return records;
+}
+
+function parseInput(state: ParseState, decoded: DecodedText, final: boolean, records: CsvRecord[]): void {
   const { text } = decoded;
   const base = state.consumed - state.partial.length;
   for (const [from, to] of decoded.invalid) state.invalid.push([state.consumed + from, state.consumed + to]);
   state.consumed += text.length;
   const input = state.partial + text;
-  const records: CsvRecord[] = [];
   const end = state.invalid.length === 0 && input.indexOf('"') === -1 ? splitRecords(state, input, final, records) : steppedRecords(state, input, final, base, records);
   state.partial = final ? '' : input.slice(end);
   state.invalid = state.invalid.filter(([, to]) => to > state.consumed - state.partial.length);
-  if (state.partial.length > MAX_RECORD_CHARS) records.push(...tooLong(state));
-  return records;
+}
+
+/** A record rejected for its length, keeping a copy of its first characters (a slice would keep the whole text alive). */
+function tooLongRecord(line: number, text: string): CsvRecord {
+  return {
+    line,
+    fields: [],
+    raw: Buffer.from(stripLineEnding(text.slice(0, KEPT_CHARS)), 'utf8').toString('utf8'),
+    malformed: `record_too_long: the record is longer than ${MAX_RECORD_CHARS} characters (a quoted field that is never closed, or a line without an end); reading goes on at the next line`,
+  };
 }
 
 /**
  * The unfinished record has grown past MAX_RECORD_CHARS: a quote that is never closed, or a line
- * without an end. Its first line is rejected on its own (its first characters kept), and reading
- * goes on at the line after it; with no line end yet, at the next one that comes.
+ * without an end. Its first line is rejected on its own. Returns whether lines follow it in what
+ * was read, to be read again as records of their own (the partial is the tail of what was
+ * decoded, so positions hold); with no line end yet, the rest of the line is skipped as it comes.
  */
-function tooLong(state: ParseState): CsvRecord[] {
-  const line = state.line;
+function rejectFirstLine(state: ParseState, records: CsvRecord[]): boolean {
   const newline = state.partial.indexOf('\n');
-  const first = newline === -1 ? state.partial : state.partial.slice(0, newline);
-  const record: CsvRecord = {
-    line,
-    fields: [],
-    raw: stripLineEnding(first.slice(0, KEPT_CHARS)),
-    malformed: `record_too_long: the record is longer than ${MAX_RECORD_CHARS} characters (a quoted field that is never closed, or a line without an end); reading goes on at the next line`,
-  };
+  records.push(tooLongRecord(state.line, newline === -1 ? state.partial : state.partial.slice(0, newline)));
   state.line++;
   state.first = false;
   if (newline === -1) {
     state.partial = '';
     state.invalid = [];
     state.skipping = true;
-    return [record];
+    return false;
   }
-  // The lines after the first are read again as records of their own: the partial is the tail of what was decoded, so positions hold.
   state.partial = state.partial.slice(newline + 1);
-  return [record, ...parseText(state, { text: '', invalid: [] }, false)];
+  return true;
+}
+
+/** Read again, the lines still run past the limit: all of them are rejected as one record, and reading goes on after the next line end. */
+function dropPartial(state: ParseState, records: CsvRecord[]): void {
+  records.push(tooLongRecord(state.line, state.partial));
+  state.line += countNewlines(state.partial) + 1;
+  state.first = false;
+  state.partial = '';
+  state.invalid = [];
+  state.skipping = true;
 }
 
 /** Drops the text up to and including the next line end, while an over-long line is skipped. */
@@ -151,7 +172,9 @@ function splitRecords(state: ParseState, input: string, final: boolean, records:
     if (terminated && fields[last].endsWith('\r')) fields[last] = fields[last].slice(0, -1);
     if (last === 0 && fields[0].trim() === '') continue;
     if (isHeader(state, fields)) continue;
-    records.push(ownRecord(state, new SplitRecord(line, fields)));
+    // A record that ended within one large chunk is held to the limit too.
+    if (input.length > MAX_RECORD_CHARS && fields.reduce((n, f) => n + f.length + 1, 0) > MAX_RECORD_CHARS) records.push(tooLongRecord(line, fields.join(',')));
+    else records.push(ownRecord(state, new SplitRecord(line, fields)));
   }
   return result.meta.cursor;
 }
@@ -214,6 +237,10 @@ function toRecord(state: ParseState, text: string, data: string[][], errors: Pap
   const line = state.line;
   state.line += countNewlines(text);
   const raw = stripLineEnding(text);
+  if (raw.length > MAX_RECORD_CHARS) {
+    state.first = false;
+    return tooLongRecord(line, raw);
+  }
   if (raw.trim() === '') return undefined;
   const fields = data[0] ?? [];
   const last = fields.length - 1;

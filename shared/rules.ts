@@ -70,7 +70,7 @@ export function checkObject(table: TableDef, value: unknown): Checked {
     else row[i] = result;
   });
   for (const key of Object.keys(record)) {
-    if (!table.columns.some((c) => c.name === key)) reasons.push({ field: key, message: `is not a column of ${table.name}` });
+    if (!table.columns.some((c) => c.name === key)) reasons.push({ field: key.slice(0, 100), message: `is not a column of ${table.name}` });
   }
   return reasons.length ? { reasons, partial: row } : { row };
 }

@@ -613,6 +613,7 @@ describe('bad requests are 4xx, never 500', () => {
     expectError(await get(host.url, '/api/health?verbose=1'), 400, 'unknown_query_parameter');
     // The Functions host's own key parameter is taken everywhere.
     expect((await get(host.url, '/api/tables?code=abc')).status).toBe(200);
+    expect((await get(host.url, '/api/tables?Code=abc&clientId=default')).status).toBe(200); // as the portal's function URLs give them
   });
 
   it('GET /api/runs?status= returns runs of that status only', async () => {

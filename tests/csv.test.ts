@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_RECORD_CHARS, parseCsvBytes, readCsv, type CsvRecord, type ReadCsvOptions } from '../shared/csv';
+import { fixLine } from '../shared/ingest/fixFormat';
 
 const parseCsvText = (text: string, options?: ReadCsvOptions) => parseCsvBytes(Buffer.from(text, "utf8"), options ?? {}, Infinity).map(plain);
 import { allOf, batchesOf, bytes, chunks, everyN, splitAt} from './helpers/byteStreams';
@@ -479,6 +480,29 @@ describe('readCsv: over-long records', () => {
     ]);
   });
 
+  it('an unclosed quote followed by a megabyte of short lines: the line is rejected, the lines after it read, quickly', async () => {
+    const body = bytes('1,Sales\n2,"Marketing\n' + '1234,HR\n'.repeat(170_000));
+    const started = Date.now();
+    const records = await read(everyN(body, 64 * 1024));
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(records[1]).toMatchObject({ line: 2, malformed: expect.stringMatching(/^record_too_long/) });
+    expect(records.length).toBeGreaterThan(150_000);
+    expect(records.at(-1)).toMatchObject({ fields: ['1234', 'HR'] });
+  });
+
+  it('a quote opened and never closed on every line: rejected in two records at most per megabyte, in linear time', async () => {
+    const body = bytes('1,"a\n'.repeat(220_000) + '9,end\n');
+    const started = Date.now();
+    const records = await read(everyN(body, 64 * 1024));
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(records.filter((r) => r.malformed?.startsWith('record_too_long')).length).toBeLessThanOrEqual(4);
+  });
+
+  it('a record that ends within one large chunk is held to the limit too', async () => {
+    const records = await read(bytes('1,' + 'x'.repeat(MAX_RECORD_CHARS + 10) + '\n2,b\n'));
+    expect(records.map((r) => [r.line, r.malformed?.slice(0, 15)])).toEqual([[1, 'record_too_long'], [2, undefined]]);
+  });
+
   it('a record just under the limit is read', async () => {
     const long = 'y'.repeat(MAX_RECORD_CHARS - 100);
     const records = await read(everyN(bytes('1,' + long + '\n2,b\n'), 64 * 1024));
@@ -489,18 +513,10 @@ describe('readCsv: over-long records', () => {
 
   // The limit bounds what is buffered while a record is incomplete; a record that does end is
   // returned whole, and the rules reject it (no field may exceed 255 characters).
-  it('a complete record longer than MAX_RECORD_CHARS that ends within a chunk is returned', async () => {
-    const body = bytes('1,' + 'x'.repeat(MAX_RECORD_CHARS + 10) + '\n2,b\n');
-    const records = await read(everyN(body, 64 * 1024));
-    expect(records.map((r) => r.line)).toEqual([1, 2]);
-    expect(records[0].fields[1]).toHaveLength(MAX_RECORD_CHARS + 10);
-  });
-
-  it('a complete record longer than MAX_RECORD_CHARS in a single chunk is returned', async () => {
+  it('a quoted record longer than MAX_RECORD_CHARS in a single chunk is rejected, and the next read', async () => {
     const body = bytes('1,"' + 'x'.repeat(MAX_RECORD_CHARS + 10) + '"\n2,b\n');
     const records = await read(body);
-    expect(records.map((r) => r.line)).toEqual([1, 2]);
-    expect(records[0].malformed).toBeUndefined();
+    expect(records.map((r) => [r.line, r.malformed?.slice(0, 15)])).toEqual([[1, 'record_too_long'], [2, undefined]]);
   });
 });
 
@@ -512,6 +528,13 @@ describe('the fix-and-resend format (a rejections download sent back)', () => {
       { line: 3, fields: ['2', '-Dash, Inc'], raw: '2,"-Dash, Inc"' },
       { line: 4, fields: ['3', "'plain"], raw: "3,'plain" },
     ]);
+  });
+
+  it("a value's own leading apostrophe survives the round trip", () => {
+    const line = fixLine(["'-Dash", "''", "'plain"], 'r');
+    expect(line).toBe("''-Dash,''',''plain,r\r\n");
+    const records = parseCsvText(`\uFEFFid,department,rejected_because\r\n${fixLine(['1', "'-Dash"], 'r')}`, { header: DEPT_HEADER });
+    expect(records[0].fields).toEqual(['1', "'-Dash"]);
   });
 
   it('a file without that header is read as it is, apostrophes and all', () => {

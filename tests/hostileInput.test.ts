@@ -139,9 +139,11 @@ describe('encodings', () => {
     const unknown = await postCsv(host.url, '/api/tables/departments/load', '105,x\n', 'text/csv; charset=ebcdic-cp-us');
     expect(unknown.status).toBe(415);
     expect(unknown.body.error).toMatchObject({ code: 'unsupported_charset', message: expect.stringMatching(/iconv -f ebcdic-cp-us -t utf-8/) });
-    const noBom = await postCsv(host.url, '/api/tables/departments/load', utf16le('105,Without a mark\r\n'));
-    expect(noBom.status).toBe(415);
-    expect(noBom.body.error.message).toMatch(/UTF-16 without a byte-order mark/);
+    for (const text of ['105,Without a mark\r\n', '105,With an emoji 😀 and Ā\r\n'.repeat(20)]) {
+      const noBom = await postCsv(host.url, '/api/tables/departments/load', utf16le(text));
+      expect(noBom.status).toBe(415);
+      expect(noBom.body.error.message).toMatch(/UTF-16 without a byte-order mark/);
+    }
     const json = await postCsv(host.url, '/api/tables/departments/rows', utf16le('[]'), 'application/json; charset=utf-16le');
     expect(json.status).toBe(415);
     expect(await tableCounts(host.url)).toEqual(before);

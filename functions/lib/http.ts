@@ -24,8 +24,8 @@ export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 /** Error codes of a request body that ended before its end. */
 const CLIENT_GONE = new Set(['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'UND_ERR_ABORTED']);
 
-/** The key parameter of the Functions host, on every route. */
-const HOST_QUERY = ['code'];
+/** The Functions host's own parameters, on every route: the key, and the key's name (as in the portal's function URLs). */
+const HOST_QUERY = ['code', 'clientid'];
 
 /**
  * Wraps a handler so that every failure becomes a JSON error: 4xx for bad input, 500 only for
@@ -37,7 +37,7 @@ export function jsonErrors(handler: HttpHandler, query: readonly string[]): Http
     try {
       // A browser sends a form or a bodiless fetch to another site without asking; JSON or CSV it asks about first (CORS).
       if (request.method === 'POST') mediaType(request, ['application/json', 'text/csv']);
-      const unknown = [...new Set(request.query.keys())].filter((name) => !query.includes(name) && !HOST_QUERY.includes(name));
+      const unknown = [...new Set(request.query.keys())].filter((name) => !query.includes(name) && !HOST_QUERY.includes(name.toLowerCase()));
       if (unknown.length) {
         throw new BadRequestError(
           `unknown query parameter${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `"${n}"`).join(', ')}: ${query.length ? `this route takes ${query.map((n) => `"${n}"`).join(', ')}` : 'this route takes none'}`,

@@ -9,16 +9,17 @@ import Papa from 'papaparse';
 
 export const REASONS_COLUMN = 'rejected_because';
 
-const FORMULA_START = /^[=+\-@\t\r]/;
+/** What escapeCell prefixes: a formula's start (= + - @, a tab or a CR), or an apostrophe of the value's own, so that reading back is exact. */
+const ESCAPED = /^[=+\-@\t\r']/;
 
-/** A cell as written: a would-be formula made text. */
+/** A cell as written: a would-be formula made text; a value's own leading apostrophe doubled. */
 export function escapeCell(value: string): string {
-  return FORMULA_START.test(value) ? `'${value}` : value;
+  return ESCAPED.test(value) ? `'${value}` : value;
 }
 
 /** A cell as read back: the apostrophe escapeCell added removed. */
 export function unescapeCell(value: string): string {
-  return value.startsWith("'") && FORMULA_START.test(value.slice(1)) ? value.slice(1) : value;
+  return value.startsWith("'") && ESCAPED.test(value.slice(1)) ? value.slice(1) : value;
 }
 
 /** One line of the format, with its CRLF. */

@@ -45,6 +45,7 @@ export function splitJsonArray(text: string, maxElements: number): { raw: string
  * Malformed text is left to JSON.parse to describe.
  */
 function checkShape(text: string, maxElements: number): void {
+  const array = /^\uFEFF?\s*\[/.test(text.slice(0, 64)); // elements are counted in an array only
   let depth = 0;
   let elements = 0;
   let empty = true;
@@ -63,7 +64,7 @@ function checkShape(text: string, maxElements: number): void {
     } else if (depth >= 1 && c > 0x20) {
       empty = false;
     }
-    if (elements + (empty ? 0 : 1) > maxElements) {
+    if (array && elements + (empty ? 0 : 1) > maxElements) {
       throw new PayloadTooLargeError(`the batch has more than ${maxElements} rows: at most ${maxElements} per request (use /load for files)`);
     }
   }

@@ -10,6 +10,8 @@ import { fromCsvRecord, type SourceRow } from './SourceRow';
 
 /** Rows checked and applied together: bounds the memory a load holds, whatever the file size. */
 const SLICE_ROWS = 5_000;
+/** ...and their characters, for rows far longer than any valid one (each may be up to MAX_RECORD_CHARS). */
+const SLICE_CHARS = 16 * 1024 * 1024;
 /**
  * A load's transaction commits after TRANSACTION_ROWS rows or TRANSACTION_MS, or after
  * WAITING_WRITE_MS when another write of this process waits for it (a batch; on SQLite, a backup
@@ -148,11 +150,16 @@ function warnIfNotThisFormat(run: RunRecord, table: TableDef, rows: readonly Sou
 /** The file's rows in slices of about SLICE_ROWS, checked against the row-level rules. */
 async function* rowSlices(table: TableDef, body: AsyncIterable<Uint8Array>): AsyncGenerator<SourceRow[]> {
   let slice: SourceRow[] = [];
+  let chars = 0;
   for await (const records of readCsv(body, { header: table.columns.map((c) => c.name) })) {
-    for (const record of records) slice.push(fromCsvRecord(table, record));
-    if (slice.length >= SLICE_ROWS) {
+    for (const record of records) {
+      slice.push(fromCsvRecord(table, record));
+      for (const field of record.fields) chars += field.length;
+    }
+    if (slice.length >= SLICE_ROWS || chars >= SLICE_CHARS) {
       yield slice;
       slice = [];
+      chars = 0;
     }
   }
   if (slice.length) yield slice;

@@ -17,6 +17,8 @@ const DECODED = new Map([
   ['iso-8859-15', 'iso-8859-15'],
 ]);
 const UTF8 = new Set(['utf-8', 'utf8', 'us-ascii', 'ascii']);
+/** Bytes looked at before deciding how to read a file without a declared charset. */
+const SNIFF_BYTES = 1024;
 
 /** The names a client may declare, for messages. */
 export const CHARSETS = ['utf-8', 'utf-16le', 'utf-16be', 'windows-1252', 'iso-8859-1', 'iso-8859-15'];
@@ -40,8 +42,17 @@ export async function* toUtf8(bytes: AsyncIterable<Uint8Array>, charset: string 
   checkCharset(charset);
   const declared = charset?.toLowerCase();
   const iterator = bytes[Symbol.asyncIterator]();
-  const first = await iterator.next();
-  if (first.done) return;
+  // At least SNIFF_BYTES (or the whole file), for the byte-order mark and the NUL count.
+  const start: Uint8Array[] = [];
+  let started = 0;
+  while (started < SNIFF_BYTES) {
+    const next = await iterator.next();
+    if (next.done) break;
+    start.push(next.value);
+    started += next.value.length;
+  }
+  if (started === 0) return;
+  const first = { value: Buffer.concat(start) };
   let label = declared === undefined || UTF8.has(declared) ? undefined : DECODED.get(declared);
   if (declared === undefined || declared === 'utf-16') label = byteOrderMark(first.value) ?? label;
   if (declared === undefined && label === undefined && looksLikeUtf16(first.value)) {
@@ -49,7 +60,7 @@ export async function* toUtf8(bytes: AsyncIterable<Uint8Array>, charset: string 
   }
   if (label === undefined) {
     yield first.value;
-    for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+    for (let more = await iterator.next(); !more.done; more = await iterator.next()) yield more.value;
     return;
   }
   const decoder = new TextDecoder(label, { fatal: true }); // a UTF-16 BOM is dropped by the decoder
@@ -61,7 +72,7 @@ export async function* toUtf8(bytes: AsyncIterable<Uint8Array>, charset: string 
     }
   };
   yield decode(first.value);
-  for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield decode(next.value);
+  for (let more = await iterator.next(); !more.done; more = await iterator.next()) yield decode(more.value);
   yield decode(undefined);
 }
 
@@ -71,11 +82,11 @@ function byteOrderMark(bytes: Uint8Array): string | undefined {
   return undefined;
 }
 
-/** Many NUL bytes, all at even or all at odd positions: ASCII text in UTF-16. */
+/** Many NUL bytes, nearly all at even or nearly all at odd positions: mostly-ASCII text in UTF-16. */
 function looksLikeUtf16(bytes: Uint8Array): boolean {
-  const sample = bytes.subarray(0, 1024);
+  const sample = bytes.subarray(0, SNIFF_BYTES);
   let even = 0;
   let odd = 0;
   for (let i = 0; i < sample.length; i++) if (sample[i] === 0) i % 2 ? odd++ : even++;
-  return sample.length >= 4 && Math.max(even, odd) >= sample.length / 4 && Math.min(even, odd) === 0;
+  return sample.length >= 4 && Math.max(even, odd) >= sample.length / 4 && Math.min(even, odd) <= Math.max(even, odd) / 2;
 }

@@ -128,6 +128,7 @@ export class MssqlStatements {
     if (filter.runId) where.push('r.run_id = @runId');
     if (filter.open && filter.table) {
       where.push(
+        'r.raw_sha256 IS NOT NULL',
         `NOT EXISTS (SELECT 1 FROM ${rejections} AS l WHERE l.table_name = r.table_name AND l.raw_sha256 = r.raw_sha256 AND l.id > r.id)`,
         `(r.row_id IS NULL OR NOT EXISTS (SELECT 1 FROM ${this.names.table(filter.table)} AS t WHERE t.id = r.row_id))`,
       );

@@ -118,6 +118,8 @@ export class SqliteDatabase implements Database {
     if (filter.runId) where.push('r.run_id = @runId');
     if (filter.open && filter.table) {
       where.push(
+        // Rejections stored before their text was hashed are in the history only.
+        'r.raw_sha256 IS NOT NULL',
         'NOT EXISTS (SELECT 1 FROM rejected_rows l WHERE l.table_name = r.table_name AND l.raw_sha256 = r.raw_sha256 AND l.id > r.id)',
         `(r.row_id IS NULL OR NOT EXISTS (SELECT 1 FROM ${quote(filter.table)} t WHERE t.id = r.row_id))`,
       );
