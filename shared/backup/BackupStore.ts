@@ -172,7 +172,7 @@ export class BackupStore {
     const stored: StoredBackup[] = [];
     for await (const item of this.container.listBlobsFlat({ includeMetadata: true })) {
       const metadata = item.metadata ?? {};
-      const kind: BackupKind = metadata.kind === 'safety' ? 'safety' : 'backup';
+      const kind = kindOf(metadata);
       const set = SET_MANIFEST.exec(item.name)?.[1];
       if (set) {
         stored.push({ name: item.name, table: null, kind, set, createdAt: metadata.createdat ?? '' });
@@ -237,8 +237,16 @@ export function backupName(table: TableDef, at: Date): string {
   return `${table.name}/${table.name}-${setName(at)}.avro`;
 }
 
+/** The UTC instant that names backups and sets: yyyyMMddTHHmmssSSSZ (see setName). */
+const STAMP = String.raw`\d{8}T\d{9}Z`;
+
 function isBackupName(table: string, name: string): boolean {
-  return new RegExp(`^${table}/${table}-\\d{8}T\\d{9}Z\\.avro$`).test(name);
+  return new RegExp(`^${table}/${table}-${STAMP}\\.avro$`).test(name);
+}
+
+/** A blob's kind, from its metadata: only `safety` is said; anything else is a backup. */
+function kindOf(metadata: Record<string, string>): BackupKind {
+  return metadata.kind === 'safety' ? 'safety' : 'backup';
 }
 
 /** A set is named by the instant of its snapshot: yyyyMMddTHHmmssSSSZ. */
@@ -250,13 +258,13 @@ function manifestName(set: string): string {
   return `${SETS}${set}.json`;
 }
 
-const SET_MANIFEST = /^sets\/(\d{8}T\d{9}Z)\.json$/;
+const SET_MANIFEST = new RegExp(`^${SETS}(${STAMP})\\.json$`);
 /** A manifest lists three files: anything much larger was not written by this service. */
 const MAX_MANIFEST_BYTES = 64 * 1024;
 
 /** A client-supplied set name. */
 export function checkSetName(name: unknown): string {
-  if (typeof name !== 'string' || !/^\d{8}T\d{9}Z$/.test(name)) {
+  if (typeof name !== 'string' || !new RegExp(`^${STAMP}$`).test(name)) {
     throw new BadRequestError(`"set" must name a backup set, like "${setName(new Date(0))}"; got ${JSON.stringify(name)}`, 'bad_backup_name');
   }
   return name;
@@ -281,7 +289,7 @@ function describe(table: TableDef, name: string, bytes: number, metadata: Record
     bytes,
     sha256: metadata.sha256,
     createdAt: metadata.createdat ?? '',
-    kind: metadata.kind === 'safety' ? 'safety' : 'backup',
+    kind: kindOf(metadata),
     set: metadata.set ?? null,
   };
 }
