@@ -39,14 +39,26 @@ export async function measureBackupRestore(url: string, pid: number, rows: numbe
  * writer cache full), `fresh` in a host started afresh on the same data, as a timer or a restore
  * on a newly started instance would run.
  */
-export function backupRestoreResults(afterLoad: BackupRestoreFigures, fresh: BackupRestoreFigures, loadSeconds: number, dbFile: string, work: string): [string, string][] {
+export function backupRestoreResults(
+  afterLoad: BackupRestoreFigures,
+  fresh: BackupRestoreFigures,
+  loadSeconds: number,
+  dbFile: string,
+  work: string,
+): [string, string][] {
   const { rows } = afterLoad;
   const mb = (kib: number) => `${(kib / 1024).toFixed(0)} MB`;
   const results: [string, string][] = [
     ['backup: rows', `${rows.toLocaleString('en')} (${(afterLoad.bytes / 1e6).toFixed(1)} MB Avro, deflate)`],
-    ['backup: wall time', `${afterLoad.backupSeconds.toFixed(2)} s (${rate(rows, afterLoad.backupSeconds)} rows/s); fresh host ${fresh.backupSeconds.toFixed(2)} s`],
+    [
+      'backup: wall time',
+      `${afterLoad.backupSeconds.toFixed(2)} s (${rate(rows, afterLoad.backupSeconds)} rows/s); fresh host ${fresh.backupSeconds.toFixed(2)} s`,
+    ],
     ['backup: peak RSS', `${mb(afterLoad.backupPeakKib)} after the load, ${mb(fresh.backupPeakKib)} in a fresh host (target < 200 MB)`],
-    ['restore: wall time', `${afterLoad.restoreSeconds.toFixed(2)} s (${rate(rows, afterLoad.restoreSeconds)} rows/s); fresh host ${fresh.restoreSeconds.toFixed(2)} s`],
+    [
+      'restore: wall time',
+      `${afterLoad.restoreSeconds.toFixed(2)} s (${rate(rows, afterLoad.restoreSeconds)} rows/s); fresh host ${fresh.restoreSeconds.toFixed(2)} s`,
+    ],
     ['restore: peak RSS', `${mb(afterLoad.restorePeakKib)} after the load, ${mb(fresh.restorePeakKib)} in a fresh host (target < 200 MB)`],
     ['restore / load time', `${(afterLoad.restoreSeconds / loadSeconds).toFixed(2)}x (target <= 1.50x)`],
   ];
@@ -56,7 +68,10 @@ export function backupRestoreResults(afterLoad: BackupRestoreFigures, fresh: Bac
   } else {
     results.push(['sqlite3 -csv export: wall time', `${exportSeconds.toFixed(2)} s`]);
     const ratio = (seconds: number) => `${(seconds / exportSeconds).toFixed(2)}x`;
-    results.push(['backup / export time', `${ratio(afterLoad.backupSeconds)} after the load, ${ratio(fresh.backupSeconds)} in a fresh host (target <= 2.00x)`]);
+    results.push([
+      'backup / export time',
+      `${ratio(afterLoad.backupSeconds)} after the load, ${ratio(fresh.backupSeconds)} in a fresh host (target <= 2.00x)`,
+    ]);
   }
   return results;
 }

@@ -80,9 +80,13 @@ async function main(): Promise<void> {
     results.push(...backupResults);
     batch.sort((a, b) => a - b);
     const pct = (p: number) => batch[Math.min(batch.length - 1, Math.floor((p / 100) * batch.length))];
-    results.push(['1000-row JSON batches, 8 clients', `${batch.length} requests: p50 ${pct(50).toFixed(0)} ms, p99 ${pct(99).toFixed(0)} ms`]);
+    results.push([
+      '1000-row JSON batches, 8 clients',
+      `${batch.length} requests: p50 ${pct(50).toFixed(0)} ms, p99 ${pct(99).toFixed(0)} ms`,
+    ]);
     results.push(...metrics);
-    if (process.env.BENCH_TDS !== '0') results.push(...(await benchTds({ startHost, upload }, file, path.join(work, 'tds-host'), ROWS, load.seconds)));
+    if (process.env.BENCH_TDS !== '0')
+      results.push(...(await benchTds({ startHost, upload }, file, path.join(work, 'tds-host'), ROWS, load.seconds)));
 
     console.log('\nIngest benchmark');
     for (const [name, value] of results) console.log(`  ${name.padEnd(34)} ${value}`);

@@ -105,7 +105,10 @@ export async function benchMetrics(url: string, dbFile: string): Promise<[string
   }
   queries.forEach(({ name, sql }, i) => {
     const endpoint = endpoints[i];
-    results.push([`${name}: endpoint`, `median ${endpoint.ms.toFixed(1)} ms over ${CALLS} calls, ${endpoint.rows} rows (target < 1000 ms)`]);
+    results.push([
+      `${name}: endpoint`,
+      `median ${endpoint.ms.toFixed(1)} ms over ${CALLS} calls, ${endpoint.rows} rows (target < 1000 ms)`,
+    ]);
     if (!cli) {
       results.push([`${name}: plain SQL`, 'skipped: no sqlite3 command']);
       return;
@@ -115,7 +118,10 @@ export async function benchMetrics(url: string, dbFile: string): Promise<[string
     if (sqlRows !== endpoint.rows) throw new Error(`${name}: the plain SQL gives ${sqlRows} rows, the endpoint ${endpoint.rows}`);
     const query = median(Array.from({ length: CALLS }, () => sqlite3(dbFile, sql).ms));
     const sqlMs = Math.max(0.1, query - startup);
-    results.push([`${name}: plain SQL`, `${sqlMs.toFixed(1)} ms (sqlite3 median ${query.toFixed(1)} ms - startup ${startup.toFixed(1)} ms)`]);
+    results.push([
+      `${name}: plain SQL`,
+      `${sqlMs.toFixed(1)} ms (sqlite3 median ${query.toFixed(1)} ms - startup ${startup.toFixed(1)} ms)`,
+    ]);
     results.push([`${name}: ratio`, `${(endpoint.ms / sqlMs).toFixed(2)}x (target <= 1.5x)`]);
   });
   return results;

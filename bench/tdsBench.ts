@@ -14,7 +14,13 @@ export interface TdsBenchDeps {
   upload(url: string, table: string, file: string): Promise<{ seconds: number; body: Record<string, unknown> }>;
 }
 
-export async function benchTds(deps: TdsBenchDeps, file: (name: string) => string, dataDir: string, rows: number, sqliteLoadSeconds: number): Promise<[string, string][]> {
+export async function benchTds(
+  deps: TdsBenchDeps,
+  file: (name: string) => string,
+  dataDir: string,
+  rows: number,
+  sqliteLoadSeconds: number,
+): Promise<[string, string][]> {
   const missing = babelfishMissing();
   if (missing) return [['TDS (Babelfish)', `skipped: ${missing}`]];
   const started = await ensureBabelfishRunning();
@@ -30,9 +36,18 @@ export async function benchTds(deps: TdsBenchDeps, file: (name: string) => strin
       const figures = await measureBackupRestore(host.url, host.process.pid!, rows);
       const rate = (seconds: number) => `${Math.round(rows / seconds).toLocaleString('en')} rows/s`;
       return [
-        ['TDS load (Babelfish, mssql bulk)', `${load.seconds.toFixed(2)} s (${rate(load.seconds)}); ${(sqliteLoadSeconds / load.seconds).toFixed(2)}x SQLite's rows/s; host peak RSS ${(loadPeak / 1024).toFixed(0)} MB`],
-        ['TDS backup (Babelfish)', `${figures.backupSeconds.toFixed(2)} s (${rate(figures.backupSeconds)}); host peak RSS ${(figures.backupPeakKib / 1024).toFixed(0)} MB`],
-        ['TDS restore (Babelfish)', `${figures.restoreSeconds.toFixed(2)} s (${rate(figures.restoreSeconds)}); host peak RSS ${(figures.restorePeakKib / 1024).toFixed(0)} MB`],
+        [
+          'TDS load (Babelfish, mssql bulk)',
+          `${load.seconds.toFixed(2)} s (${rate(load.seconds)}); ${(sqliteLoadSeconds / load.seconds).toFixed(2)}x SQLite's rows/s; host peak RSS ${(loadPeak / 1024).toFixed(0)} MB`,
+        ],
+        [
+          'TDS backup (Babelfish)',
+          `${figures.backupSeconds.toFixed(2)} s (${rate(figures.backupSeconds)}); host peak RSS ${(figures.backupPeakKib / 1024).toFixed(0)} MB`,
+        ],
+        [
+          'TDS restore (Babelfish)',
+          `${figures.restoreSeconds.toFixed(2)} s (${rate(figures.restoreSeconds)}); host peak RSS ${(figures.restorePeakKib / 1024).toFixed(0)} MB`,
+        ],
       ];
     } finally {
       await host.stop();

@@ -22,10 +22,14 @@ export async function insertRows(request: HttpRequest, context: InvocationContex
   }
   const rows =
     type === 'text/csv'
-      ? parseCsvBytes(await utf8Buffer(await bodyBuffer(request, MAX_BATCH_BYTES), charset), { header: table.columns.map((c) => c.name) }, MAX_BATCH_ROWS).map(
-          (record) => fromCsvRecord(table, record),
-        )
-      : splitJsonArray(await bodyText(request, MAX_BATCH_BYTES), MAX_BATCH_ROWS).map((element, i) => fromJsonElement(table, i, element.raw, element.value));
+      ? parseCsvBytes(
+          await utf8Buffer(await bodyBuffer(request, MAX_BATCH_BYTES), charset),
+          { header: table.columns.map((c) => c.name) },
+          MAX_BATCH_ROWS,
+        ).map((record) => fromCsvRecord(table, record))
+      : splitJsonArray(await bodyText(request, MAX_BATCH_BYTES), MAX_BATCH_ROWS).map((element, i) =>
+          fromJsonElement(table, i, element.raw, element.value),
+        );
   const { db } = await getServices();
   const result = await insertBatch(db, table, rows, type === 'text/csv' ? 'csv' : 'json', logRejections(context));
   logRun(context, 'batch', result);
@@ -35,7 +39,13 @@ export async function insertRows(request: HttpRequest, context: InvocationContex
 /** A CSV batch in its declared (or marked) encoding, as UTF-8. */
 async function utf8Buffer(bytes: Buffer, charset: string | undefined): Promise<Buffer> {
   const chunks: Uint8Array[] = [];
-  for await (const chunk of toUtf8((async function* () { yield bytes; })(), charset)) chunks.push(chunk);
+  for await (const chunk of toUtf8(
+    (async function* () {
+      yield bytes;
+    })(),
+    charset,
+  ))
+    chunks.push(chunk);
   return Buffer.concat(chunks);
 }
 

@@ -13,7 +13,9 @@ export async function listRuns(request: HttpRequest): Promise<HttpResponseInit> 
   const tableName = request.query.get('table');
   const table = tableName ? requireTable(tableName) : undefined;
   const kind = request.query.get('kind') ? queryChoice(request, 'kind', ['batch', 'load', 'restore'], 'load') : undefined;
-  const status = request.query.get('status') ? queryChoice(request, 'status', ['running', 'interrupted', 'succeeded', 'failed'], 'running') : undefined;
+  const status = request.query.get('status')
+    ? queryChoice(request, 'status', ['running', 'interrupted', 'succeeded', 'failed'], 'running')
+    : undefined;
   const limit = queryInt(request, 'limit', { min: 1, max: 1000, default: 20 });
   const after = parseCursor(request.query.get('after'));
   const { db } = await getServices();
@@ -30,7 +32,8 @@ export async function listRuns(request: HttpRequest): Promise<HttpResponseInit> 
 function parseCursor(text: string | null): { startedAt: string; id: string } | undefined {
   if (!text) return undefined;
   const [startedAt, id] = Buffer.from(text, 'base64url').toString('utf8').split('|');
-  if (!id || !UUID.test(id) || Number.isNaN(Date.parse(startedAt))) throw new BadRequestError('query parameter "after" must be the nextAfter of a previous page', 'bad_query');
+  if (!id || !UUID.test(id) || Number.isNaN(Date.parse(startedAt)))
+    throw new BadRequestError('query parameter "after" must be the nextAfter of a previous page', 'bad_query');
   return { startedAt, id };
 }
 

@@ -2,6 +2,7 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import { parseJson } from '../shared/ingest/jsonArray';
 import { loadCsv } from '../shared/ingest/loadCsv';
 import { BadRequestError } from '../shared/errors';
+import { hasControlCharacter } from '../shared/controlCharacters';
 import { getServices, requireStorage } from '../shared/services';
 import { checkCharset, toUtf8 } from '../shared/ingest/transcode';
 import { bodyBytes, bodyText, charsetParam, json, jsonErrors, logRejections, logRun, mediaType, queryBool, tableParam } from './lib/http';
@@ -35,17 +36,29 @@ function parseBlobRequest(text: string): { blob: string; charset?: string } {
   const body = parseJson(text);
   const keys = body !== null && typeof body === 'object' && !Array.isArray(body) ? Object.keys(body) : [];
   const { blob, charset } = (body ?? {}) as { blob?: unknown; charset?: unknown };
-  if (!keys.includes('blob') || keys.some((k) => k !== 'blob' && k !== 'charset') || (charset !== undefined && typeof charset !== 'string')) {
-    throw new BadRequestError('the JSON body must be {"blob":"<path in the historic container>"}, with "charset":"<name>" if the file is not UTF-8', 'bad_load_request');
+  if (
+    !keys.includes('blob') ||
+    keys.some((k) => k !== 'blob' && k !== 'charset') ||
+    (charset !== undefined && typeof charset !== 'string')
+  ) {
+    throw new BadRequestError(
+      'the JSON body must be {"blob":"<path in the historic container>"}, with "charset":"<name>" if the file is not UTF-8',
+      'bad_load_request',
+    );
   }
   return { blob: blob as string, ...(charset !== undefined && { charset: charset as string }) };
 }
 
 /** The uploaded file's name, for its run: `?name=`, else a Content-Disposition filename; at most 255 plain characters. */
 function fileName(request: HttpRequest): string | undefined {
-  const name = request.query.get('name') ?? /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(request.headers.get('content-disposition') ?? '')?.[1];
+  const name =
+    request.query.get('name') ?? /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(request.headers.get('content-disposition') ?? '')?.[1];
   if (name === undefined || name === '') return undefined;
-  if (name.length > 255 || /[\u0000-\u001f\u007f]/.test(name)) throw new BadRequestError('the file name ("name" or Content-Disposition) must be 1 to 255 characters, without control characters', 'bad_query');
+  if (name.length > 255 || hasControlCharacter(name))
+    throw new BadRequestError(
+      'the file name ("name" or Content-Disposition) must be 1 to 255 characters, without control characters',
+      'bad_query',
+    );
   return name;
 }
 

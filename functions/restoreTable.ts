@@ -12,7 +12,9 @@ export async function restoreTable(request: HttpRequest): Promise<HttpResponseIn
   const table = tableParam(request);
   const { safety, ...target } = await restoreRequest(request, 'backup');
   const services = await getServices();
-  return json(await restore(services.db, requireBackups(services), table, { backup: target.backup }, { safety, ...restoreOptions(request) }));
+  return json(
+    await restore(services.db, requireBackups(services), table, { backup: target.backup }, { safety, ...restoreOptions(request) }),
+  );
 }
 
 app.http('restoreTable', {

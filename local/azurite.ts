@@ -25,7 +25,16 @@ export function connectionStringFor(port: number): string {
 export async function startAzurite(options: { location?: string; port?: number }): Promise<Azurite> {
   const port = options.port || (await freePort());
   const main = require.resolve('azurite/dist/src/blob/main.js');
-  const args = ['--blobHost', '127.0.0.1', '--blobPort', String(port), '--silent', '--skipApiVersionCheck', '--loose', '--disableTelemetry'];
+  const args = [
+    '--blobHost',
+    '127.0.0.1',
+    '--blobPort',
+    String(port),
+    '--silent',
+    '--skipApiVersionCheck',
+    '--loose',
+    '--disableTelemetry',
+  ];
   args.push(...(options.location ? ['--location', options.location] : ['--inMemoryPersistence']));
   const child = fork(main, args, {
     execArgv: ['--require', path.join(__dirname, 'exitWithParent.js')],

@@ -20,7 +20,10 @@ export function captureRegistrations(): Registration[] {
   const core = {
     version: 'local-host',
     hostVersion: 'local-host',
-    registerFunction(metadata: { name: string; bindings: Record<string, Registration['trigger'] & { direction: string }> }, handler: Registration['handler']) {
+    registerFunction(
+      metadata: { name: string; bindings: Record<string, Registration['trigger'] & { direction: string }> },
+      handler: Registration['handler'],
+    ) {
       const trigger = Object.values(metadata.bindings).find((b) => b.direction === 'in' && b.type.endsWith('Trigger'));
       if (!trigger) throw new Error(`function ${metadata.name} has no trigger`);
       registrations.push({ name: metadata.name, trigger, handler });

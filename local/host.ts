@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { closeServices, getServices } from '../shared/services';
 import { isPortOpen, startAzurite, type Azurite } from './azurite';
@@ -64,6 +65,7 @@ async function start(dataDir: string, options: LocalHostOptions, unlock: () => v
   }
 
   const registrations = captureRegistrations();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded as the Functions host loads package.json's main files
   for (const file of functionFiles()) require(file);
   const router = new Router(registrations, routePrefix());
 
@@ -90,13 +92,15 @@ async function start(dataDir: string, options: LocalHostOptions, unlock: () => v
     server.once('error', reject);
     server.listen(port, '127.0.0.1', resolve);
   });
-  const url = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`;
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   if (!options.quiet) {
     console.log(`Functions on ${url} (data in ${dataDir})`);
     for (const route of router.describe()) console.log(`  ${route.methods.join(',').padEnd(9)} ${url}${route.path}  (${route.name})`);
     for (const timer of timers.timers) console.log(`  timer     ${timer.schedule}  (${timer.name}; next ${timer.next.toISOString()})`);
-    console.log(`Storage: ${azurite ? `Azurite on http://127.0.0.1:${azurite.port}` : 'AzureWebJobsStorage'}; database: ${services.db.dialect}`);
+    console.log(
+      `Storage: ${azurite ? `Azurite on http://127.0.0.1:${azurite.port}` : 'AzureWebJobsStorage'}; database: ${services.db.dialect}`,
+    );
     if (azurite) console.log(`  connection string (for Storage Explorer, az storage, the tests): ${azurite.connectionString}`);
   }
 
@@ -125,7 +129,13 @@ const LOOPBACK_HOST = /^(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])(:\d+)
 async function dispatch(router: Router, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const host = req.headers.host ?? '';
   if (!LOOPBACK_HOST.test(host)) {
-    return sendJsonError(req, res, 421, 'host_not_allowed', `the local host answers only to localhost, 127.0.0.1 and [::1]; got Host ${JSON.stringify(host)}`);
+    return sendJsonError(
+      req,
+      res,
+      421,
+      'host_not_allowed',
+      `the local host answers only to localhost, 127.0.0.1 and [::1]; got Host ${JSON.stringify(host)}`,
+    );
   }
   const url = new URL(req.url ?? '/', `http://${host}`);
   const match = router.match(req.method ?? 'GET', url.pathname);
@@ -175,7 +185,10 @@ if (require.main === module) {
   startLocalHost().then(
     (host) => {
       const stop = () => {
-        host.close().then(() => process.exit(0), () => process.exit(1));
+        host.close().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
       };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);

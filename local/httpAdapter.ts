@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { HttpRequest, HttpResponse, InvocationContext, type HttpRequestInit, type HttpResponseInit } from '@azure/functions';
 
 export function toHttpRequest(req: IncomingMessage, url: URL, params: Record<string, string>): HttpRequest {
@@ -37,7 +38,11 @@ export function newInvocationContext(functionName: string): InvocationContext {
   });
 }
 
-export async function sendResponse(req: IncomingMessage, res: ServerResponse, result: HttpResponseInit | HttpResponse | undefined): Promise<void> {
+export async function sendResponse(
+  req: IncomingMessage,
+  res: ServerResponse,
+  result: HttpResponseInit | HttpResponse | undefined,
+): Promise<void> {
   const response = result instanceof HttpResponse ? result : new HttpResponse(result ?? { status: 204 });
   const headers: Record<string, string> = {};
   response.headers.forEach((value, name) => (headers[name] = value));
@@ -45,7 +50,7 @@ export async function sendResponse(req: IncomingMessage, res: ServerResponse, re
   // connection, so the connection cannot carry another request.
   if (!req.complete) headers.connection = 'close';
   res.writeHead(response.status, headers);
-  if (response.body) await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), res);
+  if (response.body) await pipeline(Readable.fromWeb(response.body as WebReadableStream), res);
   else res.end();
 }
 

@@ -10,7 +10,12 @@ const FIELDS = [
   { name: 'minute', min: 0, max: 59 },
   { name: 'hour', min: 0, max: 23 },
   { name: 'day', min: 1, max: 31 },
-  { name: 'month', min: 1, max: 12, names: ['JANUARY', 'FEBRUARY', 'MARCH', 'APRIL', 'MAY', 'JUNE', 'JULY', 'AUGUST', 'SEPTEMBER', 'OCTOBER', 'NOVEMBER', 'DECEMBER'] },
+  {
+    name: 'month',
+    min: 1,
+    max: 12,
+    names: ['JANUARY', 'FEBRUARY', 'MARCH', 'APRIL', 'MAY', 'JUNE', 'JULY', 'AUGUST', 'SEPTEMBER', 'OCTOBER', 'NOVEMBER', 'DECEMBER'],
+  },
   { name: 'day-of-week', min: 0, max: 6, names: ['SUNDAY', 'MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY'] },
 ] as const;
 
@@ -19,7 +24,8 @@ export class NcrontabSchedule {
 
   static parse(expression: string): NcrontabSchedule {
     const parts = expression.trim().split(/\s+/);
-    if (parts.length !== 6) throw new Error(`"${expression}" is not an NCRONTAB schedule: it needs 6 fields (second minute hour day month day-of-week)`);
+    if (parts.length !== 6)
+      throw new Error(`"${expression}" is not an NCRONTAB schedule: it needs 6 fields (second minute hour day month day-of-week)`);
     const allowed = parts.map((part, i) => parseField(part, FIELDS[i], expression));
     return new NcrontabSchedule(allowed);
   }
@@ -55,7 +61,10 @@ function parseField(text: string, field: (typeof FIELDS)[number], expression: st
   const bad = () => new Error(`"${expression}": the ${field.name} field "${text}" is not valid (${field.min}-${field.max})`);
   const value = (token: string): number => {
     const upper = token.toUpperCase();
-    const named = 'names' in field ? (field.names as readonly string[]).findIndex((n) => n === upper || (upper.length === 3 && n.startsWith(upper))) : -1;
+    const named =
+      'names' in field
+        ? (field.names as readonly string[]).findIndex((n) => n === upper || (upper.length === 3 && n.startsWith(upper)))
+        : -1;
     const n = named >= 0 ? named + field.min : /^\d+$/.test(token) ? Number(token) : NaN;
     if (!(n >= field.min && n <= field.max)) throw bad();
     return n;

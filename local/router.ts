@@ -16,7 +16,10 @@ interface CompiledRoute {
 export class Router {
   private readonly routes: CompiledRoute[];
 
-  constructor(registrations: readonly Registration[], private readonly prefix: string) {
+  constructor(
+    registrations: readonly Registration[],
+    private readonly prefix: string,
+  ) {
     this.routes = registrations
       .filter((r) => r.trigger.type === 'httpTrigger')
       .map((registration) => {

@@ -33,11 +33,14 @@ export function startTimers(registrations: readonly Registration[]): { timers: S
       let last: Date | undefined;
       let running = false;
       const arm = () => {
-        const handle = setTimeout(() => {
-          handles.delete(handle);
-          if (Date.now() < timer.next.getTime()) return arm();
-          void fire();
-        }, Math.min(MAX_DELAY_MS, Math.max(0, timer.next.getTime() - Date.now())));
+        const handle = setTimeout(
+          () => {
+            handles.delete(handle);
+            if (Date.now() < timer.next.getTime()) return arm();
+            void fire();
+          },
+          Math.min(MAX_DELAY_MS, Math.max(0, timer.next.getTime() - Date.now())),
+        );
         handles.add(handle);
       };
       const fire = async () => {
@@ -49,7 +52,10 @@ export function startTimers(registrations: readonly Registration[]): { timers: S
         running = true;
         try {
           const status = { last: (last ?? due).toISOString(), next: timer.next.toISOString(), lastUpdated: new Date().toISOString() };
-          await registration.handler({ isPastDue: Date.now() - due.getTime() > 1000, schedule: { adjustForDST: false }, scheduleStatus: status }, context);
+          await registration.handler(
+            { isPastDue: Date.now() - due.getTime() > 1000, schedule: { adjustForDST: false }, scheduleStatus: status },
+            context,
+          );
         } catch (error) {
           context.error('the timer function failed:', error);
         } finally {

@@ -96,18 +96,22 @@ function readStorageConnection(env: NodeJS.ProcessEnv, name: string): StorageCon
   const blobServiceUri = env[`${name}__blobServiceUri`] || (accountName && `https://${accountName}.blob.core.windows.net`);
   if (!blobServiceUri) return undefined;
   if (!/^https?:\/\/[^\s/]+\/?$/.test(blobServiceUri)) {
-    throw new ConfigurationError(`${name}__blobServiceUri must be the account's blob endpoint, like https://<account>.blob.core.windows.net; got ${JSON.stringify(blobServiceUri)}`);
+    throw new ConfigurationError(
+      `${name}__blobServiceUri must be the account's blob endpoint, like https://<account>.blob.core.windows.net; got ${JSON.stringify(blobServiceUri)}`,
+    );
   }
   return { kind: 'identity', blobServiceUri, clientId: env[`${name}__clientId`] || env.AZURE_CLIENT_ID || undefined };
 }
 
 function readSqlConnection(env: NodeJS.ProcessEnv): SqlConnection | undefined {
   if (env.SQL_CONNECTION) {
-    if (env.SQL_SERVER || env.SQL_DATABASE) throw new ConfigurationError('set either SQL_CONNECTION or SQL_SERVER with SQL_DATABASE, not both');
+    if (env.SQL_SERVER || env.SQL_DATABASE)
+      throw new ConfigurationError('set either SQL_CONNECTION or SQL_SERVER with SQL_DATABASE, not both');
     return { kind: 'connectionString', connectionString: env.SQL_CONNECTION };
   }
   if (!env.SQL_SERVER && !env.SQL_DATABASE) return undefined;
-  if (!env.SQL_SERVER) throw new ConfigurationError('SQL_DATABASE is set but SQL_SERVER is missing (the server name, like myserver.database.windows.net)');
+  if (!env.SQL_SERVER)
+    throw new ConfigurationError('SQL_DATABASE is set but SQL_SERVER is missing (the server name, like myserver.database.windows.net)');
   if (!env.SQL_DATABASE) throw new ConfigurationError('SQL_SERVER is set but SQL_DATABASE is missing (the database name)');
   return { kind: 'entra', server: env.SQL_SERVER, database: env.SQL_DATABASE, clientId: env.AZURE_CLIENT_ID || undefined };
 }

@@ -98,7 +98,10 @@ function parseInput(state: ParseState, decoded: DecodedText, final: boolean, rec
   for (const [from, to] of decoded.invalid) state.invalid.push([state.consumed + from, state.consumed + to]);
   state.consumed += text.length;
   const input = state.partial + text;
-  const end = state.invalid.length === 0 && input.indexOf('"') === -1 ? splitRecords(state, input, final, records) : steppedRecords(state, input, final, base, records);
+  const end =
+    state.invalid.length === 0 && input.indexOf('"') === -1
+      ? splitRecords(state, input, final, records)
+      : steppedRecords(state, input, final, base, records);
   state.partial = final ? '' : input.slice(end);
   state.invalid = state.invalid.filter(([, to]) => to > state.consumed - state.partial.length);
 }
@@ -162,7 +165,9 @@ function skipRestOfLine(state: ParseState, decoded: DecodedText): DecodedText {
  * Returns where the unfinished last line starts.
  */
 function splitRecords(state: ParseState, input: string, final: boolean, records: CsvRecord[]): number {
-  const result = new Papa.Parser({ delimiter: ',', newline: '\n', quoteChar: '"' }).parse(input, 0, !final) as unknown as Papa.ParseResult<string[]>;
+  const result = new Papa.Parser({ delimiter: ',', newline: '\n', quoteChar: '"' }).parse(input, 0, !final) as unknown as Papa.ParseResult<
+    string[]
+  >;
   const rows = result.data;
   for (let i = 0; i < rows.length; i++) {
     const fields = rows[i];
@@ -173,7 +178,8 @@ function splitRecords(state: ParseState, input: string, final: boolean, records:
     if (last === 0 && fields[0].trim() === '') continue;
     if (isHeader(state, fields)) continue;
     // A record that ended within one large chunk is held to the limit too.
-    if (input.length > MAX_RECORD_CHARS && fields.reduce((n, f) => n + f.length + 1, 0) > MAX_RECORD_CHARS) records.push(tooLongRecord(line, fields.join(',')));
+    if (input.length > MAX_RECORD_CHARS && fields.reduce((n, f) => n + f.length + 1, 0) > MAX_RECORD_CHARS)
+      records.push(tooLongRecord(line, fields.join(',')));
     else records.push(ownRecord(state, new SplitRecord(line, fields)));
   }
   return result.meta.cursor;
@@ -233,7 +239,13 @@ function ownRecord(state: ParseState, record: CsvRecord): CsvRecord {
   return { line: record.line, ...fromFixRecord(record.fields) };
 }
 
-function toRecord(state: ParseState, text: string, data: string[][], errors: Papa.ParseError[], invalidUtf8: boolean): CsvRecord | undefined {
+function toRecord(
+  state: ParseState,
+  text: string,
+  data: string[][],
+  errors: Papa.ParseError[],
+  invalidUtf8: boolean,
+): CsvRecord | undefined {
   const line = state.line;
   state.line += countNewlines(text);
   const raw = stripLineEnding(text);
@@ -250,11 +262,7 @@ function toRecord(state: ParseState, text: string, data: string[][], errors: Pap
   }
   if (isHeader(state, fields)) return undefined;
   if (state.fixFormat && !errors.length && !invalidUtf8) return ownRecord(state, { line, fields, raw });
-  const malformed = errors.length
-    ? `malformed CSV: ${errors[0].message.toLowerCase()}`
-    : invalidUtf8
-      ? 'is not valid UTF-8'
-      : undefined;
+  const malformed = errors.length ? `malformed CSV: ${errors[0].message.toLowerCase()}` : invalidUtf8 ? 'is not valid UTF-8' : undefined;
   return malformed ? { line, fields, raw, malformed } : { line, fields, raw };
 }
 
@@ -320,7 +328,7 @@ class Utf8ChunkDecoder {
   private byLine(bytes: Uint8Array): DecodedText {
     let text = '';
     const invalid: [number, number][] = [];
-    for (let from = 0; from < bytes.length; ) {
+    for (let from = 0; from < bytes.length;) {
       const newline = bytes.indexOf(0x0a, from);
       const to = newline === -1 ? bytes.length : newline + 1;
       const line = bytes.subarray(from, to);

@@ -60,4 +60,3 @@ export function yearBounds(year: number): YearBounds {
   const start = (month: number) => Date.UTC(year, month, 1);
   return { first: start(0), q2: start(3), q3: start(6), q4: start(9), last: Date.UTC(year + 1, 0, 1) - 1 };
 }
-

@@ -154,8 +154,12 @@ export function parseInstant(text: string): ValueResult {
   if (length < 19 || text[4] !== '-' || text[7] !== '-' || text[10] !== 'T' || text[13] !== ':' || text[16] !== ':') {
     return { error: FORMAT_ERROR };
   }
-  const year = digitsAt(text, 0, 4), month = digitsAt(text, 5, 7), day = digitsAt(text, 8, 10);
-  const hour = digitsAt(text, 11, 13), minute = digitsAt(text, 14, 16), second = digitsAt(text, 17, 19);
+  const year = digitsAt(text, 0, 4),
+    month = digitsAt(text, 5, 7),
+    day = digitsAt(text, 8, 10);
+  const hour = digitsAt(text, 11, 13),
+    minute = digitsAt(text, 14, 16),
+    second = digitsAt(text, 17, 19);
   if (year < 0 || month < 0 || day < 0 || hour < 0 || minute < 0 || second < 0) return { error: FORMAT_ERROR };
   let i = 19;
   // Four digits of fraction are enough to round to milliseconds.
@@ -174,7 +178,8 @@ export function parseInstant(text: string): ValueResult {
     if (sign === 'Z' && i + 1 === length) {
       // UTC
     } else if ((sign === '+' || sign === '-') && i + 6 === length && text[i + 3] === ':') {
-      const hours = digitsAt(text, i + 1, i + 3), minutes = digitsAt(text, i + 4, i + 6);
+      const hours = digitsAt(text, i + 1, i + 3),
+        minutes = digitsAt(text, i + 4, i + 6);
       if (hours < 0 || minutes < 0) return { error: FORMAT_ERROR };
       offsetMinutes = hours * 60 + minutes;
       if (minutes > 59 || offsetMinutes > MAX_OFFSET_MINUTES) return { error: `offset ${text.slice(i)} is outside -14:00 to +14:00` };

@@ -81,9 +81,7 @@ export function getTable(name: TableName): TableDef {
 
 /** Columns that reference another table, with the table they reference. */
 export function foreignKeys(table: TableDef): { column: ColumnDef; index: number; target: TableDef }[] {
-  return table.columns.flatMap((column, index) =>
-    column.references ? [{ column, index, target: getTable(column.references) }] : [],
-  );
+  return table.columns.flatMap((column, index) => (column.references ? [{ column, index, target: getTable(column.references) }] : []));
 }
 
 /**

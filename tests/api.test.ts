@@ -180,7 +180,11 @@ describe('batches: POST /api/tables/{table}/rows', () => {
   });
 
   it('accepts a CSV batch without a header, with LF endings and no final newline', async () => {
-    const res = await postCsv(host.url, '/api/tables/hired_employees/rows', '1,Ann Adams,2021-07-27T16:02:08Z,1,1\n2,"Bo, Baker",2021-07-27T16:02:08.123+02:00,2,3');
+    const res = await postCsv(
+      host.url,
+      '/api/tables/hired_employees/rows',
+      '1,Ann Adams,2021-07-27T16:02:08Z,1,1\n2,"Bo, Baker",2021-07-27T16:02:08.123+02:00,2,3',
+    );
     expect(res.status, res.text).toBe(200);
     expect(res.body).toMatchObject({ received: 2, inserted: 2, rejected: 0 });
     const rows = (await get(host.url, '/api/tables/hired_employees/rows')).body.rows;
@@ -477,7 +481,15 @@ describe('load: POST /api/tables/{table}/load', () => {
     expect(real.body.dryRun).toBe(false);
     expect((await tableCounts(host.url)).departments).toBe(before + 2);
     const run = await get(host.url, `/api/runs/${real.body.runId}`);
-    expect(run.body).toMatchObject({ kind: 'load', source: 'csv', dryRun: false, status: 'succeeded', inserted: 2, skipped: 1, rejected: 2 });
+    expect(run.body).toMatchObject({
+      kind: 'load',
+      source: 'csv',
+      dryRun: false,
+      status: 'succeeded',
+      inserted: 2,
+      skipped: 1,
+      rejected: 2,
+    });
   });
 
   it('loads a generated file uploaded to the historic container', async () => {
@@ -489,7 +501,14 @@ describe('load: POST /api/tables/{table}/load', () => {
     const res = await postJson(host.url, '/api/tables/hired_employees/load', { blob: '2024/batch-a/hired_employees.csv' });
     expect(res.status, res.text).toBe(200);
     expect(counts.invalid).toBeGreaterThan(0);
-    expect(res.body).toMatchObject({ received: 500, inserted: 500 - counts.invalid, skipped: 0, rejected: counts.invalid, dryRun: false, status: 'succeeded' });
+    expect(res.body).toMatchObject({
+      received: 500,
+      inserted: 500 - counts.invalid,
+      skipped: 0,
+      rejected: counts.invalid,
+      dryRun: false,
+      status: 'succeeded',
+    });
     expect((await tableCounts(host.url)).hired_employees).toBe(before + 500 - counts.invalid);
     const run = await get(host.url, `/api/runs/${res.body.runId}`);
     expect(run.body).toMatchObject({ kind: 'load', source: 'blob:2024/batch-a/hired_employees.csv', status: 'succeeded' });
@@ -531,7 +550,11 @@ describe('load: POST /api/tables/{table}/load', () => {
       const dry = await postJson(fresh.url, '/api/tables/hired_employees/load?dryRun=true', { blob: 'fresh/hired_employees.csv' });
       expect(dry.status, dry.text).toBe(200);
       expect(await tableCounts(fresh.url)).toEqual({ departments: 12, jobs: 183, hired_employees: 0 });
-      expect((await get(fresh.url, '/api/tables/hired_employees/rows')).body).toEqual({ table: 'hired_employees', rows: [], nextAfterId: null });
+      expect((await get(fresh.url, '/api/tables/hired_employees/rows')).body).toEqual({
+        table: 'hired_employees',
+        rows: [],
+        nextAfterId: null,
+      });
       const run = await get(fresh.url, `/api/runs/${dry.body.runId}`);
       expect(run.body).toMatchObject({ dryRun: true, status: 'succeeded', inserted: dry.body.inserted });
       expect(await allRejections(fresh.url, `runId=${dry.body.runId}`)).toHaveLength(counts.invalid);
@@ -546,14 +569,26 @@ describe('load: POST /api/tables/{table}/load', () => {
         dryRun: false,
         status: 'succeeded',
       });
-      expect(dry.body).toMatchObject({ received: real.body.received, inserted: real.body.inserted, skipped: real.body.skipped, rejected: real.body.rejected, dryRun: true });
+      expect(dry.body).toMatchObject({
+        received: real.body.received,
+        inserted: real.body.inserted,
+        skipped: real.body.skipped,
+        rejected: real.body.rejected,
+        dryRun: true,
+      });
       expect((await tableCounts(fresh.url)).hired_employees).toBe(20_000 - counts.invalid);
     });
 
     it('loading the same file again inserts nothing and skips every stored row', async () => {
       const again = await postJson(fresh.url, '/api/tables/hired_employees/load', { blob: 'fresh/hired_employees.csv' });
       expect(again.status, again.text).toBe(200);
-      expect(again.body).toMatchObject({ received: 20_000, inserted: 0, skipped: real.body.inserted, rejected: counts.invalid, status: 'succeeded' });
+      expect(again.body).toMatchObject({
+        received: 20_000,
+        inserted: 0,
+        skipped: real.body.inserted,
+        rejected: counts.invalid,
+        status: 'succeeded',
+      });
       expect((await tableCounts(fresh.url)).hired_employees).toBe(real.body.inserted);
     });
 
@@ -561,7 +596,13 @@ describe('load: POST /api/tables/{table}/load', () => {
       const page1 = await get(fresh.url, '/api/tables/hired_employees/rows?limit=7');
       expect(page1.status).toBe(200);
       expect(page1.body.rows).toHaveLength(7);
-      expect(page1.body.rows[0]).toEqual({ id: expect.any(Number), name: expect.any(String), datetime: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/), department_id: expect.any(Number), job_id: expect.any(Number) });
+      expect(page1.body.rows[0]).toEqual({
+        id: expect.any(Number),
+        name: expect.any(String),
+        datetime: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+        department_id: expect.any(Number),
+        job_id: expect.any(Number),
+      });
       expect(page1.body.nextAfterId).toBe(page1.body.rows[6].id);
       const page2 = await get(fresh.url, `/api/tables/hired_employees/rows?limit=7&afterId=${page1.body.nextAfterId}`);
       expect(page2.body.rows[0].id).toBeGreaterThan(page1.body.nextAfterId);
@@ -624,7 +665,8 @@ describe('bad requests are 4xx, never 500', () => {
     cut.write('970,Cut off\n');
     await new Promise((r) => setTimeout(r, 300));
     cut.destroy();
-    for (let i = 0; i < 50 && (await get(host.url, '/api/runs?status=failed')).body.runs.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 50 && (await get(host.url, '/api/runs?status=failed')).body.runs.length === 0; i++)
+      await new Promise((r) => setTimeout(r, 100));
     for (const status of ['succeeded', 'failed']) {
       const res = await get(host.url, `/api/runs?status=${status}&limit=100`);
       expect(res.status, res.text).toBe(200);
@@ -634,7 +676,9 @@ describe('bad requests are 4xx, never 500', () => {
     expectError(await get(host.url, '/api/runs?status=done'), 400, 'bad_query');
     // The failed load says why, that what it committed is kept, and that running it again is safe.
     const [cutRun] = (await get(host.url, '/api/runs?status=failed&kind=load&limit=1')).body.runs;
-    expect(cutRun.error).toMatch(/^the upload was cut off before the end of the file; the \d+ rows it had committed are kept, and running the same load again is safe/);
+    expect(cutRun.error).toMatch(
+      /^the upload was cut off before the end of the file; the \d+ rows it had committed are kept, and running the same load again is safe/,
+    );
   });
 
   it('a batch of more than 1000 rows is refused while it is read (413), however tiny its rows', async () => {
@@ -651,7 +695,11 @@ describe('bad requests are 4xx, never 500', () => {
     // Parsed whole, such a body took the host past 500 MB.
     expect(peakMb).toBeLessThan(200);
     // Exactly 1000 rows are taken.
-    const thousand = await postJson(host.url, '/api/tables/jobs/rows', Array.from({ length: 1000 }, (_, i) => ({ id: 100_000 + i, job: `J${i}` })));
+    const thousand = await postJson(
+      host.url,
+      '/api/tables/jobs/rows',
+      Array.from({ length: 1000 }, (_, i) => ({ id: 100_000 + i, job: `J${i}` })),
+    );
     expect(thousand.status, thousand.text).toBe(200);
     expect(thousand.body.inserted).toBe(1000);
   });
@@ -665,7 +713,7 @@ describe('bad requests are 4xx, never 500', () => {
     expect(rejections.status).toBe(200);
   });
 
-  it('a load names its file in its run; runs page by a cursor; a run\'s rejections download by its id alone', async () => {
+  it("a load names its file in its run; runs page by a cursor; a run's rejections download by its id alone", async () => {
     const res = await postCsv(host.url, '/api/tables/jobs/load?name=jobs%202024.csv', '980,Named\n981,\n');
     expect(res.status, res.text).toBe(200);
     const run = await get(host.url, `/api/runs/${res.body.runId}`);
@@ -678,7 +726,7 @@ describe('bad requests are 4xx, never 500', () => {
 
     const all = (await get(host.url, '/api/runs?limit=1000')).body.runs.map((r: { runId: string }) => r.runId);
     const paged: string[] = [];
-    for (let url = '/api/runs?limit=7'; ; ) {
+    for (let url = '/api/runs?limit=7'; ;) {
       const page = await get(host.url, url);
       expect(page.status, page.text).toBe(200);
       paged.push(...page.body.runs.map((r: { runId: string }) => r.runId));
@@ -726,7 +774,10 @@ describe('bad requests are 4xx, never 500', () => {
     const before = await tableCounts(host.url);
     expectError(await postCsv(host.url, '/api/tables/jobs/rows', '900,x', 'text/plain'), 415);
     expectError(await postJson(host.url, '/api/tables/jobs/rows', [{ id: 900, job: 'x' }], 'application/xml'), 415);
-    expectError(await request(host.url + '/api/tables/jobs/rows', { method: 'POST', body: new Uint8Array(Buffer.from('[{"id":900,"job":"x"}]')) }), 415);
+    expectError(
+      await request(host.url + '/api/tables/jobs/rows', { method: 'POST', body: new Uint8Array(Buffer.from('[{"id":900,"job":"x"}]')) }),
+      415,
+    );
     expectError(await postCsv(host.url, '/api/tables/jobs/load', '900,x', 'application/octet-stream'), 415);
     expect(await tableCounts(host.url)).toEqual(before);
   });
@@ -737,16 +788,26 @@ describe('bad requests are 4xx, never 500', () => {
     expectError(await postJson(host.url, '/api/tables/jobs/rows', ''), 400, 'malformed_json');
     expectError(await postJson(host.url, '/api/tables/jobs/rows', '{"id": 900, "job": "x"}'), 400, 'malformed_json');
     expectError(await postJson(host.url, '/api/tables/jobs/rows', '[1,]'), 400, 'malformed_json');
-    expectError(await postCsv(host.url, '/api/tables/jobs/rows', Buffer.from([0x5b, 0x22, 0xff, 0x22, 0x5d]), 'application/json'), 400, 'bad_encoding');
+    expectError(
+      await postCsv(host.url, '/api/tables/jobs/rows', Buffer.from([0x5b, 0x22, 0xff, 0x22, 0x5d]), 'application/json'),
+      400,
+      'bad_encoding',
+    );
     expect(await tableCounts(host.url)).toEqual(before);
   });
 
   it('a CSV batch row with bytes that are not UTF-8 is rejected on its own, as in a load', async () => {
     const before = await tableCounts(host.url);
-    const res = await postCsv(host.url, '/api/tables/jobs/rows', Buffer.concat([Buffer.from('901,ok\n900,'), Buffer.from([0xff, 0xfe]), Buffer.from('\n')]));
+    const res = await postCsv(
+      host.url,
+      '/api/tables/jobs/rows',
+      Buffer.concat([Buffer.from('901,ok\n900,'), Buffer.from([0xff, 0xfe]), Buffer.from('\n')]),
+    );
     expect(res.status, res.text).toBe(200);
     expect(res.body).toMatchObject({ received: 2, inserted: 1, rejected: 1 });
-    expect(res.body.rejections).toEqual([{ position: 2, reasons: [{ field: null, message: 'is not valid UTF-8' }], data: '900,\uFFFD\uFFFD' }]);
+    expect(res.body.rejections).toEqual([
+      { position: 2, reasons: [{ field: null, message: 'is not valid UTF-8' }], data: '900,\uFFFD\uFFFD' },
+    ]);
     expect((await tableCounts(host.url)).jobs).toBe(before.jobs + 1);
   });
 
@@ -788,7 +849,12 @@ describe('more edge cases', () => {
   it('a batch body over 8 MiB is 413 and writes nothing', async () => {
     const before = await tableCounts(host.url);
     // A connection of its own (see the next test for what happens to a reused one).
-    const res = await rawPost(host.url + '/api/tables/departments/rows', 'application/json', oversizedBatch(), new http.Agent({ keepAlive: false }));
+    const res = await rawPost(
+      host.url + '/api/tables/departments/rows',
+      'application/json',
+      oversizedBatch(),
+      new http.Agent({ keepAlive: false }),
+    );
     expectError(res, 413, 'payload_too_large');
     expect(await tableCounts(host.url)).toEqual(before);
   });
@@ -799,7 +865,13 @@ describe('more edge cases', () => {
       const res = await rawPost(host.url + '/api/tables/departments/rows', 'application/json', oversizedBatch(), agent);
       expect(res.status).toBe(413);
       for (let i = 0; i < 3; i++) {
-        const next = await rawPost(host.url + '/api/tables/jobs/rows', 'application/json', '[{"id": 1, "job": "Engineer, Senior"}]', agent, 3000);
+        const next = await rawPost(
+          host.url + '/api/tables/jobs/rows',
+          'application/json',
+          '[{"id": 1, "job": "Engineer, Senior"}]',
+          agent,
+          3000,
+        );
         expect(next.status, next.text).toBe(200);
         expect(next.body).toMatchObject({ skipped: 1 });
       }
@@ -817,7 +889,11 @@ describe('more edge cases', () => {
 
   it('a load with a runaway quoted field rejects that record (record_too_long) and goes on at the next line', async () => {
     const before = (await tableCounts(host.url)).departments;
-    const res = await postCsv(host.url, '/api/tables/departments/load', '300,A\r\n301,"never closed' + 'z'.repeat(1_100_000) + '\r\n302,After\r\n');
+    const res = await postCsv(
+      host.url,
+      '/api/tables/departments/load',
+      '300,A\r\n301,"never closed' + 'z'.repeat(1_100_000) + '\r\n302,After\r\n',
+    );
     expect(res.status, res.text).toBe(200);
     expect(res.body).toMatchObject({ received: 3, inserted: 2, rejected: 1, status: 'succeeded' });
     const [rejection] = (await get(host.url, `/api/rejections?runId=${res.body.runId}`)).body.rejections;
@@ -832,7 +908,7 @@ describe('more edge cases', () => {
     expect(res.body).toMatchObject({ received: 2, inserted: 1, rejected: 1 });
     const rejections = await get(host.url, `/api/rejections?runId=${res.body.runId}`);
     expect(rejections.body.rejections.map((r: any) => [r.position, r.rawText])).toEqual([[3, '201,']]);
-    expect((await rowsBetween(host.url, 'departments', 199, 202))).toEqual([{ id: 200, department: 'Two Hundred' }]);
+    expect(await rowsBetween(host.url, 'departments', 199, 202)).toEqual([{ id: 200, department: 'Two Hundred' }]);
   });
 
   it('dry run and real load agree when duplicates are further apart than one chunk', async () => {
@@ -885,15 +961,19 @@ describe('a handler called directly', () => {
   afterAll(async () => {
     const { closeServices } = await import('../shared/services');
     await closeServices();
-    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
+    for (const [k, v] of Object.entries(saved))
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
   });
 
   it('insertRows and listRows work with HttpRequest and InvocationContext from @azure/functions', async () => {
     const { insertRows } = await import('../functions/insertRows');
     const { listRows } = await import('../functions/listRows');
     const logs: { level: string; text: string }[] = [];
-    const context = new InvocationContext({ functionName: 'insertRows', logHandler: (level, ...args) => logs.push({ level, text: args.map(String).join(' ') }) });
+    const context = new InvocationContext({
+      functionName: 'insertRows',
+      logHandler: (level, ...args) => logs.push({ level, text: args.map(String).join(' ') }),
+    });
     const post = new HttpRequest({
       method: 'POST',
       url: 'http://localhost/api/tables/departments/rows',

@@ -109,7 +109,8 @@ describe('round trip of every table', () => {
     res = await postCsv(host.url, '/api/tables/jobs/rows', jobLines(40).join('\n') + '\n41,"Analyst, Senior"\n');
     expect(res.status, res.text).toBe(200);
     expect(res.body.inserted).toBe(41);
-    for (let first = 1; first <= 3000; first += 1000) await post('/api/tables/hired_employees/rows', employeeObjects(first, 1000, first, 12, 40));
+    for (let first = 1; first <= 3000; first += 1000)
+      await post('/api/tables/hired_employees/rows', employeeObjects(first, 1000, first, 12, 40));
     await post('/api/tables/hired_employees/rows', HAND_EMPLOYEES);
 
     const hired = await allRows(host.url, 'hired_employees');
@@ -193,14 +194,19 @@ describe('round trip of every table', () => {
       expect(records).toEqual(snapshot0[table]);
     }
   });
-  if (!hasPythonAvro) console.warn('python3-avro is not importable by /usr/bin/python3: the Apache Avro reader test is skipped (apt-get install python3-avro)');
+  if (!hasPythonAvro)
+    console.warn(
+      'python3-avro is not importable by /usr/bin/python3: the Apache Avro reader test is skipped (apt-get install python3-avro)',
+    );
 
   it('after the tables change, restoring each backup gives back exactly the rows at backup time', async () => {
     // New rows in every table, the new employees referencing the new department and job.
     await post('/api/tables/departments/rows', [{ id: 100, department: 'New department' }]);
     await post('/api/tables/jobs/rows', [{ id: 200, job: 'New job' }]);
     await post('/api/tables/hired_employees/rows', employeeObjects(20_000, 500, 99, 12, 40));
-    await post('/api/tables/hired_employees/rows', [{ id: 30_000, name: 'New hire', datetime: '2024-05-05T05:05:05.555+01:00', department_id: 100, job_id: 200 }]);
+    await post('/api/tables/hired_employees/rows', [
+      { id: 30_000, name: 'New hire', datetime: '2024-05-05T05:05:05.555+01:00', department_id: 100, job_id: 200 },
+    ]);
     const changed = await snapshot(host.url);
     for (const t of TABLE_NAMES) expect(changed[t].length).toBeGreaterThan(snapshot0[t].length);
 
@@ -256,7 +262,14 @@ describe('restore of the newest and of a named backup; safety backups', () => {
     // Restoring the safety backup without another safety backup undoes the restore.
     const undo = await restore(host.url, 'departments', { backup: res.body.safetyBackup, safety: false });
     expect(undo.status, undo.text).toBe(200);
-    expect(undo.body).toEqual({ table: 'departments', backup: res.body.safetyBackup, rows: s2.length, rowsBefore: s1.length, safetyBackup: null, runId: expect.stringMatching(UUID) });
+    expect(undo.body).toEqual({
+      table: 'departments',
+      backup: res.body.safetyBackup,
+      rows: s2.length,
+      rowsBefore: s1.length,
+      safetyBackup: null,
+      runId: expect.stringMatching(UUID),
+    });
     expect(await allRows(host.url, 'departments')).toEqual(s2);
     expect(await listBackups(host.url, 'departments')).toEqual(listed);
   });
@@ -288,7 +301,12 @@ describe('restore of the newest and of a named backup; safety backups', () => {
 
     const res = await restore(host.url, 'departments', { backup: backup0.departments.backup, safety: false });
     expect(res.status, res.text).toBe(200);
-    expect(res.body).toMatchObject({ table: 'departments', backup: backup0.departments.backup, rows: snapshot0.departments.length, safetyBackup: null });
+    expect(res.body).toMatchObject({
+      table: 'departments',
+      backup: backup0.departments.backup,
+      rows: snapshot0.departments.length,
+      safetyBackup: null,
+    });
     expect(await allRows(host.url, 'departments')).toEqual(snapshot0.departments);
     expect(await listBackups(host.url, 'departments')).toEqual(listedBefore);
   });
@@ -321,6 +339,7 @@ describe('empty tables', () => {
     expect(res.status, res.text).toBe(200);
     expect(await allRows(host.url, 'hired_employees')).toEqual([]);
     res = await restore(host.url, 'hired_employees', { backup: safety1, safety: false });
+    expect(res.status, res.text).toBe(200);
     expect(await allRows(host.url, 'hired_employees')).toEqual(full);
   });
 });
@@ -395,7 +414,9 @@ describe('a backup taken while batches are inserted', () => {
       }
       // A prefix in commit order: an included batch implies every batch that committed before it was sent.
       for (const y of included) {
-        for (const x of batches) if (x.done! < y.sent) expect(included.has(x), `batch ${x.stream}/${x.index} committed before included ${y.stream}/${y.index} was sent`).toBe(true);
+        for (const x of batches)
+          if (x.done! < y.sent)
+            expect(included.has(x), `batch ${x.stream}/${x.index} committed before included ${y.stream}/${y.index} was sent`).toBe(true);
       }
       // per stream, a prefix
       for (const s of [0, 1]) {
@@ -441,7 +462,7 @@ describe('refusals leave the table exactly as it was', () => {
     await expectRefused('jobs', { backup: 'jobs/jobs-20991231T235959999Z.avro', safety: false }, 404, 'backup_not_found');
   });
 
-  it('names outside the table\'s own folder or not of the pattern: 400 bad_backup_name', async () => {
+  it("names outside the table's own folder or not of the pattern: 400 bad_backup_name", async () => {
     const real = backup0.departments.backup as string; // exists
     const stampPart = real.slice('departments/departments-'.length);
     const bad: unknown[] = [
@@ -487,7 +508,13 @@ describe('refusals leave the table exactly as it was', () => {
   });
 
   it('a request that is not a restore request: 4xx, unchanged', async () => {
-    for (const body of ['{"backup":', '[]', '"x"', JSON.stringify({ backup: backup0.departments.backup, extra: 1 }), JSON.stringify({ safety: 'no' })]) {
+    for (const body of [
+      '{"backup":',
+      '[]',
+      '"x"',
+      JSON.stringify({ backup: backup0.departments.backup, extra: 1 }),
+      JSON.stringify({ safety: 'no' }),
+    ]) {
       const rowsBefore = await allRows(host.url, 'departments');
       const res = await restore(host.url, 'departments', body);
       expect(res.status, `${body}: ${res.text}`).toBe(400);
@@ -554,13 +581,25 @@ describe('refusals leave the table exactly as it was', () => {
       },
       {
         table: 'departments',
-        schema: { ...SCHEMAS.departments, fields: [{ name: 'id', type: 'int' }, { name: 'department', type: 'long' }] },
+        schema: {
+          ...SCHEMAS.departments,
+          fields: [
+            { name: 'id', type: 'int' },
+            { name: 'department', type: 'long' },
+          ],
+        },
         records: deps.map((r) => ({ id: r.id, department: 7 })),
         mentions: 'department',
       },
       {
         table: 'jobs',
-        schema: { ...SCHEMAS.jobs, fields: [{ name: 'id', type: 'int' }, { name: 'title', type: 'string' }] },
+        schema: {
+          ...SCHEMAS.jobs,
+          fields: [
+            { name: 'id', type: 'int' },
+            { name: 'title', type: 'string' },
+          ],
+        },
         records: [{ id: 1, title: 'x' }],
         mentions: 'job',
       },
@@ -595,12 +634,30 @@ describe('refusals leave the table exactly as it was', () => {
 
   it('a backup with a row that breaks the data rules: 422 backup_invalid_row', async () => {
     const cases: { table: TableName; records: object[] }[] = [
-      { table: 'departments', records: [{ id: 1, department: 'Sales' }, { id: 2, department: '' }] },
-      { table: 'departments', records: [{ id: 0, department: 'Zero' }, { id: 1, department: 'One' }] },
+      {
+        table: 'departments',
+        records: [
+          { id: 1, department: 'Sales' },
+          { id: 2, department: '' },
+        ],
+      },
+      {
+        table: 'departments',
+        records: [
+          { id: 0, department: 'Zero' },
+          { id: 1, department: 'One' },
+        ],
+      },
       { table: 'departments', records: [{ id: 1, department: '   ' }] },
       { table: 'departments', records: [{ id: 1, department: 'x'.repeat(256) }] },
       { table: 'departments', records: [{ id: -5, department: 'Negative' }] },
-      { table: 'jobs', records: [{ id: 1, job: 'A' }, { id: 2, job: '' }] },
+      {
+        table: 'jobs',
+        records: [
+          { id: 1, job: 'A' },
+          { id: 2, job: '' },
+        ],
+      },
       { table: 'hired_employees', records: [{ id: 1, name: '', datetime: Date.UTC(2021, 0, 1), department_id: 1, job_id: 1 }] },
       { table: 'hired_employees', records: [{ id: 1, name: 'A', datetime: Date.UTC(2021, 0, 1), department_id: 0, job_id: 1 }] },
     ];
@@ -609,7 +666,16 @@ describe('refusals leave the table exactly as it was', () => {
       await expectRefused(c.table, { backup: name }, 422, 'backup_invalid_row', true);
     }
     // the same id twice cannot be restored either
-    const { name } = await uploadOwnBackup(backups, 'departments', SCHEMAS.departments, [{ id: 1, department: 'A' }, { id: 1, department: 'A' }], nextStamp());
+    const { name } = await uploadOwnBackup(
+      backups,
+      'departments',
+      SCHEMAS.departments,
+      [
+        { id: 1, department: 'A' },
+        { id: 1, department: 'A' },
+      ],
+      nextStamp(),
+    );
     const rowsBefore = await allRows(host.url, 'departments');
     const res = await restore(host.url, 'departments', { backup: name, safety: false });
     expect([409, 422], res.text).toContain(res.status);
@@ -618,18 +684,23 @@ describe('refusals leave the table exactly as it was', () => {
 
   it('restoring departments or jobs without ids that hired_employees uses: 409 naming the ids and row counts', async () => {
     const hired = await allRows(host.url, 'hired_employees');
-    for (const [table, column, keep] of [['departments', 'department_id', 3], ['jobs', 'job_id', 30]] as const) {
+    for (const [table, column, keep] of [
+      ['departments', 'department_id', 3],
+      ['jobs', 'job_id', 30],
+    ] as const) {
       const current = await allRows(host.url, table);
       const records = current.filter((r) => (r.id as number) <= keep);
       const { name } = await uploadOwnBackup(backups, table, SCHEMAS[table], records, nextStamp());
       const orphans = new Map<number, number>();
-      for (const r of hired) if ((r[column] as number) > keep) orphans.set(r[column] as number, (orphans.get(r[column] as number) ?? 0) + 1);
+      for (const r of hired)
+        if ((r[column] as number) > keep) orphans.set(r[column] as number, (orphans.get(r[column] as number) ?? 0) + 1);
       expect(orphans.size).toBeGreaterThan(0);
       const res = await expectRefused(table, { backup: name }, 409, 'restore_breaks_references', true);
       const message: string = res.body.error.message;
       const total = [...orphans.values()].reduce((a, b) => a + b, 0);
       expect(message, 'the number of rows left without a reference').toMatch(new RegExp(`\\b${total}\\b`));
-      for (const [id, rows] of orphans) expect(message, `missing id ${id} (${rows} rows)`).toMatch(new RegExp(`\\b${id}\\b\\D{1,12}\\b${rows}\\b`));
+      for (const [id, rows] of orphans)
+        expect(message, `missing id ${id} (${rows} rows)`).toMatch(new RegExp(`\\b${id}\\b\\D{1,12}\\b${rows}\\b`));
     }
   });
 
@@ -637,7 +708,9 @@ describe('refusals leave the table exactly as it was', () => {
     const b1 = await backupOne(host.url, 'departments'); // without department 77
     const h1 = await backupOne(host.url, 'hired_employees'); // without employee 7777777
     await post('/api/tables/departments/rows', [{ id: 77, department: 'Short-lived' }]);
-    await post('/api/tables/hired_employees/rows', [{ id: 7_777_777, name: 'Short-lived hire', datetime: '2021-01-01T00:00:00.001Z', department_id: 77, job_id: 1 }]);
+    await post('/api/tables/hired_employees/rows', [
+      { id: 7_777_777, name: 'Short-lived hire', datetime: '2021-01-01T00:00:00.001Z', department_id: 77, job_id: 1 },
+    ]);
     const h2 = await backupOne(host.url, 'hired_employees');
     expect(h2.rows).toBe(h1.rows + 1);
 
@@ -657,7 +730,12 @@ describe('refusals leave the table exactly as it was', () => {
     const rows = await allRows(host.url, 'jobs');
     const bytes = await encodeAvro(SCHEMAS.jobs, rows, { table: 'jobs', createdAt: new Date().toISOString() });
     const name = nameFor('jobs', nextStamp());
-    await uploadBlob(backups, name, bytes, { table: 'jobs', rows: String(rows.length + 1), sha256: sha256(bytes), createdat: new Date().toISOString() });
+    await uploadBlob(backups, name, bytes, {
+      table: 'jobs',
+      rows: String(rows.length + 1),
+      sha256: sha256(bytes),
+      createdat: new Date().toISOString(),
+    });
     const before = await allRows(host.url, 'jobs');
     const res = await restore(host.url, 'jobs', { backup: name, safety: false });
     expect(res.status, res.text).toBe(422);
@@ -673,7 +751,7 @@ describe('refusals leave the table exactly as it was', () => {
     expectErrorCode(res, 404, 'table_not_found');
   });
 
-  it('nothing was left in the backups container outside the tables\' folders', async () => {
+  it("nothing was left in the backups container outside the tables' folders", async () => {
     const names = await listBlobNames(backups);
     for (const n of names) expect(n).toMatch(/^(departments|jobs|hired_employees|sets)\//);
   });
@@ -681,7 +759,9 @@ describe('refusals leave the table exactly as it was', () => {
 
 describe('BACKUP_CONTAINER', () => {
   it('a host with BACKUP_CONTAINER=nightly writes, lists and restores backups there only', async () => {
-    const other = await startHost({ env: { AzureWebJobsStorage: azurite.connectionString, BACKUP_SCHEDULE: QUIET_SCHEDULE, BACKUP_CONTAINER: 'nightly' } });
+    const other = await startHost({
+      env: { AzureWebJobsStorage: azurite.connectionString, BACKUP_SCHEDULE: QUIET_SCHEDULE, BACKUP_CONTAINER: 'nightly' },
+    });
     dirs.push(other.dataDir);
     try {
       const inDefault = await listBlobNames(backups);
@@ -707,10 +787,16 @@ describe('BACKUP_CONTAINER', () => {
 /** avsc, used by the helpers, agrees with itself: a guard that the test's own encoder is sound. */
 describe('test helpers', () => {
   it('encodeAvro/decodeAvro round trip with metadata', async () => {
-    const bytes = await encodeAvro(SCHEMAS.hired_employees, [toAvroRecord({ id: 1, name: 'A', datetime: '1969-12-31T23:59:59.999Z', department_id: 1, job_id: 1 })], { table: 'x' });
+    const bytes = await encodeAvro(
+      SCHEMAS.hired_employees,
+      [toAvroRecord({ id: 1, name: 'A', datetime: '1969-12-31T23:59:59.999Z', department_id: 1, job_id: 1 })],
+      { table: 'x' },
+    );
     const decoded = await decodeAvro(bytes);
     expect(decoded.meta.table).toBe('x');
     expect(decoded.schema.fields).toEqual(SCHEMAS.hired_employees.fields); // the logical type is written to the header
-    expect(decoded.records.map(fromAvroRecord)).toEqual([{ id: 1, name: 'A', datetime: '1969-12-31T23:59:59.999Z', department_id: 1, job_id: 1 }]);
+    expect(decoded.records.map(fromAvroRecord)).toEqual([
+      { id: 1, name: 'A', datetime: '1969-12-31T23:59:59.999Z', department_id: 1, job_id: 1 },
+    ]);
   });
 });

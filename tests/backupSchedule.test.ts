@@ -30,8 +30,9 @@ describe('backupTimer called directly', () => {
     await closeServices();
     await azurite?.stop();
     removeDir(dataDir);
-    for (const k of KEYS) if (saved[k] === undefined) delete process.env[k];
-    else process.env[k] = saved[k];
+    for (const k of KEYS)
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
   });
 
   const timer = (isPastDue: boolean): Timer => ({
@@ -44,7 +45,10 @@ describe('backupTimer called directly', () => {
   async function runAndCheck(containerName: string, isPastDue: boolean): Promise<{ level: string; text: string }[]> {
     const { backupTimer } = await import('../functions/backupTimer');
     const logs: { level: string; text: string }[] = [];
-    const context = new InvocationContext({ functionName: 'backupTimer', logHandler: (level, ...args) => logs.push({ level, text: args.map(String).join(' ') }) });
+    const context = new InvocationContext({
+      functionName: 'backupTimer',
+      logHandler: (level, ...args) => logs.push({ level, text: args.map(String).join(' ') }),
+    });
     const before = Date.now();
     await backupTimer(timer(isPastDue), context);
 
@@ -54,7 +58,15 @@ describe('backupTimer called directly', () => {
     const manifest = names.find((n) => n.startsWith('sets/'))!;
     expect(manifest).toMatch(/^sets\/\d{8}T\d{9}Z\.json$/);
     const set = JSON.parse((await downloadBlob(backups, manifest)).bytes.toString('utf8'));
-    expect(set.tables.map((t: { backup: string }) => t.backup)).toEqual(names.filter((n) => !n.startsWith('sets/')).sort((a, b) => set.tables.findIndex((t: { backup: string }) => t.backup === a) - set.tables.findIndex((t: { backup: string }) => t.backup === b)));
+    expect(set.tables.map((t: { backup: string }) => t.backup)).toEqual(
+      names
+        .filter((n) => !n.startsWith('sets/'))
+        .sort(
+          (a, b) =>
+            set.tables.findIndex((t: { backup: string }) => t.backup === a) -
+            set.tables.findIndex((t: { backup: string }) => t.backup === b),
+        ),
+    );
     expect(logs.some((l) => l.text.includes(`backup set ${set.set} written`))).toBe(true);
     for (const table of ['departments', 'jobs', 'hired_employees'] as const) {
       const mine = names.filter((n) => n.startsWith(`${table}/`));
@@ -68,9 +80,16 @@ describe('backupTimer called directly', () => {
       expect(file.meta.table).toBe(table);
       expect(Date.parse(file.meta.createdAt)).toBeGreaterThanOrEqual(before - 5);
       expect(metadata.rows).toBe(String(file.records.length));
-      if (table === 'departments') expect(file.records.map(fromAvroRecord)).toEqual([{ id: 1, department: 'Sales' }, { id: 2, department: 'Support' }]);
+      if (table === 'departments')
+        expect(file.records.map(fromAvroRecord)).toEqual([
+          { id: 1, department: 'Sales' },
+          { id: 2, department: 'Support' },
+        ]);
       else expect(file.records).toEqual([]);
-      expect(logs.some((l) => l.text.includes(mine[0])), `a log line names ${mine[0]}`).toBe(true);
+      expect(
+        logs.some((l) => l.text.includes(mine[0])),
+        `a log line names ${mine[0]}`,
+      ).toBe(true);
     }
     return logs;
   }
@@ -145,11 +164,19 @@ describe('NcrontabSchedule', () => {
       '2021-01-01T17:00:00.000Z',
       '2021-01-02T09:00:00.000Z',
     ]);
-    expect(sequence('0 0 20/2 * * *', '2021-01-01T00:00:00Z', 3)).toEqual(['2021-01-01T20:00:00.000Z', '2021-01-01T22:00:00.000Z', '2021-01-02T20:00:00.000Z']);
+    expect(sequence('0 0 20/2 * * *', '2021-01-01T00:00:00Z', 3)).toEqual([
+      '2021-01-01T20:00:00.000Z',
+      '2021-01-01T22:00:00.000Z',
+      '2021-01-02T20:00:00.000Z',
+    ]);
   });
 
   it('ranges and lists', () => {
-    expect(sequence('0 5,35 * * * *', '2021-01-01T10:06:00Z', 3)).toEqual(['2021-01-01T10:35:00.000Z', '2021-01-01T11:05:00.000Z', '2021-01-01T11:35:00.000Z']);
+    expect(sequence('0 5,35 * * * *', '2021-01-01T10:06:00Z', 3)).toEqual([
+      '2021-01-01T10:35:00.000Z',
+      '2021-01-01T11:05:00.000Z',
+      '2021-01-01T11:35:00.000Z',
+    ]);
     expect(sequence('0 0 8-10,22 * * *', '2021-01-01T09:30:00Z', 4)).toEqual([
       '2021-01-01T10:00:00.000Z',
       '2021-01-01T22:00:00.000Z',
@@ -161,8 +188,16 @@ describe('NcrontabSchedule', () => {
 
   it('names of days and months, in any case; 0 is Sunday', () => {
     // 2021-01-01 is a Friday
-    expect(sequence('0 30 9 * * MON-FRI', '2021-01-01T10:00:00Z', 3)).toEqual(['2021-01-04T09:30:00.000Z', '2021-01-05T09:30:00.000Z', '2021-01-06T09:30:00.000Z']);
-    expect(sequence('0 0 12 * * sat,Sun', '2021-01-01T00:00:00Z', 3)).toEqual(['2021-01-02T12:00:00.000Z', '2021-01-03T12:00:00.000Z', '2021-01-09T12:00:00.000Z']);
+    expect(sequence('0 30 9 * * MON-FRI', '2021-01-01T10:00:00Z', 3)).toEqual([
+      '2021-01-04T09:30:00.000Z',
+      '2021-01-05T09:30:00.000Z',
+      '2021-01-06T09:30:00.000Z',
+    ]);
+    expect(sequence('0 0 12 * * sat,Sun', '2021-01-01T00:00:00Z', 3)).toEqual([
+      '2021-01-02T12:00:00.000Z',
+      '2021-01-03T12:00:00.000Z',
+      '2021-01-09T12:00:00.000Z',
+    ]);
     expect(next('0 0 0 * * 0', '2021-01-01T00:00:00Z')).toBe('2021-01-03T00:00:00.000Z');
     expect(sequence('0 0 0 1 JAN,jul *', '2021-02-01T00:00:00Z', 2)).toEqual(['2021-07-01T00:00:00.000Z', '2022-01-01T00:00:00.000Z']);
     expect(next('0 0 0 1 MAR-MAY *', '2021-05-01T00:00:00Z')).toBe('2022-03-01T00:00:00.000Z');
@@ -217,8 +252,9 @@ describe('NcrontabSchedule', () => {
 describe('resolveSetting', () => {
   const saved = { BACKUP_SCHEDULE: process.env.BACKUP_SCHEDULE, BACKUP_TEST_SETTING: process.env.BACKUP_TEST_SETTING };
   afterAll(() => {
-    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
+    for (const [k, v] of Object.entries(saved))
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
   });
 
   it('%NAME% is the app setting, else its documented default; an unknown unset setting throws', () => {
@@ -235,6 +271,8 @@ describe('resolveSetting', () => {
     expect(resolveSetting('0 %BACKUP_TEST_SETTING% 2 * * *')).toBe('0 7 2 * * *');
     // the resolved default parses
     delete process.env.BACKUP_SCHEDULE;
-    expect(NcrontabSchedule.parse(resolveSetting('%BACKUP_SCHEDULE%')).next(new Date('2021-01-01T03:00:00Z')).toISOString()).toBe('2021-01-02T02:00:00.000Z');
+    expect(NcrontabSchedule.parse(resolveSetting('%BACKUP_SCHEDULE%')).next(new Date('2021-01-01T03:00:00Z')).toISOString()).toBe(
+      '2021-01-02T02:00:00.000Z',
+    );
   });
 });

@@ -53,7 +53,10 @@ describe.skipIf(!hasChallengeFiles)('challenge files', () => {
   });
 
   it('second load: nothing inserted, every stored row skipped, the same 70 rejected', async () => {
-    for (const [table, n] of [['departments', 12], ['jobs', 183]] as const) {
+    for (const [table, n] of [
+      ['departments', 12],
+      ['jobs', 183],
+    ] as const) {
       const res = await load(table);
       expect(res.body).toMatchObject({ received: n, inserted: 0, skipped: n, rejected: 0 });
     }

@@ -7,7 +7,19 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { employeeObjects, writeDataset } from '../tools/datagen';
-import { allRows, get, postCsv, postFile, postJson, removeDir, startHost, tableCounts, tempDir, type ApiResponse, type HostHandle } from './helpers/localHost';
+import {
+  allRows,
+  get,
+  postCsv,
+  postFile,
+  postJson,
+  removeDir,
+  startHost,
+  tableCounts,
+  tempDir,
+  type ApiResponse,
+  type HostHandle,
+} from './helpers/localHost';
 
 let host: HostHandle;
 const dirs: string[] = [];
@@ -15,8 +27,16 @@ const dirs: string[] = [];
 beforeAll(async () => {
   host = await startHost();
   dirs.push(host.dataDir);
-  const departments = await postJson(host.url, '/api/tables/departments/rows', Array.from({ length: 12 }, (_, i) => ({ id: i + 1, department: `D${i + 1}` })));
-  const jobs = await postJson(host.url, '/api/tables/jobs/rows', Array.from({ length: 183 }, (_, i) => ({ id: i + 1, job: `J${i + 1}` })));
+  const departments = await postJson(
+    host.url,
+    '/api/tables/departments/rows',
+    Array.from({ length: 12 }, (_, i) => ({ id: i + 1, department: `D${i + 1}` })),
+  );
+  const jobs = await postJson(
+    host.url,
+    '/api/tables/jobs/rows',
+    Array.from({ length: 183 }, (_, i) => ({ id: i + 1, job: `J${i + 1}` })),
+  );
   expect(departments.body.inserted).toBe(12);
   expect(jobs.body.inserted).toBe(183);
 });
@@ -30,7 +50,15 @@ afterAll(async () => {
 function isValidLine(line: string): boolean {
   const f = line.split(',');
   const id = (s: string, max: number) => /^\d+$/.test(s) && Number(s) >= 1 && Number(s) <= max;
-  return f.length === 5 && id(f[0], 2147483647) && f[1] !== '' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(f[2]) && !f[2].startsWith('2021-02-30') && id(f[3], 12) && id(f[4], 183);
+  return (
+    f.length === 5 &&
+    id(f[0], 2147483647) &&
+    f[1] !== '' &&
+    /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(f[2]) &&
+    !f[2].startsWith('2021-02-30') &&
+    id(f[3], 12) &&
+    id(f[4], 183)
+  );
 }
 
 function expectOk(res: ApiResponse): void {
@@ -74,14 +102,20 @@ describe('concurrent batches', () => {
       bodies.map(({ rows }, i) =>
         i % 2 === 0
           ? postJson(host.url, '/api/tables/hired_employees/rows', rows)
-          : postCsv(host.url, '/api/tables/hired_employees/rows', rows.map((r) => `${r.id},"${r.name}",${r.datetime},${r.department_id},${r.job_id}`).join('\r\n')),
+          : postCsv(
+              host.url,
+              '/api/tables/hired_employees/rows',
+              rows.map((r) => `${r.id},"${r.name}",${r.datetime},${r.department_id},${r.job_id}`).join('\r\n'),
+            ),
       ),
     );
     responses.forEach(expectOk);
     for (const res of responses) await expectRunMatches(res);
 
     responses.slice(0, 16).forEach((res, k) => {
-      expect(res.body).toMatchObject(k === 3 ? { received: 500, inserted: 499, skipped: 0, rejected: 1 } : { received: 500, inserted: 500, skipped: 0, rejected: 0 });
+      expect(res.body).toMatchObject(
+        k === 3 ? { received: 500, inserted: 499, skipped: 0, rejected: 1 } : { received: 500, inserted: 500, skipped: 0, rejected: 0 },
+      );
     });
     // batch 3 reports its own one rejection and nothing of another request
     expect(responses[3].body.rejections).toEqual([
@@ -99,7 +133,9 @@ describe('concurrent batches', () => {
     expect(a.rejected + b.rejected).toBe(20);
     expect(a.inserted === 20 ? b.rejected : a.rejected).toBe(20);
     const loser = a.inserted === 20 ? b : a;
-    expect(loser.rejections.every((r: any) => r.reasons.length === 1 && r.reasons[0].field === 'id' && /name/.test(r.reasons[0].message))).toBe(true);
+    expect(
+      loser.rejections.every((r: any) => r.reasons.length === 1 && r.reasons[0].field === 'id' && /name/.test(r.reasons[0].message)),
+    ).toBe(true);
 
     const totalInserted = responses.reduce((sum, r) => sum + r.body.inserted, 0);
     expect(totalInserted).toBe(16 * 500 - 1 + 50 + 20);
@@ -107,7 +143,11 @@ describe('concurrent batches', () => {
 
     // what is stored is exactly what was sent (by the winner for the contested ids)
     const stored = new Map((await allRows(host.url, 'hired_employees')).map((r) => [r.id as number, r]));
-    const expected = [...disjoint.flat().filter((r) => r.department_id !== 99), ...shared, ...(a.inserted === 20 ? bodies[20].rows : bodies[21].rows)];
+    const expected = [
+      ...disjoint.flat().filter((r) => r.department_id !== 99),
+      ...shared,
+      ...(a.inserted === 20 ? bodies[20].rows : bodies[21].rows),
+    ];
     for (const row of expected) {
       const got = stored.get(row.id);
       expect(got, `row ${row.id}`).toBeDefined();
@@ -175,12 +215,19 @@ describe('batches while a long load runs', () => {
     expectOk(tailRes);
     batchResponses.forEach(expectOk);
     // Batches interleave with the load's transactions rather than waiting for the whole file.
-    expect(committedAfterFirstRound, 'rows the load had committed when the first batches were answered').toBeLessThan(loadRes.body.inserted);
+    expect(committedAfterFirstRound, 'rows the load had committed when the first batches were answered').toBeLessThan(
+      loadRes.body.inserted,
+    );
 
     batchResponses.forEach((res, i) => {
       const k = i % 16;
-      expect(res.body).toMatchObject(k % 4 === 0 ? { received: 200, inserted: 199, skipped: 0, rejected: 1 } : { received: 200, inserted: 200, skipped: 0, rejected: 0 });
-      if (k % 4 === 0) expect(res.body.rejections.map((r: any) => [r.position, r.reasons])).toEqual([[k + 1, [{ field: 'job_id', message: expect.stringContaining('999') }]]]);
+      expect(res.body).toMatchObject(
+        k % 4 === 0 ? { received: 200, inserted: 199, skipped: 0, rejected: 1 } : { received: 200, inserted: 200, skipped: 0, rejected: 0 },
+      );
+      if (k % 4 === 0)
+        expect(res.body.rejections.map((r: any) => [r.position, r.reasons])).toEqual([
+          [k + 1, [{ field: 'job_id', message: expect.stringContaining('999') }]],
+        ]);
     });
     for (const res of batchResponses) await expectRunMatches(res);
 

@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { MAX_RECORD_CHARS, parseCsvBytes, readCsv, type CsvRecord, type ReadCsvOptions } from '../shared/csv';
 import { fixLine } from '../shared/ingest/fixFormat';
 
-const parseCsvText = (text: string, options?: ReadCsvOptions) => parseCsvBytes(Buffer.from(text, "utf8"), options ?? {}, Infinity).map(plain);
-import { allOf, batchesOf, bytes, chunks, everyN, splitAt} from './helpers/byteStreams';
+const parseCsvText = (text: string, options?: ReadCsvOptions) =>
+  parseCsvBytes(Buffer.from(text, 'utf8'), options ?? {}, Infinity).map(plain);
+import { allOf, batchesOf, bytes, chunks, everyN, splitAt } from './helpers/byteStreams';
 
 const DEPT_HEADER = ['id', 'department'];
 const HIRED_HEADER = ['id', 'name', 'datetime', 'department_id', 'job_id'];
@@ -52,7 +53,10 @@ describe('readCsv: basics', () => {
   });
 
   it('reads CRLF lines: no CR in fields or raw text', async () => {
-    expect(await readText('1,Sales\r\n2,Research\r\n')).toEqual([rec(1, ['1', 'Sales'], '1,Sales'), rec(2, ['2', 'Research'], '2,Research')]);
+    expect(await readText('1,Sales\r\n2,Research\r\n')).toEqual([
+      rec(1, ['1', 'Sales'], '1,Sales'),
+      rec(2, ['2', 'Research'], '2,Research'),
+    ]);
   });
 
   it('reads files mixing CRLF and LF', async () => {
@@ -89,7 +93,10 @@ describe('readCsv: basics', () => {
   it('yields records in non-empty arrays, one batch per input chunk', async () => {
     const data = bytes('1,a\n2,b\n3,c\n4,d\n');
     const batches = await batchesOf(readCsv(chunks(splitAt(data, 8))));
-    expect(batches.map((batch) => batch.map(plain))).toEqual([[rec(1, ['1', 'a'], '1,a'), rec(2, ['2', 'b'], '2,b')], [rec(3, ['3', 'c'], '3,c'), rec(4, ['4', 'd'], '4,d')]]);
+    expect(batches.map((batch) => batch.map(plain))).toEqual([
+      [rec(1, ['1', 'a'], '1,a'), rec(2, ['2', 'b'], '2,b')],
+      [rec(3, ['3', 'c'], '3,c'), rec(4, ['4', 'd'], '4,d')],
+    ]);
     const oneByOne = await batchesOf(readCsv(chunks(everyN(data, 1))));
     expect(oneByOne.every((b) => b.length > 0)).toBe(true);
     expect(oneByOne.flat()).toHaveLength(4);
@@ -257,7 +264,9 @@ describe('readCsv: header', () => {
   });
 
   it('a second header row after a header is data', async () => {
-    expect(await readText('id,department\nid,department\n', { header: DEPT_HEADER })).toEqual([rec(2, ['id', 'department'], 'id,department')]);
+    expect(await readText('id,department\nid,department\n', { header: DEPT_HEADER })).toEqual([
+      rec(2, ['id', 'department'], 'id,department'),
+    ]);
   });
 
   it('a first row that differs from the column names is data', async () => {
@@ -420,11 +429,7 @@ describe('readCsv: chunk boundaries', () => {
   it('every split point of a small tricky file gives the same records', async () => {
     const data = bytes([0xef, 0xbb, 0xbf], 'ID,Department\r\n\r\n"1","a,""b"""\r\n2,"x\ny"\n3,é😀\r\n');
     const whole = await expectChunkingInvariant(data, { header: DEPT_HEADER });
-    expect(whole).toEqual([
-      rec(3, ['1', 'a,"b"'], '"1","a,""b"""'),
-      rec(4, ['2', 'x\ny'], '2,"x\ny"'),
-      rec(6, ['3', 'é😀'], '3,é😀'),
-    ]);
+    expect(whole).toEqual([rec(3, ['1', 'a,"b"'], '"1","a,""b"""'), rec(4, ['2', 'x\ny'], '2,"x\ny"'), rec(6, ['3', 'é😀'], '3,é😀')]);
   });
 
   it('chunks of various sizes over a larger file agree', async () => {
@@ -500,7 +505,10 @@ describe('readCsv: over-long records', () => {
 
   it('a record that ends within one large chunk is held to the limit too', async () => {
     const records = await read(bytes('1,' + 'x'.repeat(MAX_RECORD_CHARS + 10) + '\n2,b\n'));
-    expect(records.map((r) => [r.line, r.malformed?.slice(0, 15)])).toEqual([[1, 'record_too_long'], [2, undefined]]);
+    expect(records.map((r) => [r.line, r.malformed?.slice(0, 15)])).toEqual([
+      [1, 'record_too_long'],
+      [2, undefined],
+    ]);
   });
 
   it('a record just under the limit is read', async () => {
@@ -516,7 +524,10 @@ describe('readCsv: over-long records', () => {
   it('a quoted record longer than MAX_RECORD_CHARS in a single chunk is rejected, and the next read', async () => {
     const body = bytes('1,"' + 'x'.repeat(MAX_RECORD_CHARS + 10) + '"\n2,b\n');
     const records = await read(body);
-    expect(records.map((r) => [r.line, r.malformed?.slice(0, 15)])).toEqual([[1, 'record_too_long'], [2, undefined]]);
+    expect(records.map((r) => [r.line, r.malformed?.slice(0, 15)])).toEqual([
+      [1, 'record_too_long'],
+      [2, undefined],
+    ]);
   });
 });
 

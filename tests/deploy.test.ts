@@ -27,9 +27,10 @@ const readYaml = (file: string): any => parseYaml(read(file));
  */
 const NOT_SET_ON_AZURE: Record<string, string> = {
   DATA_DIR: 'the embedded SQLite folder; on Azure SQL_SERVER and SQL_DATABASE select Azure SQL',
-  AzureWebJobsStorage: 'a connection string needs the account key, and the account has shared-key access disabled; Azure uses AzureWebJobsStorage__accountName with the identity',
+  AzureWebJobsStorage:
+    'a connection string needs the account key, and the account has shared-key access disabled; Azure uses AzureWebJobsStorage__accountName with the identity',
   AzureWebJobsStorage__blobServiceUri: 'an alternative to AzureWebJobsStorage__accountName (which the Bicep sets)',
-  BACKUP_STORAGE: 'backups go to the app\'s own storage account; a separate account is optional',
+  BACKUP_STORAGE: "backups go to the app's own storage account; a separate account is optional",
   BACKUP_STORAGE__blobServiceUri: 'as BACKUP_STORAGE: optional separate backup account',
   BACKUP_STORAGE__accountName: 'as BACKUP_STORAGE: optional separate backup account',
   BACKUP_STORAGE__clientId: 'as BACKUP_STORAGE: optional separate backup account',
@@ -70,9 +71,13 @@ function scanBicep(src: string): { text: string; code: boolean[] } {
     const c = src[i];
     if (top.kind === 'str') {
       if (c === '\\') i += 2;
-      else if (c === "'") { stack.pop(); i += 1; }
-      else if (src.startsWith('${', i)) { stack.push({ kind: 'interp', depth: 0 }); i += 2; }
-      else i += 1;
+      else if (c === "'") {
+        stack.pop();
+        i += 1;
+      } else if (src.startsWith('${', i)) {
+        stack.push({ kind: 'interp', depth: 0 });
+        i += 2;
+      } else i += 1;
       continue;
     }
     // code, or code inside an interpolation (not counted as the outer structure's code)
@@ -91,7 +96,11 @@ function scanBicep(src: string): { text: string; code: boolean[] } {
       i = end < 0 ? src.length : end + 3;
       continue;
     }
-    if (c === "'") { stack.push({ kind: 'str' }); i += 1; continue; }
+    if (c === "'") {
+      stack.push({ kind: 'str' });
+      i += 1;
+      continue;
+    }
     if (top.kind === 'interp') {
       if (c === '{') top.depth += 1;
       else if (c === '}') {
@@ -167,7 +176,10 @@ function topLevelKeys(objectInner: string): string[] {
     const c = scan.text[i];
     if ('{[('.includes(c)) depth++;
     else if ('}])'.includes(c)) depth--;
-    else if (depth === 0 && (c === '\n' || c === ',')) { flush(i); segmentStart = i + 1; }
+    else if (depth === 0 && (c === '\n' || c === ',')) {
+      flush(i);
+      segmentStart = i + 1;
+    }
   }
   flush(scan.text.length);
   return keys;
@@ -186,7 +198,10 @@ function appSettingsOf(bicep: string): Map<string, string> {
   return settings;
 }
 
-interface BicepParam { readonly type: string; readonly defaultValue: string | undefined }
+interface BicepParam {
+  readonly type: string;
+  readonly defaultValue: string | undefined;
+}
 
 function paramsOf(bicep: string): Map<string, BicepParam> {
   const { text } = scanBicep(bicep);
@@ -201,7 +216,8 @@ function literalVar(bicep: string, name: string): string | undefined {
 }
 
 function listFiles(dir: string, ext: string): string[] {
-  return fs.readdirSync(path.join(ROOT, dir), { recursive: true, withFileTypes: true })
+  return fs
+    .readdirSync(path.join(ROOT, dir), { recursive: true, withFileTypes: true })
     .filter((e) => e.isFile() && e.name.endsWith(ext))
     .map((e) => path.relative(ROOT, path.join(e.parentPath, e.name)));
 }
@@ -223,14 +239,17 @@ describe('the Bicep reader itself', () => {
     const src = [
       "// appSettings: [ { name: 'COMMENTED', value: 'x' } ]",
       'siteConfig: {',
-      "  appSettings: [ // a } in a comment",
+      '  appSettings: [ // a } in a comment',
       "    { name: 'A', value: '}{${concat('[', x)}\\'' }",
-      '    /* { name: \'B\' } */',
+      "    /* { name: 'B' } */",
       "    { name: 'C', value: foo.bar }",
       '  ]',
       '}',
     ].join('\n');
-    expect([...appSettingsOf(src)]).toEqual([['A', "'}{${concat('[', x)}\\''"], ['C', 'foo.bar']]);
+    expect([...appSettingsOf(src)]).toEqual([
+      ['A', "'}{${concat('[', x)}\\''"],
+      ['C', 'foo.bar'],
+    ]);
     expect(topLevelKeys("a: 1\n b: { c: 2, d: 3 }, e: '{x:'\n")).toEqual(['a', 'b', 'e']);
     expect(() => appSettingsOf("appSettings: [ { name: 'A' } ]")).toThrow(/without a literal name or a value/);
   });
@@ -271,22 +290,30 @@ describe('app settings: the Bicep against the code', () => {
     }
     const config = readConfig(env);
     expect(config.sql).toEqual({ kind: 'entra', server: env.SQL_SERVER, database: env.SQL_DATABASE, clientId: env.AZURE_CLIENT_ID });
-    expect(config.storage).toEqual({ kind: 'identity', blobServiceUri: `https://${env.AzureWebJobsStorage__accountName}.blob.core.windows.net`, clientId: env.AZURE_CLIENT_ID });
+    expect(config.storage).toEqual({
+      kind: 'identity',
+      blobServiceUri: `https://${env.AzureWebJobsStorage__accountName}.blob.core.windows.net`,
+      clientId: env.AZURE_CLIENT_ID,
+    });
     expect(config.backupStorage).toEqual(config.storage);
     expect(appSettings.get('AZURE_CLIENT_ID')).toBe('identity.properties.clientId');
     expect(appSettings.get('AzureWebJobsStorage__clientId')).toBe(appSettings.get('AZURE_CLIENT_ID'));
     expect(appSettings.get('AzureWebJobsStorage__credential')).toBe("'managedidentity'");
-    expect(appSettings.get('APPLICATIONINSIGHTS_AUTHENTICATION_STRING')).toBe("'ClientId=${identity.properties.clientId};Authorization=AAD'");
+    expect(appSettings.get('APPLICATIONINSIGHTS_AUTHENTICATION_STRING')).toBe(
+      "'ClientId=${identity.properties.clientId};Authorization=AAD'",
+    );
     expect(appSettings.get('SQL_SERVER')).toMatch(/\.properties\.fullyQualifiedDomainName$/);
   });
 
-  it('names the containers it creates, with the code\'s defaults; no lifecycle rule deletes a current backup, and deletions stay recoverable', () => {
+  it("names the containers it creates, with the code's defaults; no lifecycle rule deletes a current backup, and deletions stay recoverable", () => {
     expect(appSettings.get('HISTORIC_CONTAINER')).toBe('historicContainerName');
     expect(appSettings.get('BACKUP_CONTAINER')).toBe('backupContainerName');
     expect(literalVar(resourcesBicep, 'historicContainerName')).toBe(SETTING_DEFAULTS.HISTORIC_CONTAINER);
     expect(literalVar(resourcesBicep, 'backupContainerName')).toBe(SETTING_DEFAULTS.BACKUP_CONTAINER);
     for (const v of ['historicContainerName', 'backupContainerName', 'deploymentContainerName']) {
-      expect(resourcesBicep).toMatch(new RegExp(`'Microsoft\\.Storage/storageAccounts/blobServices/containers@[^']+' = \\{\\s*parent: blobService\\s*name: ${v}\\b`));
+      expect(resourcesBicep).toMatch(
+        new RegExp(`'Microsoft\\.Storage/storageAccounts/blobServices/containers@[^']+' = \\{\\s*parent: blobService\\s*name: ${v}\\b`),
+      );
     }
     const rule = blockAfter(resourcesBicep, /'Microsoft\.Storage\/storageAccounts\/managementPolicies@[^']+'\s*=/);
     expect(rule).toContain("prefixMatch: ['${backupContainerName}/']");
@@ -317,7 +344,9 @@ describe('infra/*.bicep', () => {
   });
 
   it('uses current, non-preview API versions; Flex Consumption on Microsoft.Web/sites 2023-12-01 or later', () => {
-    const versions = allBicep.flatMap((b) => [...scanBicep(b).text.matchAll(/^(?:resource|module)\s+\w+\s+'([^'@]+)@([^']+)'/gm)].map((m) => [m[1], m[2]] as const));
+    const versions = allBicep.flatMap((b) =>
+      [...scanBicep(b).text.matchAll(/^(?:resource|module)\s+\w+\s+'([^'@]+)@([^']+)'/gm)].map((m) => [m[1], m[2]] as const),
+    );
     expect(versions.length).toBeGreaterThan(10);
     for (const [type, version] of versions) expect(version, type).toMatch(/^\d{4}-\d{2}-\d{2}$/);
     const sites = versions.filter(([type]) => type === 'Microsoft.Web/sites');
@@ -326,11 +355,15 @@ describe('infra/*.bicep', () => {
   });
 
   it('runs Node 22 on Flex Consumption (FC1) as the user-assigned identity', () => {
-    expect(blockAfter(resourcesBicep, /'Microsoft\.Web\/serverfarms@[^']+'\s*=/)).toMatch(/sku: \{ tier: 'FlexConsumption', name: 'FC1' \}/);
+    expect(blockAfter(resourcesBicep, /'Microsoft\.Web\/serverfarms@[^']+'\s*=/)).toMatch(
+      /sku: \{ tier: 'FlexConsumption', name: 'FC1' \}/,
+    );
     const site = blockAfter(resourcesBicep, /'Microsoft\.Web\/sites@[^']+'\s*=/);
     const functionAppConfig = blockAfter(site, /\bfunctionAppConfig\s*:/);
     expect(blockAfter(functionAppConfig, /\bruntime\s*:/)).toMatch(/name: 'node', version: '22'/);
-    expect(blockAfter(functionAppConfig, /\bauthentication\s*:/)).toMatch(/type: 'UserAssignedIdentity'\s+userAssignedIdentityResourceId: identity\.id/);
+    expect(blockAfter(functionAppConfig, /\bauthentication\s*:/)).toMatch(
+      /type: 'UserAssignedIdentity'\s+userAssignedIdentityResourceId: identity\.id/,
+    );
     expect(blockAfter(site, /\bidentity\s*:/)).toMatch(/type: 'UserAssigned'/);
     expect(site).toMatch(/'azd-service-name': 'api'/);
     expect(Object.keys(readYaml('azure.yaml').services)).toEqual(['api']);
@@ -345,7 +378,9 @@ describe('infra/*.bicep', () => {
       monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb',
     };
     const scan = scanBicep(resourcesBicep);
-    const assignments = [...scan.text.matchAll(/'Microsoft\.Authorization\/roleAssignments@[^']+'\s*=\s*/g)].map((m) => blockAt(scan, m.index + m[0].length));
+    const assignments = [...scan.text.matchAll(/'Microsoft\.Authorization\/roleAssignments@[^']+'\s*=\s*/g)].map((m) =>
+      blockAt(scan, m.index + m[0].length),
+    );
     for (const [role, id] of Object.entries(ids)) {
       expect(roles).toContain(`${role}: '${id}'`);
       const mine = assignments.filter((a) => a.includes(`roles.${role})`) && a.includes('principalId: identity.properties.principalId'));
@@ -354,7 +389,7 @@ describe('infra/*.bicep', () => {
     }
   });
 
-  it('passes main.bicep\'s module exactly the parameters resources.bicep declares; main.parameters.json only main.bicep\'s', () => {
+  it("passes main.bicep's module exactly the parameters resources.bicep declares; main.parameters.json only main.bicep's", () => {
     const declared = paramsOf(resourcesBicep);
     const passed = topLevelKeys(blockAfter(blockAfter(mainBicep, /module resources 'resources\.bicep' =/), /\bparams\s*:/));
     expect(passed.sort()).toEqual([...declared.keys()].filter((p) => !declared.get(p)!.defaultValue).sort());
@@ -373,7 +408,9 @@ describe('settings in the samples and the README', () => {
     expect(Object.keys(sample)).toEqual(['IsEncrypted', 'Values']);
     for (const s of SETTINGS) expect(typeof sample.Values[s], s).toBe('string');
     for (const name of bindingSettings()) expect(sample.Values[name], name).not.toBe('');
-    const extra = Object.keys(sample.Values).filter((k) => !(SETTINGS as readonly string[]).includes(k) && k !== 'FUNCTIONS_WORKER_RUNTIME');
+    const extra = Object.keys(sample.Values).filter(
+      (k) => !(SETTINGS as readonly string[]).includes(k) && k !== 'FUNCTIONS_WORKER_RUNTIME',
+    );
     expect(extra).toEqual([]);
     const config = readConfig(sample.Values);
     expect(config.storage).toEqual({ kind: 'connectionString', connectionString: 'UseDevelopmentStorage=true' });
@@ -390,11 +427,14 @@ describe('settings in the samples and the README', () => {
   it('docker-compose.yml gives the app Azurite, SQL Server by connection string, and every binding setting', () => {
     const compose = readYaml('docker-compose.yml');
     const env = compose.services.app.environment as Record<string, string>;
-    for (const name of Object.keys(env)) expect(SETTINGS.includes(name as never) || name.startsWith('AzureFunctionsWebHost__'), name).toBe(true);
+    for (const name of Object.keys(env))
+      expect(SETTINGS.includes(name as never) || name.startsWith('AzureFunctionsWebHost__'), name).toBe(true);
     for (const name of bindingSettings()) expect(env[name], name).toBeTruthy();
     const config = readConfig(env);
     expect(config.sql?.kind).toBe('connectionString');
-    expect(env.SQL_CONNECTION).toMatch(/^Server=sqlserver,1433;Database=\w+;User Id=sa;Password=[^;]+;Encrypt=true;TrustServerCertificate=true$/);
+    expect(env.SQL_CONNECTION).toMatch(
+      /^Server=sqlserver,1433;Database=\w+;User Id=sa;Password=[^;]+;Encrypt=true;TrustServerCertificate=true$/,
+    );
     expect(env.AzureWebJobsStorage).toMatch(/BlobEndpoint=http:\/\/azurite:10000\/devstoreaccount1;/);
     expect(compose.services.sqlserver.image).toBe('mcr.microsoft.com/mssql/server:2022-latest');
     // Published on this machine's loopback only: SQL Server's sa password and Azurite's key are well known.
@@ -408,16 +448,36 @@ describe('settings in the samples and the README', () => {
   });
 });
 
-describe('azure.yaml (the rules of azd\'s schemas/v1.0/azure.yaml.json that apply)', () => {
+describe("azure.yaml (the rules of azd's schemas/v1.0/azure.yaml.json that apply)", () => {
   const azd = readYaml('azure.yaml');
   const HOOK_KEYS = ['shell', 'kind', 'dir', 'run', 'continueOnError', 'interactive', 'windows', 'posix', 'secrets', 'config'];
-  const COMMAND_HOOKS = ['preprovision', 'postprovision', 'preinfracreate', 'postinfracreate', 'preinfradelete', 'postinfradelete', 'predown', 'postdown', 'preup', 'postup', 'prepackage', 'postpackage', 'prepublish', 'postpublish', 'predeploy', 'postdeploy', 'prerestore', 'postrestore'];
+  const COMMAND_HOOKS = [
+    'preprovision',
+    'postprovision',
+    'preinfracreate',
+    'postinfracreate',
+    'preinfradelete',
+    'postinfradelete',
+    'predown',
+    'postdown',
+    'preup',
+    'postup',
+    'prepackage',
+    'postpackage',
+    'prepublish',
+    'postpublish',
+    'predeploy',
+    'postdeploy',
+    'prerestore',
+    'postrestore',
+  ];
 
   function checkHook(hook: any, where: string, platform?: 'posix' | 'windows'): void {
     expect(typeof hook, where).toBe('object');
     for (const key of Object.keys(hook)) expect(HOOK_KEYS, `${where}.${key}`).toContain(key);
     if (hook.windows && hook.posix) {
-      for (const key of ['run', 'shell', 'kind', 'dir', 'interactive', 'continueOnError', 'secrets', 'config']) expect(hook[key], `${where}.${key} beside windows and posix`).toBeUndefined();
+      for (const key of ['run', 'shell', 'kind', 'dir', 'interactive', 'continueOnError', 'secrets', 'config'])
+        expect(hook[key], `${where}.${key} beside windows and posix`).toBeUndefined();
       checkHook(hook.posix, `${where}.posix`, 'posix');
       checkHook(hook.windows, `${where}.windows`, 'windows');
       return;
@@ -432,14 +492,29 @@ describe('azure.yaml (the rules of azd\'s schemas/v1.0/azure.yaml.json that appl
 
   it('has a valid name, known top-level keys and a function service built from this folder', () => {
     expect(azd.name).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
-    const known = ['name', 'resourceGroup', 'metadata', 'infra', 'services', 'resources', 'pipeline', 'hooks', 'requiredVersions', 'state', 'platform', 'workflows', 'cloud'];
+    const known = [
+      'name',
+      'resourceGroup',
+      'metadata',
+      'infra',
+      'services',
+      'resources',
+      'pipeline',
+      'hooks',
+      'requiredVersions',
+      'state',
+      'platform',
+      'workflows',
+      'cloud',
+    ];
     for (const key of Object.keys(azd)) expect(known, key).toContain(key);
     expect(Object.keys(azd.services).length).toBeGreaterThan(0);
     const api = azd.services.api;
     expect(api.host).toBe('function');
     expect(typeof api.project).toBe('string');
     expect(fs.existsSync(path.join(ROOT, api.project, 'package.json'))).toBe(true);
-    for (const key of ['image', 'docker', 'k8s', 'apiVersion', 'env']) expect(api[key], `${key} is not allowed with host: function`).toBeUndefined();
+    for (const key of ['image', 'docker', 'k8s', 'apiVersion', 'env'])
+      expect(api[key], `${key} is not allowed with host: function`).toBeUndefined();
     expect(['js', 'ts']).toContain(api.language);
     expect(typeof api.remoteBuild).toBe('boolean');
   });
@@ -447,7 +522,8 @@ describe('azure.yaml (the rules of azd\'s schemas/v1.0/azure.yaml.json that appl
   it('points at infra/main.bicep with its parameters file', () => {
     expect(azd.infra.provider).toBe('bicep');
     expect(azd.infra.provider).toMatch(/^[a-z0-9.]+$/);
-    for (const ext of ['.bicep', '.parameters.json']) expect(fs.existsSync(path.join(ROOT, azd.infra.path, azd.infra.module + ext))).toBe(true);
+    for (const ext of ['.bicep', '.parameters.json'])
+      expect(fs.existsSync(path.join(ROOT, azd.infra.path, azd.infra.module + ext))).toBe(true);
   });
 
   it('has well-formed hooks whose scripts exist: a postprovision hook for POSIX and Windows', () => {
@@ -467,7 +543,23 @@ describe('host.json (the rules of the host.json schema that apply)', () => {
 
   it('is a version 2.0 file with known top-level keys', () => {
     expect(host.version).toBe('2.0');
-    const known = ['version', 'aggregator', 'concurrency', 'customHandler', 'extensionBundle', 'extensions', 'functions', 'functionTimeout', 'healthMonitor', 'logging', 'managedDependency', 'retry', 'singleton', 'watchDirectories', 'watchFiles'];
+    const known = [
+      'version',
+      'aggregator',
+      'concurrency',
+      'customHandler',
+      'extensionBundle',
+      'extensions',
+      'functions',
+      'functionTimeout',
+      'healthMonitor',
+      'logging',
+      'managedDependency',
+      'retry',
+      'singleton',
+      'watchDirectories',
+      'watchFiles',
+    ];
     for (const key of Object.keys(host)) expect(known, key).toContain(key);
   });
 
@@ -499,7 +591,8 @@ describe('host.json (the rules of the host.json schema that apply)', () => {
 /** Every file of the working tree that git would not ignore: tracked ones and new ones. */
 function workingTreeFiles(): string[] {
   return execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], { cwd: ROOT, encoding: 'utf8' })
-    .split('\0').filter((f) => f && fs.existsSync(path.join(ROOT, f)));
+    .split('\0')
+    .filter((f) => f && fs.existsSync(path.join(ROOT, f)));
 }
 
 /**
@@ -513,7 +606,10 @@ function ignoredBy(ignoreFile: string, files: string[]): Set<string> {
     execFileSync('git', ['init', '-q'], { cwd: repo, env });
     fs.copyFileSync(path.join(ROOT, ignoreFile), path.join(repo, '.gitignore'));
     const out = spawnSync('git', ['check-ignore', '--no-index', '--stdin', '-z', '--verbose', '--non-matching'], {
-      cwd: repo, input: files.join('\0') + '\0', encoding: 'utf8', env,
+      cwd: repo,
+      input: files.join('\0') + '\0',
+      encoding: 'utf8',
+      env,
     });
     expect([0, 1], out.stderr).toContain(out.status);
     // --verbose -z: source, line, pattern, path; no source means no pattern matched.
@@ -527,7 +623,9 @@ function ignoredBy(ignoreFile: string, files: string[]): Set<string> {
 }
 
 const tempDirs: string[] = [];
-afterAll(() => { for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true }); });
+afterAll(() => {
+  for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true });
+});
 
 /** Copies `files` into an empty folder and runs the project's `build` there (tsc), with this node_modules. */
 function buildFrom(files: string[]): { dir: string; status: number | null; output: string } {
@@ -540,7 +638,11 @@ function buildFrom(files: string[]): { dir: string; status: number | null; outpu
   fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
   const script = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).scripts.build as string;
   expect(script).toMatch(/^tsc\b/);
-  const tsc = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), ...script.split(/\s+/).slice(1)], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+  const tsc = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), ...script.split(/\s+/).slice(1)], {
+    cwd: dir,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   return { dir, status: tsc.status, output: tsc.stdout + tsc.stderr };
 }
 
@@ -559,11 +661,23 @@ describe('.funcignore: the package azd uploads for the remote build', () => {
   const kept = files.filter((f) => !ignored.has(f));
 
   it('ships what the host and the build need, and none of the tests, tools, infra or local files', () => {
-    for (const f of ['host.json', 'package.json', 'package-lock.json', 'tsconfig.json', 'functions/loadTable.ts', 'shared/config.ts']) expect(kept, f).toContain(f);
-    for (const f of ['tests/deploy.test.ts', 'infra/main.bicep', 'local/host.ts', 'bench/bench.ts', 'tools/datagen.ts', 'README.md', 'Dockerfile', '.github/workflows/ci.yml', 'local.settings.sample.json']) {
+    for (const f of ['host.json', 'package.json', 'package-lock.json', 'tsconfig.json', 'functions/loadTable.ts', 'shared/config.ts'])
+      expect(kept, f).toContain(f);
+    for (const f of [
+      'tests/deploy.test.ts',
+      'infra/main.bicep',
+      'local/host.ts',
+      'bench/bench.ts',
+      'tools/datagen.ts',
+      'README.md',
+      'Dockerfile',
+      '.github/workflows/ci.yml',
+      'local.settings.sample.json',
+    ]) {
       expect(ignored.has(f), f).toBe(true);
     }
-    for (const dir of ['node_modules/', 'dist/', '.data/']) expect(ignoredBy('.funcignore', [`${dir}x.js`]).has(`${dir}x.js`), dir).toBe(true);
+    for (const dir of ['node_modules/', 'dist/', '.data/'])
+      expect(ignoredBy('.funcignore', [`${dir}x.js`]).has(`${dir}x.js`), dir).toBe(true);
     expect(readYaml('azure.yaml').services.api.remoteBuild, 'node_modules is left out only because Azure builds the app').toBe(true);
   });
 
@@ -575,7 +689,11 @@ describe('.funcignore: the package azd uploads for the remote build', () => {
 });
 
 describe('Dockerfile', () => {
-  interface Instruction { readonly op: string; readonly args: string; readonly stage: number }
+  interface Instruction {
+    readonly op: string;
+    readonly args: string;
+    readonly stage: number;
+  }
   const instructions: Instruction[] = [];
   let stage = -1;
   for (const line of read('Dockerfile').replace(/\\\n/g, ' ').split('\n')) {
@@ -586,8 +704,16 @@ describe('Dockerfile', () => {
     instructions.push({ op, args: m[2].trim(), stage });
   }
   const copies = instructions.filter((i) => i.op === 'COPY' && !i.args.startsWith('--from'));
-  const sources = copies.flatMap((c) => c.args.split(/\s+/).filter((a) => !a.startsWith('--')).slice(0, -1));
-  const dockerignore = read('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const sources = copies.flatMap((c) =>
+    c.args
+      .split(/\s+/)
+      .filter((a) => !a.startsWith('--'))
+      .slice(0, -1),
+  );
+  const dockerignore = read('.dockerignore')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
 
   it('builds and runs on the official Azure Functions Node 22 image', () => {
     const froms = instructions.filter((i) => i.op === 'FROM').map((i) => i.args.split(/\s+/)[0]);
@@ -597,7 +723,11 @@ describe('Dockerfile', () => {
     expect(last.some((i) => i.op === 'ENV' && /AzureWebJobsScriptRoot=\/home\/site\/wwwroot\b/.test(i.args))).toBe(true);
     expect(last.find((i) => i.op === 'WORKDIR')?.args).toBe('/home/site/wwwroot');
     const finalCopies = last.filter((i) => i.op === 'COPY').map((i) => i.args);
-    for (const what of ['host.json', '/src/dist', '/src/node_modules', '/src/package.json']) expect(finalCopies.some((a) => a.includes(what)), what).toBe(true);
+    for (const what of ['host.json', '/src/dist', '/src/node_modules', '/src/package.json'])
+      expect(
+        finalCopies.some((a) => a.includes(what)),
+        what,
+      ).toBe(true);
   });
 
   it('copies only files that exist and that .dockerignore lets through', () => {
@@ -605,13 +735,19 @@ describe('Dockerfile', () => {
     for (const src of sources) {
       expect(fs.existsSync(path.join(ROOT, src)), src).toBe(true);
       const top = src.replace(/^\.\//, '').split('/')[0];
-      expect(dockerignore.filter((p) => p === top || p === src || (p.startsWith('*') && src.endsWith(p.slice(1)))), `${src} is excluded by .dockerignore`).toEqual([]);
+      expect(
+        dockerignore.filter((p) => p === top || p === src || (p.startsWith('*') && src.endsWith(p.slice(1)))),
+        `${src} is excluded by .dockerignore`,
+      ).toEqual([]);
     }
   });
 
   it('runs only npm scripts that exist, builds before pruning dev dependencies', () => {
     const scripts = readJson('package.json').scripts as Record<string, string>;
-    const runs = instructions.filter((i) => i.op === 'RUN').map((i) => i.args).join(' && ');
+    const runs = instructions
+      .filter((i) => i.op === 'RUN')
+      .map((i) => i.args)
+      .join(' && ');
     const used = [...runs.matchAll(/npm run ([\w:-]+)/g)].map((m) => m[1]);
     expect(used).toContain('build');
     for (const s of used) expect(scripts[s], s).toBeDefined();
@@ -640,7 +776,9 @@ describe('GitHub workflows', () => {
     const test = job.steps.find((s: any) => s.run === 'npm test');
     expect(test, 'a step runs npm test').toBeDefined();
     const connection = test.env?.MSSQL_TEST_CONNECTION ?? job.env?.MSSQL_TEST_CONNECTION;
-    expect(connection).toBe(`Server=localhost,1433;Database=master;User Id=sa;Password=${sql.env.MSSQL_SA_PASSWORD};Encrypt=true;TrustServerCertificate=true`);
+    expect(connection).toBe(
+      `Server=localhost,1433;Database=master;User Id=sa;Password=${sql.env.MSSQL_SA_PASSWORD};Encrypt=true;TrustServerCertificate=true`,
+    );
     const steps = job.steps.map((s: any) => s.run ?? s.uses);
     expect(steps.indexOf('npm ci')).toBeLessThan(steps.indexOf('npm test'));
     expect(steps.some((s: string) => /apt-get install -y python3-avro/.test(s))).toBe(true);
@@ -657,7 +795,10 @@ describe('GitHub workflows', () => {
     for (const v of ['AZURE_CLIENT_ID', 'AZURE_TENANT_ID', 'AZURE_SUBSCRIPTION_ID']) expect(job.env[v]).toBe(`\${{ vars.${v} }}`);
     const uses = job.steps.map((s: any) => s.uses).filter(Boolean);
     expect(uses.some((u: string) => /^Azure\/setup-azd@/.test(u))).toBe(true);
-    const runs = job.steps.map((s: any) => s.run).filter(Boolean).join('\n');
+    const runs = job.steps
+      .map((s: any) => s.run)
+      .filter(Boolean)
+      .join('\n');
     expect(runs).toMatch(/azd auth login[\s\S]*--federated-credential-provider github/);
     expect(runs).toMatch(/azd deploy --no-prompt/);
     expect(JSON.stringify(deploy)).not.toMatch(/secrets\./);
@@ -671,7 +812,9 @@ describe('the post-provision database user', () => {
     expect([...sql.matchAll(/N'(db_\w+)'/g)].map((m) => m[1]).sort()).toEqual(['db_datareader', 'db_datawriter', 'db_ddladmin']);
     const code = sql.replace(/--.*$/gm, '');
     expect(code).not.toMatch(/db_owner|db_securityadmin|CONTROL|ALTER ANY/i);
-    expect(code).toMatch(/IF NOT EXISTS \(SELECT 1 FROM sys\.database_principals WHERE name = @user\)\s*BEGIN\s*EXEC \(N'CREATE USER ' \+ QUOTENAME\(@user\) \+ N' FROM EXTERNAL PROVIDER'\)/);
+    expect(code).toMatch(
+      /IF NOT EXISTS \(SELECT 1 FROM sys\.database_principals WHERE name = @user\)\s*BEGIN\s*EXEC \(N'CREATE USER ' \+ QUOTENAME\(@user\) \+ N' FROM EXTERNAL PROVIDER'\)/,
+    );
     expect(code).toMatch(/IF NOT EXISTS \([^]*sys\.database_role_members[^]*\)\s*BEGIN\s*EXEC \(N'ALTER ROLE ' \+ QUOTENAME\(@role\)/);
     expect(code.match(/\$\(IdentityName\)/g)).toHaveLength(1);
   });
@@ -680,12 +823,21 @@ describe('the post-provision database user', () => {
   function runScript(identity: string, sqlcmdBehaviour: string): { status: number | null; stderr: string; sqlcmd: string; azd: string } {
     const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'deploy-hook-'));
     tempDirs.push(bin);
-    fs.writeFileSync(path.join(bin, 'sqlcmd'), `#!/bin/sh\nif [ "$1" = --version ]; then echo 'sqlcmd: 1.8.0'; exit 0; fi\necho "$*" >> "${bin}/sqlcmd.log"\n${sqlcmdBehaviour}\n`, { mode: 0o755 });
+    fs.writeFileSync(
+      path.join(bin, 'sqlcmd'),
+      `#!/bin/sh\nif [ "$1" = --version ]; then echo 'sqlcmd: 1.8.0'; exit 0; fi\necho "$*" >> "${bin}/sqlcmd.log"\n${sqlcmdBehaviour}\n`,
+      { mode: 0o755 },
+    );
     fs.writeFileSync(path.join(bin, 'azd'), `#!/bin/sh\necho "$*" >> "${bin}/azd.log"\n`, { mode: 0o755 });
     const result = spawnSync('sh', [path.join(ROOT, 'infra/scripts/create-sql-user.sh')], {
       encoding: 'utf8',
       timeout: 20_000,
-      env: { PATH: `${bin}:/usr/bin:/bin`, SQL_SERVER: 'sql-abc.database.windows.net', SQL_DATABASE: 'csv-to-sql', AZURE_FUNCTION_IDENTITY_NAME: identity },
+      env: {
+        PATH: `${bin}:/usr/bin:/bin`,
+        SQL_SERVER: 'sql-abc.database.windows.net',
+        SQL_DATABASE: 'csv-to-sql',
+        AZURE_FUNCTION_IDENTITY_NAME: identity,
+      },
     });
     const log = (name: string) => (fs.existsSync(path.join(bin, name)) ? fs.readFileSync(path.join(bin, name), 'utf8') : '');
     return { status: result.status, stderr: result.stderr, sqlcmd: log('sqlcmd.log'), azd: log('azd.log') };
@@ -694,19 +846,24 @@ describe('the post-provision database user', () => {
   it('runs the T-SQL as the signed-in Entra administrator, in the service database', () => {
     const run = runScript('id-func-abc', 'exit 0');
     expect(run.status, run.stderr).toBe(0);
-    expect(run.sqlcmd.trim()).toBe(`-S tcp:sql-abc.database.windows.net,1433 -d csv-to-sql --authentication-method ActiveDirectoryDefault -l 60 -b -v IdentityName=id-func-abc -i ${path.join(ROOT, 'infra/scripts/create-sql-user.sql')}`);
+    expect(run.sqlcmd.trim()).toBe(
+      `-S tcp:sql-abc.database.windows.net,1433 -d csv-to-sql --authentication-method ActiveDirectoryDefault -l 60 -b -v IdentityName=id-func-abc -i ${path.join(ROOT, 'infra/scripts/create-sql-user.sql')}`,
+    );
     expect(run.azd).toBe('');
   });
 
-  it('records this machine\'s address for the firewall rule when SQL refuses it, and fails', () => {
-    const run = runScript('id-func-abc', `echo "Sqlcmd: Error: Cannot open server 'sql-abc' requested by the login. Client with IP address '203.0.113.7' is not allowed to access the server." >&2; exit 1`);
+  it("records this machine's address for the firewall rule when SQL refuses it, and fails", () => {
+    const run = runScript(
+      'id-func-abc',
+      `echo "Sqlcmd: Error: Cannot open server 'sql-abc' requested by the login. Client with IP address '203.0.113.7' is not allowed to access the server." >&2; exit 1`,
+    );
     expect(run.status).toBe(1);
     expect(run.azd.trim()).toBe('env set SQL_CLIENT_IP_ADDRESS 203.0.113.7');
     expect(run.stderr).toMatch(/run 'azd provision' again/);
   });
 
   it('refuses an identity name that is not a plain resource name, before connecting', () => {
-    const run = runScript("x]; DROP USER [y", 'exit 0');
+    const run = runScript('x]; DROP USER [y', 'exit 0');
     expect(run.status).toBe(1);
     expect(run.sqlcmd).toBe('');
   });

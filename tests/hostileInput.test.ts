@@ -19,7 +19,9 @@ afterAll(async () => {
 /** Streams `count` chunks of `chunk`, then `tail`, as a text/csv load; never holds more than a chunk. */
 function streamLoad(route: string, chunk: Buffer, count: number, tail: string) {
   return new Promise<Awaited<ReturnType<typeof readApiResponse>>>((resolve, reject) => {
-    const req = http.request(host.url + route, { method: 'POST', headers: { 'content-type': 'text/csv' } }, (res) => readApiResponse(res).then(resolve, reject));
+    const req = http.request(host.url + route, { method: 'POST', headers: { 'content-type': 'text/csv' } }, (res) =>
+      readApiResponse(res).then(resolve, reject),
+    );
     req.on('error', reject);
     let sent = 0;
     const write = () => {
@@ -59,7 +61,10 @@ describe('what is stored and logged of a rejected row', () => {
     expect(res.body.rejected).toBe(2);
     const stored = (await get(host.url, `/api/rejections?runId=${res.body.runId}`)).body.rejections;
     expect(stored[1].rawText).toHaveLength(64 * 1024);
-    expect(stored[1].reasons.at(-1)).toEqual({ field: null, message: expect.stringMatching(/^only the first 65536 of its 1000\d\d characters are kept$/) });
+    expect(stored[1].reasons.at(-1)).toEqual({
+      field: null,
+      message: expect.stringMatching(/^only the first 65536 of its 1000\d\d characters are kept$/),
+    });
     await new Promise((r) => setTimeout(r, 200)); // the log line is written after the response
     const log = host.output();
     expect(log).not.toContain(secret);
@@ -101,7 +106,11 @@ describe('requests a web page could forge', () => {
   });
 
   it('every POST needs a JSON or CSV content type: a form or a bodiless fetch from another site is 415 and does nothing', async () => {
-    for (const init of [{}, { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=1' }, { headers: { 'content-type': 'text/plain' }, body: '{}' }]) {
+    for (const init of [
+      {},
+      { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=1' },
+      { headers: { 'content-type': 'text/plain' }, body: '{}' },
+    ]) {
       for (const route of ['/api/backups', '/api/tables/jobs/restore', '/api/restore']) {
         const res = await fetch(host.url + route, { method: 'POST', ...init });
         expect(res.status, `${route} ${JSON.stringify(init)}`).toBe(415);
@@ -138,7 +147,10 @@ describe('encodings', () => {
     const before = await tableCounts(host.url);
     const unknown = await postCsv(host.url, '/api/tables/departments/load', '105,x\n', 'text/csv; charset=ebcdic-cp-us');
     expect(unknown.status).toBe(415);
-    expect(unknown.body.error).toMatchObject({ code: 'unsupported_charset', message: expect.stringMatching(/iconv -f ebcdic-cp-us -t utf-8/) });
+    expect(unknown.body.error).toMatchObject({
+      code: 'unsupported_charset',
+      message: expect.stringMatching(/iconv -f ebcdic-cp-us -t utf-8/),
+    });
     for (const text of ['105,Without a mark\r\n', '105,With an emoji 😀 and Ā\r\n'.repeat(20)]) {
       const noBom = await postCsv(host.url, '/api/tables/departments/load', utf16le(text));
       expect(noBom.status).toBe(415);
@@ -151,7 +163,9 @@ describe('encodings', () => {
 
   it('a blob says its encoding by a "charset" field or by its content type', async () => {
     const historic = container(host.storageConnection!, 'historic');
-    await historic.getBlockBlobClient('enc/typed.csv').uploadData(Buffer.from('106,Gar\xe7on\r\n', 'latin1'), { blobHTTPHeaders: { blobContentType: 'text/csv; charset=windows-1252' } });
+    await historic
+      .getBlockBlobClient('enc/typed.csv')
+      .uploadData(Buffer.from('106,Gar\xe7on\r\n', 'latin1'), { blobHTTPHeaders: { blobContentType: 'text/csv; charset=windows-1252' } });
     await historic.getBlockBlobClient('enc/plain.csv').uploadData(Buffer.from('107,Na\xefve\r\n', 'latin1'));
     const typed = await postJson(host.url, '/api/tables/departments/load', { blob: 'enc/typed.csv' });
     expect(typed.body).toMatchObject({ inserted: 1, rejected: 0 });

@@ -21,8 +21,17 @@ function expectedRows(file: string): (Expected | undefined)[] {
   return lines.map((line) => {
     const f = line.split(','); // generated names hold no commas
     const id = (s: string, max: number) => (/^\d+$/.test(s) && Number(s) >= 1 && Number(s) <= max ? Number(s) : undefined);
-    const ok = f.length === 5 && id(f[0], 2147483647) && f[1] !== '' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(f[2]) && !f[2].startsWith('2021-02-30') && id(f[3], 12) && id(f[4], 183);
-    return ok ? { id: Number(f[0]), name: f[1], datetime: f[2].replace('Z', '.000Z'), department_id: Number(f[3]), job_id: Number(f[4]) } : undefined;
+    const ok =
+      f.length === 5 &&
+      id(f[0], 2147483647) &&
+      f[1] !== '' &&
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(f[2]) &&
+      !f[2].startsWith('2021-02-30') &&
+      id(f[3], 12) &&
+      id(f[4], 183);
+    return ok
+      ? { id: Number(f[0]), name: f[1], datetime: f[2].replace('Z', '.000Z'), department_id: Number(f[3]), job_id: Number(f[4]) }
+      : undefined;
   });
 }
 
@@ -98,7 +107,14 @@ describe('kill a load midway, restart, load again', () => {
     const runId: string = firstRejections.body.rejections[0].runId;
     const run = await get(b.url, `/api/runs/${runId}`);
     expect(run.status).toBe(200);
-    expect(run.body).toMatchObject({ kind: 'load', table: 'hired_employees', dryRun: false, inserted: partial, skipped: 0, finishedAt: null });
+    expect(run.body).toMatchObject({
+      kind: 'load',
+      table: 'hired_employees',
+      dryRun: false,
+      inserted: partial,
+      skipped: 0,
+      finishedAt: null,
+    });
     expect(['running', 'interrupted']).toContain(run.body.status);
     // Chunks are committed whole: the first `received` lines of the file, nothing of the rest.
     const linesDone: number = run.body.received;
@@ -110,7 +126,7 @@ describe('kill a load midway, restart, load again', () => {
     expect(present).toEqual(prefix); // ids are line numbers in the generated file
     expect(run.body.rejected).toBe(linesDone - prefix.length);
     const interruptedRejections: { position: number; rawText: string }[] = [];
-    for (let after = 0; ; ) {
+    for (let after = 0; ;) {
       const page = await get(b.url, `/api/rejections?runId=${runId}&afterId=${after}&limit=1000`);
       interruptedRejections.push(...page.body.rejections);
       if (page.body.nextAfterId === null) break;
@@ -129,11 +145,20 @@ describe('kill a load midway, restart, load again', () => {
     hosts.push(c);
     dirs.push(c.dataDir);
     await loadReferenceTables(c);
-    const [rerun, clean] = await Promise.all([postFile(b.url, '/api/tables/hired_employees/load', file), postFile(c.url, '/api/tables/hired_employees/load', file)]);
+    const [rerun, clean] = await Promise.all([
+      postFile(b.url, '/api/tables/hired_employees/load', file),
+      postFile(c.url, '/api/tables/hired_employees/load', file),
+    ]);
     expect(rerun.status, rerun.text).toBe(200);
     expect(clean.status, clean.text).toBe(200);
     expect(clean.body).toMatchObject({ received: ROWS, inserted: valid, skipped: 0, rejected: counts.invalid, status: 'succeeded' });
-    expect(rerun.body).toMatchObject({ received: ROWS, inserted: valid - partial, skipped: partial, rejected: counts.invalid, status: 'succeeded' });
+    expect(rerun.body).toMatchObject({
+      received: ROWS,
+      inserted: valid - partial,
+      skipped: partial,
+      rejected: counts.invalid,
+      status: 'succeeded',
+    });
 
     // 4. Same tables, row for row.
     expect(await tableCounts(b.url)).toEqual(await tableCounts(c.url));

@@ -91,7 +91,13 @@ describe('metrics over hand-built data', () => {
       { id: 4, job: 'Analyst' },
       { id: 5, job: 'Data "Ops", Lead' }, // needs CSV quoting
     ];
-    const hire = (id: number, datetime: string, department_id: number, job_id: number) => ({ id, name: `Person ${id}`, datetime, department_id, job_id });
+    const hire = (id: number, datetime: string, department_id: number, job_id: number) => ({
+      id,
+      name: `Person ${id}`,
+      datetime,
+      department_id,
+      job_id,
+    });
     const hires = [
       // Engineering / General Manager: Q1 2, Q2 2
       hire(1, '2021-01-01T00:00:00Z', 1, 1), // first instant of 2021
@@ -124,7 +130,11 @@ describe('metrics over hand-built data', () => {
       ...[1, 2, 3, 4, 5].map((i) => hire(21 + i, `2023-0${i}-01T00:00:00Z`, 3, 1)),
       hire(27, '2023-06-01T00:00:00Z', 1, 1),
     ];
-    for (const [table, rows] of [['departments', departments], ['jobs', jobs], ['hired_employees', hires]] as const) {
+    for (const [table, rows] of [
+      ['departments', departments],
+      ['jobs', jobs],
+      ['hired_employees', hires],
+    ] as const) {
       const res = await postJson(host.url, `/api/tables/${table}/rows`, rows);
       expect(res.status, res.text).toBe(200);
       expect(res.body).toMatchObject({ inserted: rows.length, rejected: 0 });

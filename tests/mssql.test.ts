@@ -77,7 +77,10 @@ describe('generated T-SQL', () => {
     const ddl = schemaStatements(names).join('\n');
     const declared = [...ddl.matchAll(FOREIGN_KEY)].map((m) => `${m[1]} -> ${m[2]}`).sort();
     const added = statements.foreignKeysAround(TABLES).map((key) => {
-      const m = /^ALTER TABLE \[ingest\]\.\[([a-z_]+)\] ADD CONSTRAINT \[(fk_[a-z_]+)\] FOREIGN KEY \(\[([a-z_]+)\]\) REFERENCES \[ingest\]\.\[([a-z_]+)\] \(\[id\]\)$/.exec(statements.addForeignKey(key));
+      const m =
+        /^ALTER TABLE \[ingest\]\.\[([a-z_]+)\] ADD CONSTRAINT \[(fk_[a-z_]+)\] FOREIGN KEY \(\[([a-z_]+)\]\) REFERENCES \[ingest\]\.\[([a-z_]+)\] \(\[id\]\)$/.exec(
+          statements.addForeignKey(key),
+        );
       expect(m, statements.addForeignKey(key)).not.toBeNull();
       expect(m![2]).toBe(`fk_${m![1]}_${m![3]}`);
       return `${m![2]} -> ${m![4]}`;
@@ -96,7 +99,8 @@ describe('generated T-SQL', () => {
     const ddl = schemaStatements(names);
     for (const table of TABLES) {
       expect(ddl).toContain(`IF OBJECT_ID(N'[ingest].[${table.name}]', N'U') IS NULL ${createTable(table, names)}`);
-      for (const index of table.indexes) expect(ddl.some((s) => s.startsWith('IF NOT EXISTS') && s.includes(`CREATE INDEX [${index.name}]`))).toBe(true);
+      for (const index of table.indexes)
+        expect(ddl.some((s) => s.startsWith('IF NOT EXISTS') && s.includes(`CREATE INDEX [${index.name}]`))).toBe(true);
     }
   });
 
@@ -108,11 +112,16 @@ describe('generated T-SQL', () => {
 describe('bulk-load tables', () => {
   /** Column name → type as written in a CREATE TABLE, from the parsed statement. */
   function columnTypes(sql: string): Record<string, string> {
-    const [create] = parse(sql) as unknown as { create_definitions: { column?: { column: string }; definition: { dataType: string; length?: number } }[] }[];
+    const [create] = parse(sql) as unknown as {
+      create_definitions: { column?: { column: string }; definition: { dataType: string; length?: number } }[];
+    }[];
     return Object.fromEntries(
       create.create_definitions
         .filter((d) => d.column)
-        .map((d) => [d.column!.column, `${d.definition.dataType}${d.definition.length === undefined ? '' : `(${d.definition.length})`}`.toUpperCase()]),
+        .map((d) => [
+          d.column!.column,
+          `${d.definition.dataType}${d.definition.length === undefined ? '' : `(${d.definition.length})`}`.toUpperCase(),
+        ]),
     );
   }
 
@@ -130,7 +139,17 @@ describe('bulk-load tables', () => {
     const ddl = columnTypes(create.slice(create.indexOf('CREATE TABLE')));
     const declaration = (rejectionsBulkTable(names) as unknown as { declare(): string }).declare();
     const bulk = columnTypes(declaration.replace(/ \((\w+)\)/g, '($1)'));
-    expect(Object.keys(bulk)).toEqual(['run_id', 'table_name', 'position', 'raw_text', 'format', 'reasons', 'created_at', 'raw_sha256', 'row_id']);
+    expect(Object.keys(bulk)).toEqual([
+      'run_id',
+      'table_name',
+      'position',
+      'raw_text',
+      'format',
+      'reasons',
+      'created_at',
+      'raw_sha256',
+      'row_id',
+    ]);
     expect(bulk).toEqual(Object.fromEntries(Object.entries(ddl).filter(([column]) => column !== 'id')));
   });
 });
@@ -228,18 +247,24 @@ describe('SQL configuration', () => {
   });
 
   it('reads a connection string with a SQL login', () => {
-    const config = poolConfig(readConfig({ SQL_CONNECTION: 'Server=tcp:db.local,1533;Database=ingest;User Id=sa;Password=pw;TrustServerCertificate=true' }).sql!);
+    const config = poolConfig(
+      readConfig({ SQL_CONNECTION: 'Server=tcp:db.local,1533;Database=ingest;User Id=sa;Password=pw;TrustServerCertificate=true' }).sql!,
+    );
     expect(config).toMatchObject({ server: 'db.local', port: 1533, database: 'ingest', user: 'sa', password: 'pw' });
   });
 
   it('turns Authentication=Active Directory Default in a connection string into Entra authentication', () => {
     // mssql's parser alone would fall back to a SQL login here.
     const config = poolConfig(
-      readConfig({ SQL_CONNECTION: 'Server=tcp:srv.database.windows.net,1433;Database=ingest;Authentication=Active Directory Default;User Id=client-2' }).sql!,
+      readConfig({
+        SQL_CONNECTION: 'Server=tcp:srv.database.windows.net,1433;Database=ingest;Authentication=Active Directory Default;User Id=client-2',
+      }).sql!,
     );
     expect(config.authentication).toEqual({ type: 'azure-active-directory-default', options: { clientId: 'client-2' } });
     expect(config.user).toBeUndefined();
-    const quoted = poolConfig(readConfig({ SQL_CONNECTION: 'Server=srv;Database=ingest;Authentication="Active Directory Managed Identity"' }).sql!);
+    const quoted = poolConfig(
+      readConfig({ SQL_CONNECTION: 'Server=srv;Database=ingest;Authentication="Active Directory Managed Identity"' }).sql!,
+    );
     expect(quoted.authentication).toEqual({ type: 'azure-active-directory-default', options: { clientId: undefined } });
   });
 

@@ -12,8 +12,31 @@ import avro from 'avsc';
 import { afterAll, describe, expect, it } from 'vitest';
 import { employeeObjects, writeDataset } from '../tools/datagen';
 import { peakRssKib, resetPeakRss } from '../bench/processMemory';
-import { allRows, get, postCsv, postFile, postJson, removeDir, request, startHost, tableCounts, tempDir, type HostHandle } from './helpers/localHost';
-import { backupOne, container, decodeAvro, downloadBlob, encodeAvro, listBackups, restore, SCHEMAS, sha256, uploadBlob } from './helpers/backups';
+import {
+  allRows,
+  get,
+  postCsv,
+  postFile,
+  postJson,
+  removeDir,
+  request,
+  startHost,
+  tableCounts,
+  tempDir,
+  type HostHandle,
+} from './helpers/localHost';
+import {
+  backupOne,
+  container,
+  decodeAvro,
+  downloadBlob,
+  encodeAvro,
+  listBackups,
+  restore,
+  SCHEMAS,
+  sha256,
+  uploadBlob,
+} from './helpers/backups';
 
 const QUIET_SCHEDULE = '0 0 0 29 2 *';
 const ROWS = 20_000;
@@ -90,7 +113,12 @@ describe('restores and loads exclude each other', () => {
     const dir = tempDir();
     dirs.push(dir);
     const file = path.join(dir, 'more.csv');
-    fs.writeFileSync(file, employeeObjects(500_000, 3000, 500_000).map((e) => `${e.id},${e.name},${e.datetime},${e.department_id},${e.job_id}`).join('\n') + '\n');
+    fs.writeFileSync(
+      file,
+      employeeObjects(500_000, 3000, 500_000)
+        .map((e) => `${e.id},${e.name},${e.datetime},${e.department_id},${e.job_id}`)
+        .join('\n') + '\n',
+    );
     const loading = postFile(host.url, '/api/tables/hired_employees/load', file, 'text/csv', { bytes: 8 * 1024, ms: 150 });
     let runId: string | undefined;
     for (const deadline = Date.now() + 10_000; !runId && Date.now() < deadline; await new Promise((r) => setTimeout(r, 20))) {
@@ -99,7 +127,10 @@ describe('restores and loads exclude each other', () => {
     expect(runId, 'the load should be running').toBeDefined();
     const listed = await listBackups(host.url, 'hired_employees');
 
-    for (const [table, name] of [['hired_employees', backups.hired.backup], ['departments', backups.departments.backup]]) {
+    for (const [table, name] of [
+      ['hired_employees', backups.hired.backup],
+      ['departments', backups.departments.backup],
+    ]) {
       const res = await restore(host.url, table, { backup: name });
       expect(res.status, res.text).toBe(409);
       expect(res.body.error).toMatchObject({ code: 'load_running', runId, table: 'hired_employees' });
@@ -113,7 +144,7 @@ describe('restores and loads exclude each other', () => {
     // And the other way round: a load sent once the restore has taken its safety backup, in its transaction.
     let settled = false;
     const restoring = restore(host.url, 'hired_employees', { backup: backups.hired.backup }).finally(() => (settled = true));
-    for (const deadline = Date.now() + 30_000; (await listBackups(host.url, 'hired_employees')).length === listed.length; ) {
+    for (const deadline = Date.now() + 30_000; (await listBackups(host.url, 'hired_employees')).length === listed.length;) {
       expect(Date.now()).toBeLessThan(deadline);
     }
     const refused = await postCsv(host.url, '/api/tables/hired_employees/load', '900001,Late Hire,2021-01-01T00:00:00Z,1,1\n');
@@ -125,7 +156,11 @@ describe('restores and loads exclude each other', () => {
     expect((await tableCounts(host.url)).hired_employees).toBe(rows);
     const audits = (await get(host.url, '/api/runs?kind=restore&limit=10')).body.runs;
     expect(audits.filter((r: { status: string }) => r.status === 'failed')).toHaveLength(2);
-    expect(audits[0]).toMatchObject({ kind: 'restore', status: 'succeeded', detail: { backup: backups.hired.backup, rowsBefore: rows + 3000, rowsAfter: rows } });
+    expect(audits[0]).toMatchObject({
+      kind: 'restore',
+      status: 'succeeded',
+      detail: { backup: backups.hired.backup, rowsBefore: rows + 3000, rowsAfter: rows },
+    });
   });
 });
 
@@ -145,7 +180,12 @@ describe('a retried restore', () => {
     expect(await allRows(host.url, 'jobs')).toEqual(left);
     expect((await listBackups(host.url, 'jobs')).map((b) => b.kind)).toEqual(['safety', 'safety', 'backup']);
 
-    const keyed = () => request(`${host.url}/api/tables/jobs/restore`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': 'restore-jobs-1' }, body: '{}' });
+    const keyed = () =>
+      request(`${host.url}/api/tables/jobs/restore`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': 'restore-jobs-1' },
+        body: '{}',
+      });
     await postJson(host.url, '/api/tables/jobs/rows', [{ id: 3, job: 'Three' }]);
     const once = await keyed();
     expect(once.status, once.text).toBe(200);
@@ -154,7 +194,11 @@ describe('a retried restore', () => {
     expect(twice.status, twice.text).toBe(200);
     expect(twice.body).toEqual({ ...JSON.parse(once.text), replayed: true });
     expect(await allRows(host.url, 'jobs')).toEqual([...left, { id: 4, job: 'Four' }]);
-    const bad = await request(`${host.url}/api/tables/jobs/restore`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': 'bad key' }, body: '{}' });
+    const bad = await request(`${host.url}/api/tables/jobs/restore`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'bad key' },
+      body: '{}',
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe('bad_idempotency_key');
   });
@@ -168,7 +212,9 @@ describe('backup sets', () => {
     const writer = (async () => {
       for (let i = 1; !stop && i < 5000; i++) {
         expect((await postJson(host.url, '/api/tables/departments/rows', [{ id: i, department: `D${i}` }])).status).toBe(200);
-        const res = await postJson(host.url, '/api/tables/hired_employees/rows', [{ id: i, name: `P${i}`, datetime: '2021-01-01T00:00:00Z', department_id: i, job_id: 1 }]);
+        const res = await postJson(host.url, '/api/tables/hired_employees/rows', [
+          { id: i, name: `P${i}`, datetime: '2021-01-01T00:00:00Z', department_id: i, job_id: 1 },
+        ]);
         expect(res.body.inserted).toBe(1);
       }
     })();
@@ -184,7 +230,9 @@ describe('backup sets', () => {
     const blobs = storage(host);
     let checked = 0;
     for (const set of sets) {
-      const [departments, , hired] = await Promise.all(set.tables.map(async (t: { backup: string }) => (await decodeAvro((await downloadBlob(blobs, t.backup)).bytes)).records));
+      const [departments, , hired] = await Promise.all(
+        set.tables.map(async (t: { backup: string }) => (await decodeAvro((await downloadBlob(blobs, t.backup)).bytes)).records),
+      );
       const ids = new Set(departments.map((d: { id: number }) => d.id));
       for (const hire of hired) expect(ids.has(hire.department_id), `set ${set.set}: hire ${hire.id}`).toBe(true);
       checked += hired.length;
@@ -200,8 +248,14 @@ describe('backup sets', () => {
     const set = (await postJson(a.url, '/api/backups', '')).body;
     await postJson(a.url, '/api/tables/departments/rows', [{ id: 9000, department: 'After the set' }]);
     await postJson(a.url, '/api/tables/jobs/rows', [{ id: 9000, job: 'After the set' }]);
-    await postJson(a.url, '/api/tables/hired_employees/rows', [{ id: 9_000_000, name: 'Late', datetime: '2022-01-01T00:00:00Z', department_id: 9000, job_id: 9000 }]);
-    const before = { departments: await allRows(a.url, 'departments'), jobs: await allRows(a.url, 'jobs'), hired: await tableCounts(a.url) };
+    await postJson(a.url, '/api/tables/hired_employees/rows', [
+      { id: 9_000_000, name: 'Late', datetime: '2022-01-01T00:00:00Z', department_id: 9000, job_id: 9000 },
+    ]);
+    const before = {
+      departments: await allRows(a.url, 'departments'),
+      jobs: await allRows(a.url, 'jobs'),
+      hired: await tableCounts(a.url),
+    };
     const restoring = postJson(a.url, '/api/restore', { set: set.set }).then(
       (res) => res,
       () => undefined,
@@ -241,7 +295,12 @@ describe('a decompression bomb', () => {
     const file = Buffer.concat([header, long.toBuffer(records), long.toBuffer(block.length), block, sync]);
     expect(file.length).toBeLessThan(2 * 1024 * 1024);
     const name = 'departments/departments-20000101T000000000Z.avro';
-    await uploadBlob(storage(host), name, file, { table: 'departments', rows: String(records), createdat: '2000-01-01T00:00:00.000Z', sha256: sha256(file) });
+    await uploadBlob(storage(host), name, file, {
+      table: 'departments',
+      rows: String(records),
+      createdat: '2000-01-01T00:00:00.000Z',
+      sha256: sha256(file),
+    });
     resetPeakRss(host.process.pid!);
     const res = await restore(host.url, 'departments', { backup: name, safety: false });
     const peakMb = peakRssKib(host.process.pid!) / 1024;
@@ -280,6 +339,6 @@ function mulberry32(seed: number): () => number {
     seed = (seed + 0x6d2b79f5) | 0;
     let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t >>> 0) / 4294967296);
+    return (t >>> 0) / 4294967296;
   };
 }

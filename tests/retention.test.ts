@@ -27,7 +27,13 @@ function set(days: number, kind: BackupKind = 'backup'): StoredBackup[] {
   const name = stamp(at);
   return [
     { name: `sets/${name}.json`, table: null, kind, set: name, createdAt: at.toISOString() },
-    ...['departments', 'jobs', 'hired_employees'].map((t) => ({ name: `${t}/${t}-${name}.avro`, table: t, kind, set: name, createdAt: at.toISOString() })),
+    ...['departments', 'jobs', 'hired_employees'].map((t) => ({
+      name: `${t}/${t}-${name}.avro`,
+      table: t,
+      kind,
+      set: name,
+      createdAt: at.toISOString(),
+    })),
   ];
 }
 
@@ -66,7 +72,12 @@ describe('retentionPlan', () => {
     ];
     const deleted = retentionPlan(stored, POLICY, NOW).sort();
     expect(deleted).toEqual(
-      [file('jobs', 100, 'safety').name, file('jobs', 200, 'safety').name, file('departments', 400, 'safety').name, ...set(70, 'safety').map((b) => b.name)].sort(),
+      [
+        file('jobs', 100, 'safety').name,
+        file('jobs', 200, 'safety').name,
+        file('departments', 400, 'safety').name,
+        ...set(70, 'safety').map((b) => b.name),
+      ].sort(),
     );
   });
 
@@ -75,7 +86,7 @@ describe('retentionPlan', () => {
     expect(retentionPlan(stored, POLICY, NOW)).toEqual([60, 70].map((d) => file('departments', d, 'backup').name));
   });
 
-  it("the files of a set that never got its manifest go once they are past the retention", () => {
+  it('the files of a set that never got its manifest go once they are past the retention', () => {
     const orphans = set(45).slice(1);
     const recent = set(2).slice(1);
     expect(retentionPlan([...orphans, ...recent], POLICY, NOW).sort()).toEqual(orphans.map((b) => b.name).sort());
@@ -102,7 +113,12 @@ describe('pruneBackups against Azurite', () => {
     await uploadBlob(blobs, 'unrelated/file.txt', Buffer.from('x'), {});
     const store = new BackupStore(blobServiceClient({ kind: 'connectionString', connectionString: azurite.connectionString }), 'prune');
     const deleted = await pruneBackups(store, POLICY, NOW);
-    expect(deleted.sort()).toEqual([60, 90].flatMap((d) => set(d)).map((b) => b.name).sort());
+    expect(deleted.sort()).toEqual(
+      [60, 90]
+        .flatMap((d) => set(d))
+        .map((b) => b.name)
+        .sort(),
+    );
     expect(await listBlobNames(blobs)).toEqual([...[0, 10, 31].flatMap((d) => set(d)).map((b) => b.name), 'unrelated/file.txt'].sort());
     expect(await pruneBackups(store, POLICY, NOW)).toEqual([]);
   });

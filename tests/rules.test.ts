@@ -521,13 +521,16 @@ describe('checkObject: shape (rule 6)', () => {
     expect(reasons).toEqual([{ field: '__proto__', message: 'is not a column of departments' }]);
   });
 
-  it.each([[null], [undefined], [1], ['{"id":1}'], [true], [[1, 'Sales']], [[]]])('rejects the non-object %j as a whole-row reason', (value) => {
-    const reasons = rejected(checkObject(departments, value));
-    expect(reasons).toHaveLength(1);
-    expect(reasons[0].field).toBeNull();
-    expect(reasons[0].message).toMatch(/JSON object/);
-    expect(reasons[0].message).toContain('id, department');
-  });
+  it.each([[null], [undefined], [1], ['{"id":1}'], [true], [[1, 'Sales']], [[]]])(
+    'rejects the non-object %j as a whole-row reason',
+    (value) => {
+      const reasons = rejected(checkObject(departments, value));
+      expect(reasons).toHaveLength(1);
+      expect(reasons[0].field).toBeNull();
+      expect(reasons[0].message).toMatch(/JSON object/);
+      expect(reasons[0].message).toContain('id, department');
+    },
+  );
 });
 
 describe('partial: the valid values of a rejected row', () => {

@@ -33,9 +33,17 @@ afterAll(async () => {
  */
 function throughSpreadsheet(file: string): string {
   const profile = `-env:UserInstallation=file://${path.join(work, 'profile')}`;
-  execFileSync('soffice', [profile, '--headless', '--infilter=CSV:44,34,76,1', '--convert-to', 'ods', '--outdir', path.join(work, 'ods'), file], { stdio: 'ignore', timeout: 120_000 });
+  execFileSync(
+    'soffice',
+    [profile, '--headless', '--infilter=CSV:44,34,76,1', '--convert-to', 'ods', '--outdir', path.join(work, 'ods'), file],
+    { stdio: 'ignore', timeout: 120_000 },
+  );
   const ods = path.join(work, 'ods', path.basename(file).replace(/\.csv$/, '.ods'));
-  execFileSync('soffice', [profile, '--headless', '--convert-to', 'csv:Text - txt - csv (StarCalc):44,34,76,1', '--outdir', path.join(work, 'back'), ods], { stdio: 'ignore', timeout: 120_000 });
+  execFileSync(
+    'soffice',
+    [profile, '--headless', '--convert-to', 'csv:Text - txt - csv (StarCalc):44,34,76,1', '--outdir', path.join(work, 'back'), ods],
+    { stdio: 'ignore', timeout: 120_000 },
+  );
   return fs.readFileSync(path.join(work, 'back', path.basename(file)), 'utf8');
 }
 

@@ -48,7 +48,9 @@ describe('upgrading a file with datetimes stored as text', () => {
     const db = new SqliteDatabase(file);
     await db.migrate();
     try {
-      expect(await db.listRows(employees, 0, 100)).toEqual(HIRED.map(([id, name, text, department, job]) => [id, name, Date.parse(text), department, job]));
+      expect(await db.listRows(employees, 0, 100)).toEqual(
+        HIRED.map(([id, name, text, department, job]) => [id, name, Date.parse(text), department, job]),
+      );
       expect(await db.hiresByQuarter(2021)).toEqual([
         { department: 'Engineering', job: 'Analyst', Q1: 1, Q2: 0, Q3: 0, Q4: 0 },
         { department: 'Engineering', job: 'Manager', Q1: 0, Q2: 1, Q3: 0, Q4: 0 },
@@ -61,7 +63,9 @@ describe('upgrading a file with datetimes stored as text', () => {
       expect(columnType(upgraded, 'datetime')).toBe('INTEGER');
       const indexes = (upgraded.pragma('index_list(hired_employees)') as { name: string }[]).map((i) => i.name);
       expect(indexes).toEqual(expect.arrayContaining(employees.indexes.map((i) => i.name)));
-      const keys = (upgraded.pragma('foreign_key_list(hired_employees)') as { table: string; from: string }[]).map((k) => `${k.from}->${k.table}`);
+      const keys = (upgraded.pragma('foreign_key_list(hired_employees)') as { table: string; from: string }[]).map(
+        (k) => `${k.from}->${k.table}`,
+      );
       expect(keys.sort()).toEqual(['department_id->departments', 'job_id->jobs']);
       expect(upgraded.prepare("SELECT COUNT(*) FROM sqlite_schema WHERE name LIKE '%upgraded%'").pluck().get()).toBe(0);
     } finally {
@@ -95,7 +99,9 @@ describe('a runs table from before restores were audited', () => {
         dry_run INTEGER NOT NULL, status TEXT NOT NULL, started_at TEXT NOT NULL, heartbeat_at TEXT NOT NULL,
         finished_at TEXT, received INTEGER NOT NULL, inserted INTEGER NOT NULL, skipped INTEGER NOT NULL,
         rejected INTEGER NOT NULL, error TEXT) STRICT`);
-      old.exec(`INSERT INTO runs VALUES ('r1', 'jobs', 'load', 'csv', 0, 'succeeded', '2024-01-01T00:00:00.000Z', '2024-01-01T00:00:00.000Z', NULL, 1, 1, 0, 0, NULL)`);
+      old.exec(
+        `INSERT INTO runs VALUES ('r1', 'jobs', 'load', 'csv', 0, 'succeeded', '2024-01-01T00:00:00.000Z', '2024-01-01T00:00:00.000Z', NULL, 1, 1, 0, 0, NULL)`,
+      );
       old.close();
       const db = new SqliteDatabase(oldFile);
       await db.migrate();

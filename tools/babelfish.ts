@@ -16,8 +16,10 @@ const LOGIN = { user: process.env.BABELFISH_USER || 'babelfish', password: proce
 
 /** Why the install cannot be used, or undefined if it can. */
 export function babelfishMissing(): string | undefined {
-  if (!fs.existsSync(path.join(BABELFISH_HOME, 'bin', 'pg_ctl'))) return `no Babelfish install at ${BABELFISH_HOME} (set BABELFISH_HOME; the README says how to build one)`;
-  if (!fs.existsSync(path.join(BABELFISH_HOME, 'lib', 'postgresql', 'babelfishpg_tsql.so'))) return `the Babelfish install at ${BABELFISH_HOME} has no babelfishpg_tsql extension`;
+  if (!fs.existsSync(path.join(BABELFISH_HOME, 'bin', 'pg_ctl')))
+    return `no Babelfish install at ${BABELFISH_HOME} (set BABELFISH_HOME; the README says how to build one)`;
+  if (!fs.existsSync(path.join(BABELFISH_HOME, 'lib', 'postgresql', 'babelfishpg_tsql.so')))
+    return `the Babelfish install at ${BABELFISH_HOME} has no babelfishpg_tsql extension`;
   if (!fs.existsSync(path.join(DATA_DIR, 'PG_VERSION'))) return `no initialised Babelfish cluster in ${DATA_DIR} (set BABELFISH_DATA)`;
   return undefined;
 }
@@ -34,7 +36,7 @@ function portOpen(port: number): Promise<boolean> {
 export async function ensureBabelfishRunning(): Promise<boolean> {
   if (await portOpen(TDS_PORT)) return false;
   pgCtl(['-l', path.join(DATA_DIR, 'server.log'), '-w', 'start']);
-  for (const deadline = Date.now() + 30_000; !(await portOpen(TDS_PORT)); ) {
+  for (const deadline = Date.now() + 30_000; !(await portOpen(TDS_PORT));) {
     if (Date.now() > deadline) throw new Error(`Babelfish started but does not answer on port ${TDS_PORT}; see ${DATA_DIR}/server.log`);
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -54,7 +56,10 @@ function pgCtl(args: string[]): void {
 }
 
 function userOf(uid: number): string {
-  const line = fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.split(':')[2] === String(uid));
+  const line = fs
+    .readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.split(':')[2] === String(uid));
   return line?.split(':')[0] ?? String(uid);
 }
 

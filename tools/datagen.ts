@@ -42,12 +42,77 @@ export function random(seed: number): () => number {
   };
 }
 
-const FIRST = ['Ann', 'Bo', 'Carla', 'Dmitri', 'Eve', 'Farid', 'Grace', 'Hiro', 'Ines', 'José', 'Kai', 'Lena', 'Mo', 'Nadia', 'Olu', 'Priya', 'Quinn', 'Rosa', 'Sven', 'Tara', 'Uma', 'Vik', 'Wen', 'Xavi', 'Yara', 'Zoë'];
-const LAST = ['Adams', 'Baker', 'Chen', 'Diaz', 'Evans', "O'Neil", 'García', 'Haddad', 'Ito', 'Jones', 'Kowalski', 'Lopez', 'Müller', 'Nguyen', 'Okafor', 'Patel', 'Quist', 'Rossi', 'Smith', 'Tanaka'];
-const DEPARTMENTS = ['Product Management', 'Sales', 'Research and Development', 'Business Development', 'Engineering', 'Human Resources', 'Services', 'Support', 'Marketing', 'Training', 'Legal', 'Accounting'];
+const FIRST = [
+  'Ann',
+  'Bo',
+  'Carla',
+  'Dmitri',
+  'Eve',
+  'Farid',
+  'Grace',
+  'Hiro',
+  'Ines',
+  'José',
+  'Kai',
+  'Lena',
+  'Mo',
+  'Nadia',
+  'Olu',
+  'Priya',
+  'Quinn',
+  'Rosa',
+  'Sven',
+  'Tara',
+  'Uma',
+  'Vik',
+  'Wen',
+  'Xavi',
+  'Yara',
+  'Zoë',
+];
+const LAST = [
+  'Adams',
+  'Baker',
+  'Chen',
+  'Diaz',
+  'Evans',
+  "O'Neil",
+  'García',
+  'Haddad',
+  'Ito',
+  'Jones',
+  'Kowalski',
+  'Lopez',
+  'Müller',
+  'Nguyen',
+  'Okafor',
+  'Patel',
+  'Quist',
+  'Rossi',
+  'Smith',
+  'Tanaka',
+];
+const DEPARTMENTS = [
+  'Product Management',
+  'Sales',
+  'Research and Development',
+  'Business Development',
+  'Engineering',
+  'Human Resources',
+  'Services',
+  'Support',
+  'Marketing',
+  'Training',
+  'Legal',
+  'Accounting',
+];
 
 export function departmentLines(count: number): string[] {
-  return Array.from({ length: count }, (_, i) => `${i + 1},${DEPARTMENTS[i % DEPARTMENTS.length]}${i >= DEPARTMENTS.length ? ` ${Math.floor(i / DEPARTMENTS.length) + 1}` : ''}`);
+  return Array.from(
+    { length: count },
+    (_, i) =>
+      `${i + 1},${DEPARTMENTS[i % DEPARTMENTS.length]}${i >= DEPARTMENTS.length ? ` ${Math.floor(i / DEPARTMENTS.length) + 1}` : ''}`,
+  );
 }
 
 export function jobLines(count: number): string[] {
@@ -56,21 +121,55 @@ export function jobLines(count: number): string[] {
 
 const START = Date.UTC(2020, 0, 1);
 const SPAN = Date.UTC(2023, 0, 1) - START;
-const INVALID_KINDS = ['empty name', 'empty datetime', 'impossible date', 'unknown department', 'unknown job', 'missing field', 'zero id'] as const;
+const INVALID_KINDS = [
+  'empty name',
+  'empty datetime',
+  'impossible date',
+  'unknown department',
+  'unknown job',
+  'missing field',
+  'zero id',
+] as const;
 
 /** One hired_employees row as CSV fields, valid or of a chosen invalid kind. */
-function employeeFields(id: number, next: () => number, departments: number, jobs: number, invalid: (typeof INVALID_KINDS)[number] | undefined): string[] {
+function employeeFields(
+  id: number,
+  next: () => number,
+  departments: number,
+  jobs: number,
+  invalid: (typeof INVALID_KINDS)[number] | undefined,
+): string[] {
   const name = `${FIRST[Math.floor(next() * FIRST.length)]} ${LAST[Math.floor(next() * LAST.length)]}`;
-  const datetime = new Date(START + Math.floor(next() * SPAN / 1000) * 1000).toISOString().replace('.000Z', 'Z');
-  const fields = [String(id), name.includes(',') ? `"${name}"` : name, datetime, String(1 + Math.floor(next() * departments)), String(1 + Math.floor(next() * jobs))];
+  const datetime = new Date(START + Math.floor((next() * SPAN) / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+  const fields = [
+    String(id),
+    name.includes(',') ? `"${name}"` : name,
+    datetime,
+    String(1 + Math.floor(next() * departments)),
+    String(1 + Math.floor(next() * jobs)),
+  ];
   switch (invalid) {
-    case 'empty name': fields[1] = ''; break;
-    case 'empty datetime': fields[2] = ''; break;
-    case 'impossible date': fields[2] = '2021-02-30T10:00:00Z'; break;
-    case 'unknown department': fields[3] = String(departments + 1); break;
-    case 'unknown job': fields[4] = String(jobs + 1); break;
-    case 'missing field': fields.pop(); break;
-    case 'zero id': fields[0] = '0'; break;
+    case 'empty name':
+      fields[1] = '';
+      break;
+    case 'empty datetime':
+      fields[2] = '';
+      break;
+    case 'impossible date':
+      fields[2] = '2021-02-30T10:00:00Z';
+      break;
+    case 'unknown department':
+      fields[3] = String(departments + 1);
+      break;
+    case 'unknown job':
+      fields[4] = String(jobs + 1);
+      break;
+    case 'missing field':
+      fields.pop();
+      break;
+    case 'zero id':
+      fields[0] = '0';
+      break;
   }
   return fields;
 }

@@ -37,7 +37,9 @@ export function jsonErrors(handler: HttpHandler, query: readonly string[]): Http
     try {
       // A browser sends a form or a bodiless fetch to another site without asking; JSON or CSV it asks about first (CORS).
       if (request.method === 'POST') mediaType(request, ['application/json', 'text/csv']);
-      const unknown = [...new Set(request.query.keys())].filter((name) => !query.includes(name) && !HOST_QUERY.includes(name.toLowerCase()));
+      const unknown = [...new Set(request.query.keys())].filter(
+        (name) => !query.includes(name) && !HOST_QUERY.includes(name.toLowerCase()),
+      );
       if (unknown.length) {
         throw new BadRequestError(
           `unknown query parameter${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `"${n}"`).join(', ')}: ${query.length ? `this route takes ${query.map((n) => `"${n}"`).join(', ')}` : 'this route takes none'}`,
@@ -80,7 +82,10 @@ export function queryInt(request: HttpRequest, name: string, options: { min: num
   if (text === null || text === '') return options.default;
   const value = /^\d+$/.test(text) ? Number(text) : NaN;
   if (!(value >= options.min && value <= options.max)) {
-    throw new BadRequestError(`query parameter "${name}" must be a whole number from ${options.min} to ${options.max}; got "${text}"`, 'bad_query');
+    throw new BadRequestError(
+      `query parameter "${name}" must be a whole number from ${options.min} to ${options.max}; got "${text}"`,
+      'bad_query',
+    );
   }
   return value;
 }
@@ -112,7 +117,11 @@ export function responseFormat(request: HttpRequest): 'json' | 'csv' {
 }
 
 /** A small CSV file (header row, CRLF line ends) as a download. */
-export function csvResponse<T extends object>(filename: string, columns: readonly (keyof T & string)[], rows: readonly T[]): HttpResponseInit {
+export function csvResponse<T extends object>(
+  filename: string,
+  columns: readonly (keyof T & string)[],
+  rows: readonly T[],
+): HttpResponseInit {
   // A name a spreadsheet would run as a formula is written as text (fixFormat.ts).
   const cell = (value: unknown) => (typeof value === 'string' ? escapeCell(value) : value);
   const body = Papa.unparse([columns, ...rows.map((row) => columns.map((c) => cell(row[c])))], { newline: '\r\n' }) + '\r\n';
@@ -121,7 +130,11 @@ export function csvResponse<T extends object>(filename: string, columns: readonl
 
 /** A CSV download's headers: its name, and no sniffing it into something a browser would run. */
 export function downloadHeaders(filename: string): Record<string, string> {
-  return { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${filename}"`, 'x-content-type-options': 'nosniff' };
+  return {
+    'content-type': 'text/csv; charset=utf-8',
+    'content-disposition': `attachment; filename="${filename}"`,
+    'x-content-type-options': 'nosniff',
+  };
 }
 
 /** The body's media type, lowercased, without parameters; 415 unless it is one of `accepted`. */
@@ -174,7 +187,20 @@ export function logRejections(context: InvocationContext): RejectionLogger {
 }
 
 /** One line per run: its counts and most frequent reasons. */
-export function logRun(context: InvocationContext, what: string, result: { runId: string; table: string; received: number; inserted: number; skipped: number; rejected: number; reasons: { reason: string; rows: number }[]; warning?: string }): void {
+export function logRun(
+  context: InvocationContext,
+  what: string,
+  result: {
+    runId: string;
+    table: string;
+    received: number;
+    inserted: number;
+    skipped: number;
+    rejected: number;
+    reasons: { reason: string; rows: number }[];
+    warning?: string;
+  },
+): void {
   const reasons = result.reasons.map((r) => `${r.rows} × ${r.reason}`).join('; ');
   context.log(
     `${what} ${result.runId} into ${result.table}: received ${result.received}, inserted ${result.inserted}, skipped ${result.skipped}, rejected ${result.rejected}` +
@@ -187,16 +213,22 @@ export function logRun(context: InvocationContext, what: string, result: { runId
  * A restore's JSON body: `{}` (or no body), or `{"<target>":"<name>"}`, with `"safety":false`
  * to skip the safety backup.
  */
-export async function restoreRequest<K extends 'backup' | 'set'>(request: HttpRequest, target: K): Promise<{ safety?: boolean } & { [key in K]?: unknown }> {
+export async function restoreRequest<K extends 'backup' | 'set'>(
+  request: HttpRequest,
+  target: K,
+): Promise<{ safety?: boolean } & { [key in K]?: unknown }> {
   const text = await bodyText(request, 64 * 1024);
   if (text.trim() === '') return {};
   mediaType(request, ['application/json']);
   const body = parseJson(text);
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new BadRequestError('the body must be a JSON object', 'bad_restore_request');
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    throw new BadRequestError('the body must be a JSON object', 'bad_restore_request');
   const { [target]: name, safety, ...rest } = body as Record<string, unknown>;
   const unknown = Object.keys(rest);
-  if (unknown.length) throw new BadRequestError(`unknown keys ${unknown.join(', ')}: the body takes "${target}" and "safety"`, 'bad_restore_request');
-  if (safety !== undefined && typeof safety !== 'boolean') throw new BadRequestError('"safety" must be true or false', 'bad_restore_request');
+  if (unknown.length)
+    throw new BadRequestError(`unknown keys ${unknown.join(', ')}: the body takes "${target}" and "safety"`, 'bad_restore_request');
+  if (safety !== undefined && typeof safety !== 'boolean')
+    throw new BadRequestError('"safety" must be true or false', 'bad_restore_request');
   return { [target]: name, safety } as { safety?: boolean } & { [key in K]?: unknown };
 }
 

@@ -76,7 +76,11 @@ export class BackupStore {
    * in one step: the blob appears complete, with its checksum, or not at all. A block uploads
    * while the stream produces the next: at most STAGING_BLOCKS are held.
    */
-  async write(name: string, bytes: AsyncIterable<Uint8Array>, metadata: () => Record<string, string>): Promise<{ bytes: number; sha256: string }> {
+  async write(
+    name: string,
+    bytes: AsyncIterable<Uint8Array>,
+    metadata: () => Record<string, string>,
+  ): Promise<{ bytes: number; sha256: string }> {
     await this.ensureContainer();
     const blob = this.container.getBlockBlobClient(name);
     const hash = createHash('sha256');
@@ -119,7 +123,8 @@ export class BackupStore {
         conditions: { ifNoneMatch: '*' },
       });
     } catch (error) {
-      if (error instanceof RestError && error.statusCode === 409) throw new ConflictError(`a backup named ${name} already exists`, 'backup_exists');
+      if (error instanceof RestError && error.statusCode === 409)
+        throw new ConflictError(`a backup named ${name} already exists`, 'backup_exists');
       throw error;
     }
     return { bytes: total, sha256 };
@@ -136,7 +141,8 @@ export class BackupStore {
         conditions: { ifNoneMatch: '*' },
       });
     } catch (error) {
-      if (error instanceof RestError && error.statusCode === 409) throw new ConflictError(`a backup set named ${manifest.set} already exists`, 'backup_exists');
+      if (error instanceof RestError && error.statusCode === 409)
+        throw new ConflictError(`a backup set named ${manifest.set} already exists`, 'backup_exists');
       throw error;
     }
   }
@@ -146,7 +152,8 @@ export class BackupStore {
     const blob = this.container.getBlobClient(manifestName(set));
     try {
       const { contentLength } = await blob.getProperties();
-      if ((contentLength ?? 0) > MAX_MANIFEST_BYTES) throw new UnprocessableError(`the manifest of set ${set} is too large`, 'backup_invalid');
+      if ((contentLength ?? 0) > MAX_MANIFEST_BYTES)
+        throw new UnprocessableError(`the manifest of set ${set} is too large`, 'backup_invalid');
       const manifest: unknown = JSON.parse((await blob.downloadToBuffer()).toString('utf8'));
       if (manifest === null || typeof manifest !== 'object' || !Array.isArray((manifest as BackupSet).tables)) {
         throw new UnprocessableError(`the manifest of set ${set} does not list its tables`, 'backup_invalid');
@@ -205,7 +212,8 @@ export class BackupStore {
   /** The table's newest backup that is not a safety backup; 404 if it has none. */
   async newest(table: TableDef): Promise<string> {
     const latest = (await this.list(table)).find((b) => b.kind !== 'safety');
-    if (!latest) throw new NotFoundError(`there is no backup of ${table.name} (safety backups are restored only by name)`, 'backup_not_found');
+    if (!latest)
+      throw new NotFoundError(`there is no backup of ${table.name} (safety backups are restored only by name)`, 'backup_not_found');
     return latest.backup;
   }
 
@@ -265,7 +273,10 @@ const MAX_MANIFEST_BYTES = 64 * 1024;
 /** A client-supplied set name. */
 export function checkSetName(name: unknown): string {
   if (typeof name !== 'string' || !new RegExp(`^${STAMP}$`).test(name)) {
-    throw new BadRequestError(`"set" must name a backup set, like "${setName(new Date(0))}"; got ${JSON.stringify(name)}`, 'bad_backup_name');
+    throw new BadRequestError(
+      `"set" must name a backup set, like "${setName(new Date(0))}"; got ${JSON.stringify(name)}`,
+      'bad_backup_name',
+    );
   }
   return name;
 }

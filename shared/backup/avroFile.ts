@@ -48,7 +48,11 @@ const LONG = avro.Type.forSchema('long');
  * BLOCK_BYTES of records have arrived. The generator asks for the next page only when its consumer
  * asks for the next block, so memory stays at two blocks whatever the number of rows.
  */
-export async function* avroFile(schema: AvroRecordSchema, metadata: Record<string, string>, pages: AsyncIterable<RecordPage>): AsyncGenerator<Buffer> {
+export async function* avroFile(
+  schema: AvroRecordSchema,
+  metadata: Record<string, string>,
+  pages: AsyncIterable<RecordPage>,
+): AsyncGenerator<Buffer> {
   const sync = randomBytes(16);
   const meta: Record<string, Buffer> = {};
   for (const [key, value] of Object.entries(metadata)) meta[key] = Buffer.from(value);

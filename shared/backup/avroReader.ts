@@ -54,7 +54,7 @@ class ByteReader {
     await this.fill(length);
     if (this.available < length) throw new AvroFormatError('the file ends in the middle of a block');
     const bytes = Buffer.allocUnsafe(length);
-    for (let copied = 0; copied < length; ) {
+    for (let copied = 0; copied < length;) {
       const chunk = this.chunks[0];
       const n = chunk.copy(bytes, copied, this.offset, Math.min(chunk.length, this.offset + length - copied));
       copied += n;
@@ -78,7 +78,8 @@ class ByteReader {
       if ((byte & 0x80) === 0) break;
     }
     const decoded = (value >> 1n) ^ -(value & 1n);
-    if (decoded > BigInt(Number.MAX_SAFE_INTEGER) || decoded < BigInt(Number.MIN_SAFE_INTEGER)) throw new AvroFormatError('a length is out of range');
+    if (decoded > BigInt(Number.MAX_SAFE_INTEGER) || decoded < BigInt(Number.MIN_SAFE_INTEGER))
+      throw new AvroFormatError('a length is out of range');
     return Number(decoded);
   }
 
@@ -165,7 +166,8 @@ export class AvroFileReader {
         if (count < 0 || size < 0) throw new AvroFormatError('a block has a negative count or size');
         if (size > MAX_BLOCK_BYTES) throw new AvroFormatError(`a block of ${size} bytes is larger than ${MAX_BLOCK_BYTES}`);
         const stored = await this.input.bytes(size);
-        if (!(await this.input.bytes(SYNC_BYTES)).equals(this.sync!)) throw new AvroFormatError('a block does not end with the file\'s sync marker');
+        if (!(await this.input.bytes(SYNC_BYTES)).equals(this.sync!))
+          throw new AvroFormatError("a block does not end with the file's sync marker");
         const data = codec === 'deflate' ? await inflate(stored) : stored;
         // Every record of these schemas takes a byte at least: a larger count is a lie, not a block.
         if (count > data.length) throw new AvroFormatError(`a block claims ${count} records in ${data.length} bytes`);

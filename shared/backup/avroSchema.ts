@@ -24,7 +24,12 @@ function fieldType(column: ColumnDef): AvroFieldType {
 }
 
 export function avroSchema(table: TableDef): AvroRecordSchema {
-  return { type: 'record', name: table.name, namespace: NAMESPACE, fields: table.columns.map((c) => ({ name: c.name, type: fieldType(c) })) };
+  return {
+    type: 'record',
+    name: table.name,
+    namespace: NAMESPACE,
+    fields: table.columns.map((c) => ({ name: c.name, type: fieldType(c) })),
+  };
 }
 
 /**

@@ -43,7 +43,14 @@ export async function writeSet(snapshot: Snapshot, store: BackupStore, tables: r
  * through the Avro file's blocks, into the blob's staged blocks. Memory stays bounded: the next
  * rows are read only when the blocks before them have been handed to the upload.
  */
-export async function writeBackup(snapshot: Snapshot, store: BackupStore, table: TableDef, at: Date, kind: BackupKind, set: string | null): Promise<BackupInfo> {
+export async function writeBackup(
+  snapshot: Snapshot,
+  store: BackupStore,
+  table: TableDef,
+  at: Date,
+  kind: BackupKind,
+  set: string | null,
+): Promise<BackupInfo> {
   const name = backupName(table, at);
   const createdAt = at.toISOString();
   let rows = 0;

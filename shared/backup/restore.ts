@@ -50,7 +50,13 @@ export interface TableRestored {
 }
 
 /** POST /restore of one table: `backup` names one of its backups; absent, the newest that is not a safety backup. */
-export async function restoreTable(db: Database, store: BackupStore, table: TableDef, request: { backup?: unknown }, options: RestoreOptions) {
+export async function restoreTable(
+  db: Database,
+  store: BackupStore,
+  table: TableDef,
+  request: { backup?: unknown },
+  options: RestoreOptions,
+) {
   const target: RestoreRequest = { kind: 'table', table: table.name, backup: request.backup ?? null };
   // A retry whose first restore succeeded gets its response, even once retention has pruned the backup.
   const replayed = options.idempotencyKey && (await replay(db, options.idempotencyKey, target));
@@ -70,10 +76,14 @@ export async function restoreSet(db: Database, store: BackupStore, request: { se
   const files: RestoreFile[] = [];
   for (const table of TABLES) {
     const entry = Array.isArray(manifest?.tables) ? manifest.tables.find((t) => t?.table === table.name) : undefined;
-    if (!entry || typeof entry.backup !== 'string') throw new UnprocessableError(`backup set ${set} has no file for ${table.name}`, 'backup_invalid');
+    if (!entry || typeof entry.backup !== 'string')
+      throw new UnprocessableError(`backup set ${set} has no file for ${table.name}`, 'backup_invalid');
     const info = await store.info(table, checkBackupName(table, entry.backup));
     if (info.sha256 !== entry.sha256) {
-      throw new UnprocessableError(`backup ${entry.backup} is not the file of set ${set}: its SHA-256 is ${info.sha256}, the manifest says ${entry.sha256}`, 'backup_corrupted');
+      throw new UnprocessableError(
+        `backup ${entry.backup} is not the file of set ${set}: its SHA-256 is ${info.sha256}, the manifest says ${entry.sha256}`,
+        'backup_corrupted',
+      );
     }
     files.push(await checkedFile(store, table, info));
   }
@@ -87,7 +97,13 @@ type RestoreRequest = { kind: 'table'; table: string; backup: unknown } | { kind
  * The restore itself (see the top of this file). Its response: for a table, what was restored
  * and the safety backup's name; for a set, each table's and the safety set's name.
  */
-async function replaceTables(db: Database, store: BackupStore, files: readonly RestoreFile[], request: RestoreRequest, options: RestoreOptions): Promise<Record<string, unknown>> {
+async function replaceTables(
+  db: Database,
+  store: BackupStore,
+  files: readonly RestoreFile[],
+  request: RestoreRequest,
+  options: RestoreOptions,
+): Promise<Record<string, unknown>> {
   const tables = files.map((f) => f.table);
   const release = claimRestore(db, tables);
   const runs = files.map((f) => ({
@@ -166,7 +182,10 @@ async function replay(db: Database, key: string, request: RestoreRequest): Promi
   const [first] = await db.listRuns({ kind: 'restore', idempotencyKey: key, status: 'succeeded', limit: 1 });
   if (!first || Date.now() - Date.parse(first.startedAt) > IDEMPOTENCY_MS) return undefined;
   if (JSON.stringify(first.detail?.request) !== JSON.stringify(request)) {
-    throw new UnprocessableError(`Idempotency-Key ${JSON.stringify(key)} was used for another restore (run ${first.id}); use a new key for a new request`, 'idempotency_key_reused');
+    throw new UnprocessableError(
+      `Idempotency-Key ${JSON.stringify(key)} was used for another restore (run ${first.id}); use a new key for a new request`,
+      'idempotency_key_reused',
+    );
   }
   return { ...(first.detail?.response as Record<string, unknown>), replayed: true };
 }
@@ -181,7 +200,11 @@ async function refuseDuringLoads(db: Database, tables: readonly TableDef[]): Pro
     if (live) running = { runId: live.id, table: table.name };
   }
   if (running) {
-    throw new ConflictError(`a load of ${running.table} is running (run ${running.runId}): restore when it has ended, or once it shows as interrupted`, 'load_running', running);
+    throw new ConflictError(
+      `a load of ${running.table} is running (run ${running.runId}): restore when it has ended, or once it shows as interrupted`,
+      'load_running',
+      running,
+    );
   }
 }
 
@@ -204,7 +227,9 @@ async function checkedFile(store: BackupStore, table: TableDef, info: BackupInfo
     await reader.close();
   }
   if (differences.length) {
-    throw new UnprocessableError(`backup ${info.backup} does not fit ${table.name}: ${differences.join('; ')}`, 'schema_mismatch', { differences });
+    throw new UnprocessableError(`backup ${info.backup} does not fit ${table.name}: ${differences.join('; ')}`, 'schema_mismatch', {
+      differences,
+    });
   }
   return { table, info };
 }
@@ -268,10 +293,14 @@ async function insertBackupRows(tx: WriteTransaction, table: TableDef, info: Bac
       count++;
       const checked = checkObject(table, asJsonRow(table, record));
       if (!checked.row) {
-        throw new UnprocessableError(`row ${count} of backup ${info.backup} breaks the data rules: ${describeReasons(checked.reasons)}`, 'backup_invalid_row');
+        throw new UnprocessableError(
+          `row ${count} of backup ${info.backup} breaks the data rules: ${describeReasons(checked.reasons)}`,
+          'backup_invalid_row',
+        );
       }
       const id = checked.row[0] as number;
-      if (id <= lastId) throw new UnprocessableError(`row ${count} of backup ${info.backup} repeats or reorders id ${id}`, 'backup_invalid_row');
+      if (id <= lastId)
+        throw new UnprocessableError(`row ${count} of backup ${info.backup} repeats or reorders id ${id}`, 'backup_invalid_row');
       lastId = id;
       page.push(checked.row);
       if (page.length === PAGE_ROWS) {
@@ -303,9 +332,14 @@ async function checkReferences(tx: WriteTransaction, tables: readonly TableDef[]
   }
   if (broken.length) {
     const summary = broken
-      .map((b) => `${b.rows} ${b.table} rows would reference ${b.references} ids that do not exist (${b.column} ${b.ids.map((i) => `${i.id}: ${i.rows} rows`).join(', ')}${b.ids.length === ORPHANS_NAMED ? ', …' : ''})`)
+      .map(
+        (b) =>
+          `${b.rows} ${b.table} rows would reference ${b.references} ids that do not exist (${b.column} ${b.ids.map((i) => `${i.id}: ${i.rows} rows`).join(', ')}${b.ids.length === ORPHANS_NAMED ? ', …' : ''})`,
+      )
       .join('; ');
     const restored = tables.map((t) => t.name).join(', ');
-    throw new ConflictError(`restoring ${restored} would break references: ${summary}; nothing was changed`, 'restore_breaks_references', { missing: broken });
+    throw new ConflictError(`restoring ${restored} would break references: ${summary}; nothing was changed`, 'restore_breaks_references', {
+      missing: broken,
+    });
   }
 }

@@ -18,7 +18,10 @@ export function claimRestore(db: Database, tables: readonly TableDef[]): () => v
   restoring.set(db, active);
   const busy = tables.filter((t) => active.has(t.name));
   if (busy.length) {
-    throw new ConflictError(`${busy.map((t) => t.name).join(', ')} ${busy.length > 1 ? 'are' : 'is'} being restored; try again when that restore has ended`, 'restore_running');
+    throw new ConflictError(
+      `${busy.map((t) => t.name).join(', ')} ${busy.length > 1 ? 'are' : 'is'} being restored; try again when that restore has ended`,
+      'restore_running',
+    );
   }
   for (const table of tables) active.add(table.name);
   return () => {
@@ -34,7 +37,9 @@ export function claimLoad(db: Database, table: TableDef, runId: string): () => v
   const active = restoring.get(db);
   const busy = [table, ...foreignKeys(table).map((fk) => fk.target)].filter((t) => active?.has(t.name));
   if (busy.length) {
-    throw new ConflictError(`${busy[0].name} is being restored: load ${table.name} when that restore has ended`, 'restore_running', { table: busy[0].name });
+    throw new ConflictError(`${busy[0].name} is being restored: load ${table.name} when that restore has ended`, 'restore_running', {
+      table: busy[0].name,
+    });
   }
   const loads = loading.get(db) ?? new Map<string, TableName>();
   loading.set(db, loads);

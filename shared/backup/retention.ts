@@ -19,7 +19,10 @@ export function retentionPlan(stored: readonly StoredBackup[], policy: Retention
   const expired = (b: StoredBackup) => now.getTime() - Date.parse(b.createdAt) > policy.retentionDays * DAY_MS;
   const manifests = newestFirst.filter((b) => b.table === null);
   const keptSets = new Set<string>();
-  manifests.filter((m) => m.kind === 'backup').slice(0, policy.keepLast).forEach((m) => keptSets.add(m.set!));
+  manifests
+    .filter((m) => m.kind === 'backup')
+    .slice(0, policy.keepLast)
+    .forEach((m) => keptSets.add(m.set!));
   const newestSafetySet = manifests.find((m) => m.kind === 'safety');
   if (newestSafetySet) keptSets.add(newestSafetySet.set!);
   for (const m of manifests) if (!expired(m)) keptSets.add(m.set!);

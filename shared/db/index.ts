@@ -3,7 +3,20 @@ import fs from 'node:fs';
 import type { Database } from './Database';
 import type { SqlConnection } from '../config';
 
-export type { Database, WriteTransaction, RunKind, RunRecord, RunStatus, RejectionRecord, NewRejection, RejectionFilter, RunFilter, Orphans, Snapshot, DatabaseCapabilities } from './Database';
+export type {
+  Database,
+  WriteTransaction,
+  RunKind,
+  RunRecord,
+  RunStatus,
+  RejectionRecord,
+  NewRejection,
+  RejectionFilter,
+  RunFilter,
+  Orphans,
+  Snapshot,
+  DatabaseCapabilities,
+} from './Database';
 
 export interface DatabaseSettings {
   /** Folder of the embedded SQLite database. */

@@ -60,7 +60,10 @@ export async function applyRows(
         : [];
     });
 
-  const rejections: Rejection[] = invalid.map(({ source, reasons, partial }) => ({ source, reasons: [...reasons, ...missingReferences(partial)] }));
+  const rejections: Rejection[] = invalid.map(({ source, reasons, partial }) => ({
+    source,
+    reasons: [...reasons, ...missingReferences(partial)],
+  }));
   const accepted = new Map<number, Row>();
   for (const { source, row } of candidates) {
     const reasons = missingReferences(row);
@@ -93,7 +96,13 @@ export async function applyRows(
 }
 
 /** The valid ids of rejected rows that the table does not hold, nor this run accepted: a later insert of one resolves its rejection. */
-async function idsNotStored(tx: WriteTransaction, table: TableDef, rejections: readonly Rejection[], stored: Map<number, Row>, accepted: Map<number, Row>): Promise<Set<number>> {
+async function idsNotStored(
+  tx: WriteTransaction,
+  table: TableDef,
+  rejections: readonly Rejection[],
+  stored: Map<number, Row>,
+  accepted: Map<number, Row>,
+): Promise<Set<number>> {
   const ids = new Set<number>();
   for (const { source } of rejections) {
     const id = idOf(source);
@@ -120,7 +129,9 @@ function storedRejection(run: RunRecord, table: TableDef, { source, reasons }: R
     position: source.position,
     rawText: cut ? source.raw.slice(0, MAX_STORED_CHARS) : source.raw,
     format: source.format,
-    reasons: cut ? [...reasons, { field: null, message: `only the first ${MAX_STORED_CHARS} of its ${source.raw.length} characters are kept` }] : reasons,
+    reasons: cut
+      ? [...reasons, { field: null, message: `only the first ${MAX_STORED_CHARS} of its ${source.raw.length} characters are kept` }]
+      : reasons,
     rawSha256: createHash('sha256').update(source.raw).digest('hex'),
     rowId: id !== undefined && newIds.has(id) ? id : null,
   };

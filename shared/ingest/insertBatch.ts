@@ -11,7 +11,13 @@ export const MAX_BATCH_ROWS = 1000;
  * Inserts one batch: its valid rows commit together in one transaction, with the run and its
  * rejections, or nothing is written at all.
  */
-export async function insertBatch(db: Database, table: TableDef, rows: readonly SourceRow[], source: 'json' | 'csv', log?: RejectionLogger) {
+export async function insertBatch(
+  db: Database,
+  table: TableDef,
+  rows: readonly SourceRow[],
+  source: 'json' | 'csv',
+  log?: RejectionLogger,
+) {
   if (rows.length === 0) throw new BadRequestError(`the batch has no rows: send 1 to ${MAX_BATCH_ROWS}`, 'empty_batch');
   if (rows.length > MAX_BATCH_ROWS) {
     throw new PayloadTooLargeError(`the batch has ${rows.length} rows: at most ${MAX_BATCH_ROWS} per request (use /load for files)`);

@@ -65,7 +65,9 @@ function checkShape(text: string, maxElements: number): void {
       empty = false;
     }
     if (array && elements + (empty ? 0 : 1) > maxElements) {
-      throw new PayloadTooLargeError(`the batch has more than ${maxElements} rows: at most ${maxElements} per request (use /load for files)`);
+      throw new PayloadTooLargeError(
+        `the batch has more than ${maxElements} rows: at most ${maxElements} per request (use /load for files)`,
+      );
     }
   }
 }

@@ -77,26 +77,28 @@ async function load(db: Database, table: TableDef, body: AsyncIterable<Uint8Arra
     for (let first = await pending; !first.done; first = await pending) {
       // Input is awaited here, outside any transaction: the write lock is never held for the network.
       let rows = first.value;
-      await db.write(async (tx) => {
-        inTransaction = true;
-        const started = Date.now();
-        let applied = 0;
-        for (;;) {
-          const rejected = await applyRows(tx, table, run, rows, { scratch, log: options.log });
-          if (applied === 0 && run.received === rows.length) warnIfNotThisFormat(run, table, rows, rejected);
-          applied += rows.length;
-          // Read and check the next rows while the database is still inserting these.
-          pending = nextSlice(slices);
-          if (transactionFull(applied, Date.now() - started, tx.othersWaiting())) break;
-          // Let other requests read their bodies and queue for the lock meanwhile, then go on if input is ready.
-          if (!(await settlesWithin(pending, INPUT_GRACE_MS))) break;
-          const following = await pending;
-          if (following.done) break;
-          rows = following.value;
-        }
-        run.heartbeatAt = new Date().toISOString();
-        await tx.saveRun(run);
-      }).finally(() => (inTransaction = false));
+      await db
+        .write(async (tx) => {
+          inTransaction = true;
+          const started = Date.now();
+          let applied = 0;
+          for (;;) {
+            const rejected = await applyRows(tx, table, run, rows, { scratch, log: options.log });
+            if (applied === 0 && run.received === rows.length) warnIfNotThisFormat(run, table, rows, rejected);
+            applied += rows.length;
+            // Read and check the next rows while the database is still inserting these.
+            pending = nextSlice(slices);
+            if (transactionFull(applied, Date.now() - started, tx.othersWaiting())) break;
+            // Let other requests read their bodies and queue for the lock meanwhile, then go on if input is ready.
+            if (!(await settlesWithin(pending, INPUT_GRACE_MS))) break;
+            const following = await pending;
+            if (following.done) break;
+            rows = following.value;
+          }
+          run.heartbeatAt = new Date().toISOString();
+          await tx.saveRun(run);
+        })
+        .finally(() => (inTransaction = false));
       committed = { ...run };
     }
   } catch (error) {
@@ -141,9 +143,16 @@ const SAMPLE_ROWS = 20;
  */
 function warnIfNotThisFormat(run: RunRecord, table: TableDef, rows: readonly SourceRow[], rejected: readonly Rejection[]): void {
   const first = rows.slice(0, SAMPLE_ROWS);
-  const fieldCount = new Set(rejected.filter((r) => r.reasons.some((reason) => reason.field === null && reason.message.startsWith('expected '))).map((r) => r.source));
+  const fieldCount = new Set(
+    rejected
+      .filter((r) => r.reasons.some((reason) => reason.field === null && reason.message.startsWith('expected ')))
+      .map((r) => r.source),
+  );
   if (!first.every((row) => fieldCount.has(row))) return;
-  const guess = formatGuess(table.columns.length, first.map((row) => row.raw));
+  const guess = formatGuess(
+    table.columns.length,
+    first.map((row) => row.raw),
+  );
   if (guess) (run.detail ??= {}).warning = `the first ${first.length} rows were all rejected for their number of fields: ${guess}`;
 }
 

@@ -42,9 +42,12 @@ export function topReasons(run: RunRecord, count = 5): { reason: string; rows: n
 export function formatGuess(columns: number, samples: readonly string[]): string | undefined {
   if (samples.length === 0) return undefined;
   const all = (test: (line: string) => boolean) => samples.every(test);
-  if (all((line) => line.includes(';') && !line.includes(','))) return 'the file looks semicolon-separated; this service reads comma-separated files';
-  if (all((line) => line.includes('\t') && !line.includes(','))) return 'the file looks tab-separated; this service reads comma-separated files';
-  if (all((line) => line.endsWith(',') && line.split(',').length === columns + 1)) return 'every line ends with a comma: remove the trailing comma';
+  if (all((line) => line.includes(';') && !line.includes(',')))
+    return 'the file looks semicolon-separated; this service reads comma-separated files';
+  if (all((line) => line.includes('\t') && !line.includes(',')))
+    return 'the file looks tab-separated; this service reads comma-separated files';
+  if (all((line) => line.endsWith(',') && line.split(',').length === columns + 1))
+    return 'every line ends with a comma: remove the trailing comma';
   if (all((line) => !line.includes(','))) return `the lines have one field each; this table's rows have ${columns}, separated by commas`;
   return undefined;
 }

@@ -53,8 +53,12 @@ export function describeRun(run: RunRecord, now = Date.now()) {
     inserted: run.inserted,
     skipped: run.skipped,
     rejected: run.rejected,
-    error: stale ? `the process running it stopped; the ${run.inserted} rows it had committed are kept, and running it again is safe` : run.error,
-    ...(run.kind === 'restore' ? { detail: run.detail } : { reasons: topReasons(run), ...(run.detail?.warning ? { warning: run.detail.warning } : {}) }),
+    error: stale
+      ? `the process running it stopped; the ${run.inserted} rows it had committed are kept, and running it again is safe`
+      : run.error,
+    ...(run.kind === 'restore'
+      ? { detail: run.detail }
+      : { reasons: topReasons(run), ...(run.detail?.warning ? { warning: run.detail.warning } : {}) }),
   };
 }
 

@@ -24,13 +24,17 @@ const SNIFF_BYTES = 1024;
 export const CHARSETS = ['utf-8', 'utf-16le', 'utf-16be', 'windows-1252', 'iso-8859-1', 'iso-8859-15'];
 
 function refuse(message: string, charset: string): never {
-  throw new UnsupportedMediaTypeError(`${message}; convert the file to UTF-8 first, e.g. iconv -f ${charset} -t utf-8 file.csv > file-utf8.csv`, 'unsupported_charset');
+  throw new UnsupportedMediaTypeError(
+    `${message}; convert the file to UTF-8 first, e.g. iconv -f ${charset} -t utf-8 file.csv > file-utf8.csv`,
+    'unsupported_charset',
+  );
 }
 
 /** 415 now, for a declared charset that is not decoded here. */
 export function checkCharset(charset: string | undefined): void {
   const name = charset?.toLowerCase();
-  if (name !== undefined && !UTF8.has(name) && !DECODED.has(name)) refuse(`charset "${charset}" is not one of ${CHARSETS.join(', ')}`, charset!);
+  if (name !== undefined && !UTF8.has(name) && !DECODED.has(name))
+    refuse(`charset "${charset}" is not one of ${CHARSETS.join(', ')}`, charset!);
 }
 
 /**
@@ -56,7 +60,10 @@ export async function* toUtf8(bytes: AsyncIterable<Uint8Array>, charset: string 
   let label = declared === undefined || UTF8.has(declared) ? undefined : DECODED.get(declared);
   if (declared === undefined || declared === 'utf-16') label = byteOrderMark(first.value) ?? label;
   if (declared === undefined && label === undefined && looksLikeUtf16(first.value)) {
-    refuse('the file looks like UTF-16 without a byte-order mark; declare it with Content-Type: text/csv; charset=utf-16le (or utf-16be)', 'utf-16le');
+    refuse(
+      'the file looks like UTF-16 without a byte-order mark; declare it with Content-Type: text/csv; charset=utf-16le (or utf-16be)',
+      'utf-16le',
+    );
   }
   if (label === undefined) {
     yield first.value;
@@ -87,6 +94,9 @@ function looksLikeUtf16(bytes: Uint8Array): boolean {
   const sample = bytes.subarray(0, SNIFF_BYTES);
   let even = 0;
   let odd = 0;
-  for (let i = 0; i < sample.length; i++) if (sample[i] === 0) i % 2 ? odd++ : even++;
+  for (let i = 0; i < sample.length; i++) {
+    if (sample[i] === 0 && i % 2) odd++;
+    else if (sample[i] === 0) even++;
+  }
   return sample.length >= 4 && Math.max(even, odd) >= sample.length / 4 && Math.min(even, odd) <= Math.max(even, odd) / 2;
 }

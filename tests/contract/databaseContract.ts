@@ -78,7 +78,8 @@ function decodeRecords(table: TableDef, pages: readonly RecordPage[]): Row[] {
   return rows;
 }
 
-const NO_BULK_FOREIGN_KEYS = "this engine's bulk insert does not check foreign keys (capability bulkInsertChecksForeignKeys); the service's own reference check (rule 5) runs first";
+const NO_BULK_FOREIGN_KEYS =
+  "this engine's bulk insert does not check foreign keys (capability bulkInsertChecksForeignKeys); the service's own reference check (rule 5) runs first";
 
 /** The database refuses the write by itself, where its bulk insert checks foreign keys (and says why it is not checked elsewhere). */
 async function expectReferenceRefused(db: Database, write: () => Promise<unknown>): Promise<void> {
@@ -223,14 +224,28 @@ export function describeDatabaseContract(name: string, target: ContractTarget): 
         expect(first).toMatchObject({ status: 'succeeded', received: 3, inserted: 2, rejected: 1 });
         const second = await loadCsv(db, hired, bytesOf(csv), { source: 'csv', dryRun: false });
         expect(second).toMatchObject({ received: 3, inserted: 0, skipped: 2, rejected: 1 });
-        const dry = await loadCsv(db, hired, bytesOf('4,Di,2021-03-01T00:00:00Z,1,1\n4,Di,2021-03-01T00:00:00Z,1,1\n5,Ed,2021-03-01T00:00:00Z,1,1\n'), {
-          source: 'csv',
-          dryRun: true,
-        });
+        const dry = await loadCsv(
+          db,
+          hired,
+          bytesOf('4,Di,2021-03-01T00:00:00Z,1,1\n4,Di,2021-03-01T00:00:00Z,1,1\n5,Ed,2021-03-01T00:00:00Z,1,1\n'),
+          {
+            source: 'csv',
+            dryRun: true,
+          },
+        );
         expect(dry).toMatchObject({ received: 3, inserted: 2, skipped: 1, rejected: 0 });
         expect(await db.countRows(hired)).toBe(2);
         const run = await db.getRun(dry.runId);
-        expect(run).toMatchObject({ id: dry.runId, table: 'hired_employees', kind: 'load', source: 'csv', dryRun: true, status: 'succeeded', inserted: 2, skipped: 1 });
+        expect(run).toMatchObject({
+          id: dry.runId,
+          table: 'hired_employees',
+          kind: 'load',
+          source: 'csv',
+          dryRun: true,
+          status: 'succeeded',
+          inserted: 2,
+          skipped: 1,
+        });
         expect(Date.parse(run!.finishedAt!)).toBeGreaterThanOrEqual(Date.parse(run!.startedAt));
       });
     });
@@ -274,7 +289,10 @@ export function describeDatabaseContract(name: string, target: ContractTarget): 
         release();
         await Promise.all([first, second]);
         expect(seen).toEqual([false, true, false]);
-        expect(await all(db, departments)).toEqual([[1, 'First'], [2, 'Second']]);
+        expect(await all(db, departments)).toEqual([
+          [1, 'First'],
+          [2, 'Second'],
+        ]);
       });
 
       it('lists runs newest first, by table and kind', async () => {
@@ -297,7 +315,8 @@ export function describeDatabaseContract(name: string, target: ContractTarget): 
         expect(await db.listRuns({ table: 'hired_employees', limit: 10 })).toEqual([]);
         // Keyset pages, one run at a time, give the same runs in the same order; a status filter keeps its status only.
         const paged = [];
-        for (let page = await db.listRuns({ limit: 1 }); page.length; page = await db.listRuns({ limit: 1, after: page[0] })) paged.push(page[0].id);
+        for (let page = await db.listRuns({ limit: 1 }); page.length; page = await db.listRuns({ limit: 1, after: page[0] }))
+          paged.push(page[0].id);
         expect(paged).toEqual(runs.map((r) => r.id));
         expect((await db.listRuns({ status: 'succeeded', limit: 10 })).length).toBe(3);
         expect(await db.listRuns({ status: 'failed', limit: 10 })).toEqual([]);
@@ -344,7 +363,12 @@ export function describeDatabaseContract(name: string, target: ContractTarget): 
         const pages = backupRecords(db, departments)[Symbol.asyncIterator]();
         const first = await pages.next();
         expect(first.done).toBe(false);
-        await db.write((tx) => tx.insertRows(departments, Array.from({ length: 130 }, (_, i): Row => [1000 * i + 1, `Late ${i}`])));
+        await db.write((tx) =>
+          tx.insertRows(
+            departments,
+            Array.from({ length: 130 }, (_, i): Row => [1000 * i + 1, `Late ${i}`]),
+          ),
+        );
         const collected = [first.value!];
         for (let page = await pages.next(); !page.done; page = await pages.next()) collected.push(page.value);
         expect(decodeRecords(departments, collected)).toEqual(rows);
@@ -360,7 +384,11 @@ export function describeDatabaseContract(name: string, target: ContractTarget): 
 
       it('replaces a table atomically: a failure midway leaves the old rows, and references are checked', async () => {
         await seed(db);
-        await batch(db, hired, [hire(1, '2021-01-01T00:00:00Z', 1), hire(2, '2021-01-01T00:00:00Z', 2), hire(3, '2021-01-01T00:00:00Z', 2)]);
+        await batch(db, hired, [
+          hire(1, '2021-01-01T00:00:00Z', 1),
+          hire(2, '2021-01-01T00:00:00Z', 2),
+          hire(3, '2021-01-01T00:00:00Z', 2),
+        ]);
         const before = await all(db, departments);
 
         const failed = db.write(async (tx) => {
@@ -375,10 +403,16 @@ export function describeDatabaseContract(name: string, target: ContractTarget): 
 
         await db.write(async (tx) => {
           await tx.clearTables([departments]);
-          await tx.insertRows(departments, [[1, 'Supply'], [2, 'Upkeep']]);
+          await tx.insertRows(departments, [
+            [1, 'Supply'],
+            [2, 'Upkeep'],
+          ]);
           expect(await tx.orphans(hired, 'department_id', departments, 10)).toEqual({ ids: [], rows: 0 });
         });
-        expect(await all(db, departments)).toEqual([[1, 'Supply'], [2, 'Upkeep']]);
+        expect(await all(db, departments)).toEqual([
+          [1, 'Supply'],
+          [2, 'Upkeep'],
+        ]);
         // The references are enforced again afterwards.
         await expectReferenceRefused(db, () => db.write((tx) => tx.insertRows(hired, [[9, 'Late', 0, 3, 1]])));
         expect(await db.countRows(hired)).toBe(3);
@@ -394,7 +428,10 @@ export function describeDatabaseContract(name: string, target: ContractTarget): 
           await azurite?.stop();
         });
         beforeEach(() => {
-          store = new BackupStore(blobServiceClient({ kind: 'connectionString', connectionString: azurite.connectionString }), `contract-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`);
+          store = new BackupStore(
+            blobServiceClient({ kind: 'connectionString', connectionString: azurite.connectionString }),
+            `contract-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`,
+          );
         });
 
         it('backs up and restores a table exactly, and refuses a restore that would orphan rows', async () => {
@@ -424,7 +461,13 @@ export function describeDatabaseContract(name: string, target: ContractTarget): 
             await tx.insertRows(departments, allDepartments);
           });
           await db.write((tx) => tx.insertRows(hired, original));
-          const refusal = await restoreTable(db, store, departments, { backup: departmentsBackup.backup }, { safety: false, who: 'contract' }).catch((e: unknown) => e);
+          const refusal = await restoreTable(
+            db,
+            store,
+            departments,
+            { backup: departmentsBackup.backup },
+            { safety: false, who: 'contract' },
+          ).catch((e: unknown) => e);
           expect(refusal).toBeInstanceOf(ServiceError);
           expect(refusal).toMatchObject({
             status: 409,
@@ -436,7 +479,11 @@ export function describeDatabaseContract(name: string, target: ContractTarget): 
 
         it('backs up every table as one set at one instant while writes go on, and restores the set in one transaction', async () => {
           await seed(db);
-          await batch(db, hired, [hire(1, '2021-01-01T00:00:00Z', 1), hire(2, '2021-02-01T00:00:00Z', 2), hire(3, '2021-03-01T00:00:00Z', 3)]);
+          await batch(db, hired, [
+            hire(1, '2021-01-01T00:00:00Z', 1),
+            hire(2, '2021-02-01T00:00:00Z', 2),
+            hire(3, '2021-03-01T00:00:00Z', 3),
+          ]);
           const before = { departments: await all(db, departments), jobs: await all(db, jobs), hired: await all(db, hired) };
           const snapshot = await db.openSnapshot(TABLES);
           // Committed after the snapshot began: in none of the set's files.
@@ -448,7 +495,11 @@ export function describeDatabaseContract(name: string, target: ContractTarget): 
           } finally {
             await snapshot.close();
           }
-          expect(set.tables.map((t) => [t.table, t.rows])).toEqual([['departments', 3], ['jobs', 3], ['hired_employees', 3]]);
+          expect(set.tables.map((t) => [t.table, t.rows])).toEqual([
+            ['departments', 3],
+            ['jobs', 3],
+            ['hired_employees', 3],
+          ]);
           expect((await store.listSets()).map((s) => s.set)).toEqual([set.set]);
 
           // A set restore that fails on its last file leaves every table as it was.
@@ -462,11 +513,25 @@ export function describeDatabaseContract(name: string, target: ContractTarget): 
           await hiredFile.setMetadata(metadata);
 
           const restored = await restoreSet(db, store, { set: set.set }, { who: 'contract' });
-          expect(restored).toMatchObject({ set: set.set, tables: [{ table: 'departments', rows: 3, rowsBefore: 4 }, { table: 'jobs', rows: 3 }, { table: 'hired_employees', rows: 3, rowsBefore: 4 }] });
+          expect(restored).toMatchObject({
+            set: set.set,
+            tables: [
+              { table: 'departments', rows: 3, rowsBefore: 4 },
+              { table: 'jobs', rows: 3 },
+              { table: 'hired_employees', rows: 3, rowsBefore: 4 },
+            ],
+          });
           expect({ departments: await all(db, departments), jobs: await all(db, jobs), hired: await all(db, hired) }).toEqual(before);
           // The safety set holds what the restore replaced, late rows included.
           const safety = await store.readSet(restored.safetySet as string);
-          expect(safety).toMatchObject({ kind: 'safety', tables: [{ table: 'departments', rows: 4 }, { table: 'jobs', rows: 3 }, { table: 'hired_employees', rows: 4 }] });
+          expect(safety).toMatchObject({
+            kind: 'safety',
+            tables: [
+              { table: 'departments', rows: 4 },
+              { table: 'jobs', rows: 3 },
+              { table: 'hired_employees', rows: 4 },
+            ],
+          });
           // {} restores the newest set that is not a safety set; references are enforced again afterwards.
           expect(await restoreSet(db, store, {}, { who: 'contract', safety: false })).toMatchObject({ set: set.set });
           await expectReferenceRefused(db, () => db.write((tx) => tx.insertRows(hired, [[9, 'Late', 0, 4, 1]])));
@@ -485,7 +550,13 @@ export function describeDatabaseContract(name: string, target: ContractTarget): 
           expect((await all(db, departments)).map((r) => r[0])).toEqual([1, 2, 3, 5]);
           const [run] = await db.listRuns({ kind: 'restore', limit: 10 });
           expect(run).toMatchObject({ id: first.runId, table: 'departments', status: 'succeeded', idempotencyKey: 'retry-1' });
-          expect(run.detail).toMatchObject({ who: 'contract', backup: backup.backup, rowsBefore: 4, rowsAfter: 3, safetyBackup: first.safetyBackup });
+          expect(run.detail).toMatchObject({
+            who: 'contract',
+            backup: backup.backup,
+            rowsBefore: 4,
+            rowsAfter: 3,
+            safetyBackup: first.safetyBackup,
+          });
           await backupTable(db, store, jobs);
           const reused = await restoreTable(db, store, jobs, {}, options).catch((e: unknown) => e);
           expect(reused).toMatchObject({ status: 422, code: 'idempotency_key_reused' });

@@ -79,11 +79,14 @@ export async function decodeAvro(bytes: Buffer): Promise<DecodedAvro> {
 
 /** Encodes records into an Avro object container file with avsc (deflate, like the product's). */
 export async function encodeAvro(schema: object, records: object[], metadata: Record<string, string> = {}): Promise<Buffer> {
-  const encoder = new avro.streams.BlockEncoder(schema as avro.Schema, {
-    codec: 'deflate',
-    writeHeader: 'always',
-    metadata: Object.fromEntries(Object.entries(metadata).map(([k, v]) => [k, Buffer.from(v)])),
-  } as any);
+  const encoder = new avro.streams.BlockEncoder(
+    schema as avro.Schema,
+    {
+      codec: 'deflate',
+      writeHeader: 'always',
+      metadata: Object.fromEntries(Object.entries(metadata).map(([k, v]) => [k, Buffer.from(v)])),
+    } as any,
+  );
   const chunks: Buffer[] = [];
   const done = new Promise<void>((resolve, reject) => {
     encoder.on('data', (c: Buffer) => chunks.push(c));
@@ -98,8 +101,22 @@ export async function encodeAvro(schema: object, records: object[], metadata: Re
 
 /** The spec's Avro schema of each table. */
 export const SCHEMAS: Record<TableName, { type: 'record'; name: string; fields: { name: string; type: unknown }[] }> = {
-  departments: { type: 'record', name: 'departments', fields: [{ name: 'id', type: 'int' }, { name: 'department', type: 'string' }] },
-  jobs: { type: 'record', name: 'jobs', fields: [{ name: 'id', type: 'int' }, { name: 'job', type: 'string' }] },
+  departments: {
+    type: 'record',
+    name: 'departments',
+    fields: [
+      { name: 'id', type: 'int' },
+      { name: 'department', type: 'string' },
+    ],
+  },
+  jobs: {
+    type: 'record',
+    name: 'jobs',
+    fields: [
+      { name: 'id', type: 'int' },
+      { name: 'job', type: 'string' },
+    ],
+  },
   hired_employees: {
     type: 'record',
     name: 'hired_employees',
@@ -170,7 +187,11 @@ export async function listBackups(base: string, table: string): Promise<any[]> {
 /** POST /restore with a JSON body (an object), or the raw text given (e.g. '' for an empty body). */
 export function restore(base: string, table: string, body: object | string): Promise<ApiResponse> {
   if (typeof body === 'string') {
-    return request(`${base}/api/tables/${table}/restore`, { method: 'POST', headers: { 'content-type': 'application/json' }, ...(body === '' ? {} : { body }) });
+    return request(`${base}/api/tables/${table}/restore`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      ...(body === '' ? {} : { body }),
+    });
   }
   return postJson(base, `/api/tables/${table}/restore`, body);
 }

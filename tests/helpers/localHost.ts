@@ -12,6 +12,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
+import type * as AzuriteModule from '../../local/azurite';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const HOST_JS = path.join(ROOT, 'dist', 'local', 'host.js');
@@ -57,7 +58,8 @@ process.once('exit', () => {
 /** Starts `node dist/local/host.js` with PORT=0 and a fresh DATA_DIR, and waits for its ready line. */
 export async function startHost(options: StartOptions | Record<string, string | undefined> = {}): Promise<HostHandle> {
   requireDist();
-  const opts: StartOptions = 'env' in options || 'dataDir' in options ? (options as StartOptions) : { env: options as Record<string, string | undefined> };
+  const opts: StartOptions =
+    'env' in options || 'dataDir' in options ? (options as StartOptions) : { env: options as Record<string, string | undefined> };
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'ingest-test-'));
   // Any free ports: tests run hosts side by side.
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', AZURITE_BLOB_PORT: '0', DATA_DIR: dataDir, ...opts.env };
@@ -144,11 +146,13 @@ export async function waitForPortClosed(port: number, timeoutMs: number): Promis
 }
 
 /** Azurite from the compiled output (its child needs dist/local/exitWithParent.js). */
-export function startAzurite(options: { location?: string; port?: number } = {}): Promise<{ connectionString: string; port: number; stop(): Promise<void> }> {
+export function startAzurite(
+  options: { location?: string; port?: number } = {},
+): Promise<{ connectionString: string; port: number; stop(): Promise<void> }> {
   return azuriteModule().startAzurite(options);
 }
 
-function azuriteModule(): typeof import('../../local/azurite') {
+function azuriteModule(): typeof AzuriteModule {
   requireDist();
   return createRequire(__filename)(path.join(ROOT, 'dist', 'local', 'azurite.js'));
 }
@@ -193,7 +197,11 @@ export function postJson(base: string, route: string, value: unknown, contentTyp
 }
 
 export function postCsv(base: string, route: string, text: string | Buffer, contentType = 'text/csv'): Promise<ApiResponse> {
-  return request(base + route, { method: 'POST', headers: { 'content-type': contentType }, body: typeof text === 'string' ? text : new Uint8Array(text) });
+  return request(base + route, {
+    method: 'POST',
+    headers: { 'content-type': contentType },
+    body: typeof text === 'string' ? text : new Uint8Array(text),
+  });
 }
 
 /** Reads a node:http response into an ApiResponse (the body parsed as JSON where it is JSON). */
@@ -223,7 +231,13 @@ export function readApiResponse(res: http.IncomingMessage): Promise<ApiResponse>
  * `pace.bytes` at a time with `pace.ms` between them: a load then commits at each pause, as it
  * does when a slow client's bytes stop coming, and cannot finish sooner than the pauses add up to.
  */
-export function postFile(base: string, route: string, file: string, contentType = 'text/csv', pace?: { bytes: number; ms: number }): Promise<ApiResponse> {
+export function postFile(
+  base: string,
+  route: string,
+  file: string,
+  contentType = 'text/csv',
+  pace?: { bytes: number; ms: number },
+): Promise<ApiResponse> {
   return new Promise((resolve, reject) => {
     const req = http.request(base + route, { method: 'POST', headers: { 'content-type': contentType } }, (res) => {
       readApiResponse(res).then(resolve, reject);

@@ -135,7 +135,11 @@ export class MssqlDatabase implements Database {
   }
 
   async listRows(table: TableDef, afterId: number, limit: number): Promise<Row[]> {
-    const result = await this.read(this.sql.listRows(table), (request) => request.input('afterId', sql.Int, afterId).input('limit', sql.Int, limit), true);
+    const result = await this.read(
+      this.sql.listRows(table),
+      (request) => request.input('afterId', sql.Int, afterId).input('limit', sql.Int, limit),
+      true,
+    );
     return (result.recordset as unknown as unknown[][]).map((record) => fromStored(table, record));
   }
 
@@ -146,7 +150,13 @@ export class MssqlDatabase implements Database {
 
   async listRuns(filter: RunFilter): Promise<RunRecord[]> {
     const result = await this.read(
-      this.sql.listRuns({ table: !!filter.table, kind: !!filter.kind, status: !!filter.status, idempotencyKey: !!filter.idempotencyKey, after: !!filter.after }),
+      this.sql.listRuns({
+        table: !!filter.table,
+        kind: !!filter.kind,
+        status: !!filter.status,
+        idempotencyKey: !!filter.idempotencyKey,
+        after: !!filter.after,
+      }),
       (request) =>
         request
           .input('table', sql.NVarChar(128), filter.table ?? null)
@@ -161,12 +171,14 @@ export class MssqlDatabase implements Database {
   }
 
   async listRejections(filter: RejectionFilter): Promise<RejectionRecord[]> {
-    const result = await this.read(this.sql.listRejections({ table: filter.table, runId: !!filter.runId, open: !!filter.open }), (request) =>
-      request
-        .input('afterId', sql.BigInt, filter.afterId)
-        .input('limit', sql.Int, filter.limit)
-        .input('table', sql.NVarChar(128), filter.table ?? null)
-        .input('runId', sql.NVarChar(36), filter.runId ?? null),
+    const result = await this.read(
+      this.sql.listRejections({ table: filter.table, runId: !!filter.runId, open: !!filter.open }),
+      (request) =>
+        request
+          .input('afterId', sql.BigInt, filter.afterId)
+          .input('limit', sql.Int, filter.limit)
+          .input('table', sql.NVarChar(128), filter.table ?? null)
+          .input('runId', sql.NVarChar(36), filter.runId ?? null),
     );
     return result.recordset.map((r) => ({
       // BIGINT arrives as a string; rejection ids stay far below 2^53.
@@ -261,7 +273,11 @@ export class MssqlDatabase implements Database {
           .input('LockTimeout', sql.Int, WRITE_LOCK_TIMEOUT_MS)
           .execute('sp_getapplock');
         if (lock.returnValue < 0) {
-          throw new ServiceError(503, 'write_lock_timeout', `another write has held the database for over ${WRITE_LOCK_TIMEOUT_MS / 60_000} minutes (a restore, or a load on another instance); nothing was written: try again`);
+          throw new ServiceError(
+            503,
+            'write_lock_timeout',
+            `another write has held the database for over ${WRITE_LOCK_TIMEOUT_MS / 60_000} minutes (a restore, or a load on another instance); nothing was written: try again`,
+          );
         }
         result = await work(state);
         // A request still queued would make the commit fail with "request in progress", leaving
@@ -278,9 +294,9 @@ export class MssqlDatabase implements Database {
   }
 
   private async dropStaleScratchTables(state: TransactionState): Promise<void> {
-    const result = await state.run((request) => request
-      .input('schema', sql.NVarChar(128), this.names.schema)
-      .query(this.sql.scratchTables()));
+    const result = await state.run((request) =>
+      request.input('schema', sql.NVarChar(128), this.names.schema).query(this.sql.scratchTables()),
+    );
     for (const { name } of result.recordset as { name: string }[]) {
       const created = Number(/_(\d+)_[a-z0-9]+$/.exec(name)?.[1]);
       if (created && Date.now() - created > STALE_SCRATCH_MS) await state.run((request) => request.batch(this.sql.dropTable(name)));
@@ -293,9 +309,7 @@ export class MssqlDatabase implements Database {
       findRows: async (table, ids, scratch) => {
         const result = await state.run((request) => {
           request.arrayRowMode = true;
-          return request
-            .input('ids', sql.NVarChar(sql.MAX), JSON.stringify(ids))
-            .query(statements.findRows(table, scratch));
+          return request.input('ids', sql.NVarChar(sql.MAX), JSON.stringify(ids)).query(statements.findRows(table, scratch));
         });
         const found = new Map<number, Row>();
         for (const record of result.recordset as unknown as unknown[][]) {
@@ -306,9 +320,7 @@ export class MssqlDatabase implements Database {
       },
       existingIds: async (table, ids) => {
         const result = await state.run((request) =>
-          request
-            .input('ids', sql.NVarChar(sql.MAX), JSON.stringify(ids))
-            .query(statements.existingIds(table)),
+          request.input('ids', sql.NVarChar(sql.MAX), JSON.stringify(ids)).query(statements.existingIds(table)),
         );
         return new Set(result.recordset.map((r: { id: number }) => r.id));
       },
@@ -323,7 +335,8 @@ export class MssqlDatabase implements Database {
         if (rejections.length === 0) return;
         const bulk = rejectionsBulkTable(names);
         const now = new Date();
-        for (const r of rejections) bulk.rows.add(r.runId, r.table, r.position, r.rawText, r.format, JSON.stringify(r.reasons), now, r.rawSha256, r.rowId);
+        for (const r of rejections)
+          bulk.rows.add(r.runId, r.table, r.position, r.rawText, r.format, JSON.stringify(r.reasons), now, r.rawSha256, r.rowId);
         await state.run((request) => request.bulk(bulk, { checkConstraints: true }));
       },
       openSnapshot: () => this.beginSnapshot(), // its own connection: it sees what was committed before this transaction's lock
@@ -338,7 +351,9 @@ export class MssqlDatabase implements Database {
         for (const table of [...tables].reverse()) await state.run((request) => request.batch(statements.deleteAll(table)));
       },
       orphans: async (child, column, parent, limit): Promise<Orphans> => {
-        const result = await state.run((request) => request.input('limit', sql.Int, limit).query(statements.orphans(child, column, parent)));
+        const result = await state.run((request) =>
+          request.input('limit', sql.Int, limit).query(statements.orphans(child, column, parent)),
+        );
         const [missing, [{ n }]] = result.recordsets as unknown as [{ id: number; row_count: number }[], { n: number }[]];
         const ids = missing.map((m) => ({ id: m.id, rows: m.row_count }));
         return { ids, rows: ids.length ? n : 0 };
@@ -394,10 +409,22 @@ class TransactionState {
 
 /** A row of the runs table as mssql returns it: DATETIME2 as Date, BIT as boolean, BIGINT as string. */
 interface StoredRun {
-  id: string; table_name: RunRecord['table']; kind: RunRecord['kind']; source: string; dry_run: boolean; status: RunRecord['status'];
-  started_at: Date; heartbeat_at: Date; finished_at: Date | null;
-  received: string; inserted: string; skipped: string; rejected: string; error: string | null;
-  idempotency_key: string | null; detail: string | null;
+  id: string;
+  table_name: RunRecord['table'];
+  kind: RunRecord['kind'];
+  source: string;
+  dry_run: boolean;
+  status: RunRecord['status'];
+  started_at: Date;
+  heartbeat_at: Date;
+  finished_at: Date | null;
+  received: string;
+  inserted: string;
+  skipped: string;
+  rejected: string;
+  error: string | null;
+  idempotency_key: string | null;
+  detail: string | null;
 }
 
 function runFromStored(r: StoredRun): RunRecord {

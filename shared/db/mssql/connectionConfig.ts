@@ -52,14 +52,19 @@ function fromConnectionString(connectionString: string): sql.config {
   }
   if (!parsed.server) throw new ConfigurationError('SQL_CONNECTION names no server (Server=...)');
   if (!parsed.database) throw new ConfigurationError('SQL_CONNECTION names no database (Database=...)');
-  const authentication = /(?:^|;)\s*authentication\s*=\s*([^;]*)/i.exec(connectionString)?.[1]?.trim().replace(/^(["'])(.*)\1$/, '$2');
+  const authentication = /(?:^|;)\s*authentication\s*=\s*([^;]*)/i
+    .exec(connectionString)?.[1]
+    ?.trim()
+    .replace(/^(["'])(.*)\1$/, '$2');
   if (authentication && DEFAULT_CREDENTIAL.test(authentication)) {
     const { authentication_type: _ignored, user: _user, password: _password, ...rest } = parsed;
     const clientId = /(?:^|;)\s*user\s*id\s*=\s*([^;]*)/i.exec(connectionString)?.[1]?.trim() || undefined;
     return { ...rest, authentication: { type: 'azure-active-directory-default', options: { clientId } } };
   }
   if (!parsed.user && !parsed.authentication_type) {
-    throw new ConfigurationError('SQL_CONNECTION has no credentials: give User Id and Password, or Authentication=Active Directory Default');
+    throw new ConfigurationError(
+      'SQL_CONNECTION has no credentials: give User Id and Password, or Authentication=Active Directory Default',
+    );
   }
   return parsed;
 }

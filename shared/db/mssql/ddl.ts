@@ -110,7 +110,8 @@ export function schemaStatements(names: MssqlNames): string[] {
         CONSTRAINT [pk_runs] PRIMARY KEY ([id]))`,
     ),
     ...ADDED_RUN_COLUMNS.map(
-      ([name, type]) => `IF COL_LENGTH(${literal(names.table('runs'))}, ${literal(name)}) IS NULL ALTER TABLE ${names.table('runs')} ADD ${name} ${type}`,
+      ([name, type]) =>
+        `IF COL_LENGTH(${literal(names.table('runs'))}, ${literal(name)}) IS NULL ALTER TABLE ${names.table('runs')} ADD ${name} ${type}`,
     ),
     ifNoTable(
       names,
@@ -122,7 +123,8 @@ export function schemaStatements(names: MssqlNames): string[] {
       ).join(', ')}, CONSTRAINT [pk_rejected_rows] PRIMARY KEY ([id]))`,
     ),
     ...REJECTION_COLUMNS.filter((c) => c.added).map(
-      (c) => `IF COL_LENGTH(${literal(names.table('rejected_rows'))}, ${literal(c.name)}) IS NULL ALTER TABLE ${names.table('rejected_rows')} ADD ${c.name} ${c.sql} NULL`,
+      (c) =>
+        `IF COL_LENGTH(${literal(names.table('rejected_rows'))}, ${literal(c.name)}) IS NULL ALTER TABLE ${names.table('rejected_rows')} ADD ${c.name} ${c.sql} NULL`,
     ),
   );
   statements.push(

@@ -25,7 +25,10 @@ const TRANSIENT_DRIVER_CODES: ReadonlySet<string> = new Set(['ESOCKET', 'ECONNRE
 export function isTransient(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const { number, code, originalError, precedingErrors } = error as {
-    number?: unknown; code?: unknown; originalError?: unknown; precedingErrors?: unknown;
+    number?: unknown;
+    code?: unknown;
+    originalError?: unknown;
+    precedingErrors?: unknown;
   };
   if (typeof number === 'number' && TRANSIENT_ERROR_NUMBERS.has(number)) return true;
   if (typeof code === 'string' && TRANSIENT_DRIVER_CODES.has(code)) return true;

@@ -4,7 +4,7 @@
  * table definitions and are bracket-quoted.
  */
 import { referencesAround, type TableDef, type TableName } from '../../tables';
-import { MssqlNames, quoteName, selectList } from './ddl';
+import { type MssqlNames, quoteName, selectList } from './ddl';
 
 /** `id IN (...)` for a JSON array parameter: one round trip, however many ids. */
 function idsFromJson(parameter: string): string {

@@ -4,7 +4,7 @@
  * (queued by a SerialQueue); reads run here on a read connection.
  */
 import { setImmediate } from 'node:timers/promises';
-import BetterSqlite3 from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
 import type { Database, RejectionFilter, RejectionRecord, RunFilter, RunRecord, Snapshot, WriteTransaction } from '../Database';
 import type { Reason } from '../../rules';
 import type { Row, TableDef } from '../../tables';
@@ -59,14 +59,18 @@ export class SqliteDatabase implements Database {
   }
 
   async countRows(table: TableDef): Promise<number> {
-    return (this.read().prepare(`SELECT COUNT(*) AS n FROM ${quote(table.name)}`).get() as { n: number }).n;
+    return (
+      this.read()
+        .prepare(`SELECT COUNT(*) AS n FROM ${quote(table.name)}`)
+        .get() as { n: number }
+    ).n;
   }
 
   async *snapshot(table: TableDef): AsyncGenerator<Row[]> {
     const reader = new SnapshotReader(this.file, table);
     try {
       reader.begin();
-      for (let afterId = 0; ; ) {
+      for (let afterId = 0; ;) {
         const rows = reader.page(afterId, SNAPSHOT_PAGE_ROWS);
         if (rows.length === 0) break;
         afterId = rows[rows.length - 1][0] as number;
@@ -230,47 +234,50 @@ export class SqliteDatabase implements Database {
   private transaction(state: TransactionState): WriteTransaction {
     const begin = () => (state.begun ??= this.writer.call('begin'));
     return {
-    findRows: async (table, ids, scratch) => {
-      await begin();
-      const found = new Map<number, Row>();
-      for (const row of await this.writer.call('findRows', table.name, ids, scratch)) found.set(row[0] as number, row);
-      return found;
-    },
-    existingIds: async (table, ids) => {
-      await begin();
-      return new Set(await this.writer.call('existingIds', table.name, ids));
-    },
-    insertRows: async (table, rows, scratch) => {
-      await begin();
-      const { inserts } = state;
-      // Sent in small messages, so the writer thread starts on the first while the rest are
-      // prepared. At most MAX_QUEUED_INSERTS wait on it: enough to keep it busy, and a caller that
-      // produces rows faster than they are written (a restore) waits instead of queueing them all.
-      for (let start = 0; start < rows.length; start += INSERT_MESSAGE_ROWS) {
-        if (inserts.length >= MAX_QUEUED_INSERTS) await inserts[inserts.length - MAX_QUEUED_INSERTS];
-        const insert = this.writer.call('insertRows', table.name, rows.slice(start, start + INSERT_MESSAGE_ROWS), scratch);
-        insert.catch(() => undefined); // awaited, and reported, when the transaction ends
-        inserts.push(insert);
-      }
-    },
-    insertRejections: async (rejections) => {
-      await begin();
-      await this.writer.call('insertRejections', rejections);
-    },
-    openSnapshot: (tables) => SqliteSnapshot.begin(this.file, this.writer, tables), // the lock is this transaction's
-    clearTables: async (tables) => {
-      if (state.begun) throw new Error('clearTables must be the first write of its transaction');
-      await (state.begun = this.writer.call('beginClearing', tables.map((t) => t.name)));
-    },
-    orphans: async (child, column, parent, limit) => {
-      await begin();
-      return this.writer.call('orphans', child.name, column, parent.name, limit);
-    },
-    saveRun: async (run) => {
-      await begin();
-      await this.writer.call('saveRun', run);
-    },
-    othersWaiting: () => this.lock.hasWaiting(),
+      findRows: async (table, ids, scratch) => {
+        await begin();
+        const found = new Map<number, Row>();
+        for (const row of await this.writer.call('findRows', table.name, ids, scratch)) found.set(row[0] as number, row);
+        return found;
+      },
+      existingIds: async (table, ids) => {
+        await begin();
+        return new Set(await this.writer.call('existingIds', table.name, ids));
+      },
+      insertRows: async (table, rows, scratch) => {
+        await begin();
+        const { inserts } = state;
+        // Sent in small messages, so the writer thread starts on the first while the rest are
+        // prepared. At most MAX_QUEUED_INSERTS wait on it: enough to keep it busy, and a caller that
+        // produces rows faster than they are written (a restore) waits instead of queueing them all.
+        for (let start = 0; start < rows.length; start += INSERT_MESSAGE_ROWS) {
+          if (inserts.length >= MAX_QUEUED_INSERTS) await inserts[inserts.length - MAX_QUEUED_INSERTS];
+          const insert = this.writer.call('insertRows', table.name, rows.slice(start, start + INSERT_MESSAGE_ROWS), scratch);
+          insert.catch(() => undefined); // awaited, and reported, when the transaction ends
+          inserts.push(insert);
+        }
+      },
+      insertRejections: async (rejections) => {
+        await begin();
+        await this.writer.call('insertRejections', rejections);
+      },
+      openSnapshot: (tables) => SqliteSnapshot.begin(this.file, this.writer, tables), // the lock is this transaction's
+      clearTables: async (tables) => {
+        if (state.begun) throw new Error('clearTables must be the first write of its transaction');
+        await (state.begun = this.writer.call(
+          'beginClearing',
+          tables.map((t) => t.name),
+        ));
+      },
+      orphans: async (child, column, parent, limit) => {
+        await begin();
+        return this.writer.call('orphans', child.name, column, parent.name, limit);
+      },
+      saveRun: async (run) => {
+        await begin();
+        await this.writer.call('saveRun', run);
+      },
+      othersWaiting: () => this.lock.hasWaiting(),
     };
   }
 }
@@ -282,14 +289,33 @@ interface TransactionState {
 }
 
 interface StoredRun {
-  id: string; table_name: string; kind: string; source: string; dry_run: number; status: string;
-  started_at: string; heartbeat_at: string; finished_at: string | null;
-  received: number; inserted: number; skipped: number; rejected: number; error: string | null;
-  idempotency_key: string | null; detail: string | null;
+  id: string;
+  table_name: string;
+  kind: string;
+  source: string;
+  dry_run: number;
+  status: string;
+  started_at: string;
+  heartbeat_at: string;
+  finished_at: string | null;
+  received: number;
+  inserted: number;
+  skipped: number;
+  rejected: number;
+  error: string | null;
+  idempotency_key: string | null;
+  detail: string | null;
 }
 
 interface StoredRejection {
-  id: number; run_id: string; table_name: string; position: number; raw_text: string; format: string; reasons: string; created_at: string;
+  id: number;
+  run_id: string;
+  table_name: string;
+  position: number;
+  raw_text: string;
+  format: string;
+  reasons: string;
+  created_at: string;
 }
 
 function runFromStored(r: StoredRun): RunRecord {

@@ -72,7 +72,7 @@ export class SqliteSnapshot implements Snapshot {
     try {
       const encode = recordEncoder(table);
       // The id this thread's next segment starts after; undefined once the table has no more for it.
-      for (let afterId: number | undefined = 0; ; ) {
+      for (let afterId: number | undefined = 0; ;) {
         let read = 0;
         while (afterId !== undefined && read < SEGMENT_ROWS) {
           const rows = reader.page(afterId, Math.min(SNAPSHOT_PAGE_ROWS, SEGMENT_ROWS - read));

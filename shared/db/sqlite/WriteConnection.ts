@@ -4,7 +4,7 @@
  * next rows on the main thread, and never blocks the event loop. Methods are synchronous and take
  * tables by name: they are called through messages.
  */
-import BetterSqlite3 from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
 import type { NewRejection, Orphans, RunRecord } from '../Database';
 import { getTable, type Row, type TableDef, type TableName } from '../../tables';
 import { openConnection } from './connection';
@@ -90,31 +90,39 @@ export class WriteConnection {
   /** Normalised rows of `table`, or of a scratch table, among `ids`. */
   findRows(tableName: TableName, ids: readonly number[], scratch?: string): Row[] {
     const table = getTable(tableName);
-    const statement = this.prepared(`find\0${scratch ?? table.name}`, () =>
-      `SELECT ${selectList(table)} FROM ${target(table, scratch)} WHERE id IN (SELECT value FROM json_each(?))`,
+    const statement = this.prepared(
+      `find\0${scratch ?? table.name}`,
+      () => `SELECT ${selectList(table)} FROM ${target(table, scratch)} WHERE id IN (SELECT value FROM json_each(?))`,
     );
     return statement.raw().all(JSON.stringify(ids)) as Row[];
   }
 
   existingIds(tableName: TableName, ids: readonly number[]): number[] {
-    const statement = this.prepared(`ids\0${tableName}`, () => `SELECT id FROM ${quote(tableName)} WHERE id IN (SELECT value FROM json_each(?))`);
+    const statement = this.prepared(
+      `ids\0${tableName}`,
+      () => `SELECT id FROM ${quote(tableName)} WHERE id IN (SELECT value FROM json_each(?))`,
+    );
     return statement.pluck().all(JSON.stringify(ids)) as number[];
   }
 
   insertRows(tableName: TableName, rows: readonly Row[], scratch?: string): void {
     const table = getTable(tableName);
-    const statement = this.prepared(`insert\0${scratch ?? table.name}`, () =>
-      `INSERT INTO ${target(table, scratch)} (${selectList(table)}) VALUES (${table.columns.map(() => '?').join(', ')})`,
+    const statement = this.prepared(
+      `insert\0${scratch ?? table.name}`,
+      () => `INSERT INTO ${target(table, scratch)} (${selectList(table)}) VALUES (${table.columns.map(() => '?').join(', ')})`,
     );
     for (const row of rows) statement.run(row);
   }
 
   insertRejections(rejections: readonly NewRejection[]): void {
-    const statement = this.prepared('insertRejection', () =>
-      'INSERT INTO rejected_rows (run_id, table_name, position, raw_text, format, reasons, created_at, raw_sha256, row_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    const statement = this.prepared(
+      'insertRejection',
+      () =>
+        'INSERT INTO rejected_rows (run_id, table_name, position, raw_text, format, reasons, created_at, raw_sha256, row_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
     const now = new Date().toISOString();
-    for (const r of rejections) statement.run(r.runId, r.table, r.position, r.rawText, r.format, JSON.stringify(r.reasons), now, r.rawSha256, r.rowId);
+    for (const r of rejections)
+      statement.run(r.runId, r.table, r.position, r.rawText, r.format, JSON.stringify(r.reasons), now, r.rawSha256, r.rowId);
   }
 
   orphans(childName: TableName, column: string, parentName: TableName, limit: number): Orphans {
@@ -122,13 +130,20 @@ export class WriteConnection {
     const ids = this.connection
       .prepare(`SELECT ${quote(column)} AS id, COUNT(*) AS rows FROM ${quote(childName)} WHERE ${missing} GROUP BY 1 ORDER BY 1 LIMIT ?`)
       .all(limit) as { id: number; rows: number }[];
-    const rows = ids.length ? (this.connection.prepare(`SELECT COUNT(*) FROM ${quote(childName)} WHERE ${missing}`).pluck().get() as number) : 0;
+    const rows = ids.length
+      ? (this.connection
+          .prepare(`SELECT COUNT(*) FROM ${quote(childName)} WHERE ${missing}`)
+          .pluck()
+          .get() as number)
+      : 0;
     return { ids, rows };
   }
 
   saveRun(run: RunRecord): void {
-    this.prepared('saveRun', () =>
-      `INSERT INTO runs (id, table_name, kind, source, dry_run, status, started_at, heartbeat_at, finished_at,
+    this.prepared(
+      'saveRun',
+      () =>
+        `INSERT INTO runs (id, table_name, kind, source, dry_run, status, started_at, heartbeat_at, finished_at,
          received, inserted, skipped, rejected, error, idempotency_key, detail)
        VALUES (@id, @table, @kind, @source, @dryRun, @status, @startedAt, @heartbeatAt, @finishedAt,
          @received, @inserted, @skipped, @rejected, @error, @idempotencyKey, @detail)

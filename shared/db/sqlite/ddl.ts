@@ -40,9 +40,7 @@ export function schemaStatements(): string[] {
     // STRICT: a value of the wrong type is an error, as it would be on Azure SQL.
     statements.push(`CREATE TABLE IF NOT EXISTS ${quote(table.name)} (${columnDefinitions(table, true)}) STRICT`);
     for (const index of table.indexes) {
-      statements.push(
-        `CREATE INDEX IF NOT EXISTS ${quote(index.name)} ON ${quote(table.name)} (${index.columns.map(quote).join(', ')})`,
-      );
+      statements.push(`CREATE INDEX IF NOT EXISTS ${quote(index.name)} ON ${quote(table.name)} (${index.columns.map(quote).join(', ')})`);
     }
   }
   statements.push(

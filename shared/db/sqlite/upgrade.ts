@@ -41,6 +41,8 @@ export function upgradeTextDatetimes(connection: BetterSqlite3.Database): void {
 }
 
 function textDatetimeColumns(connection: BetterSqlite3.Database, table: TableDef): string[] {
-  const stored = new Map((connection.pragma(`table_info(${quote(table.name)})`) as { name: string; type: string }[]).map((c) => [c.name, c.type]));
+  const stored = new Map(
+    (connection.pragma(`table_info(${quote(table.name)})`) as { name: string; type: string }[]).map((c) => [c.name, c.type]),
+  );
   return table.columns.filter((c) => c.type === 'datetime' && stored.get(c.name) === 'TEXT').map((c) => c.name);
 }
