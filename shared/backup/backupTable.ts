@@ -1,7 +1,7 @@
 import type { Database, Snapshot } from '../db';
 import { TABLES, type TableDef } from '../tables';
-import { avroFile } from './avroFile';
-import { avroSchema } from './avroSchema';
+import { avroFile } from '../avro/containerWriter';
+import { avroSchema } from '../avro/schema';
 import { backupName, setName, type BackupInfo, type BackupKind, type BackupSet, type BackupStore } from './BackupStore';
 
 /**

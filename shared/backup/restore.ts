@@ -14,9 +14,9 @@ import { ConflictError, NotFoundError, ServiceError, UnprocessableError } from '
 import { finishRun, isLive, newRun } from '../ingest/runs';
 import { checkObject, describeReasons, formatInstant } from '../rules';
 import { referencesAround, referencingTables, TABLES, type Row, type TableDef } from '../tables';
-import { AvroFileReader } from './avroReader';
-import { AvroFormatError } from './AvroFormatError';
-import { schemaDifferences } from './avroSchema';
+import { AvroFileReader } from '../avro/containerReader';
+import { AvroFormatError } from '../avro/AvroFormatError';
+import { schemaDifferences } from '../avro/schema';
 import { writeBackup, writeSet } from './backupTable';
 import { checkBackupName, checkSetName, type BackupInfo, type BackupSet, type BackupStore } from './BackupStore';
 import { claimRestore, loadRunning } from './restoresInProgress';

@@ -6,7 +6,7 @@
 import type { Reason } from '../rules';
 import type { Row, TableDef, TableName } from '../tables';
 import type { DepartmentHiresRow, HiresByQuarterRow } from '../metrics';
-import type { RecordPage } from '../backup/avroRecords';
+import type { RecordPage } from '../avro/recordEncoder';
 
 export type RunKind = 'batch' | 'load' | 'restore';
 export type RunStatus = 'running' | 'succeeded' | 'failed';
@@ -90,7 +90,7 @@ export interface RejectionFilter {
  * no write lock; close() ends them.
  */
 export interface Snapshot {
-  /** The table's rows in id order, encoded as Avro records of its backup schema (shared/backup/avroRecords.ts). */
+  /** The table's rows in id order, encoded as Avro records of its backup schema (shared/avro/recordEncoder.ts). */
   records(table: TableDef): AsyncIterable<RecordPage>;
   close(): Promise<void>;
 }

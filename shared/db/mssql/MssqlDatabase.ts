@@ -12,7 +12,7 @@
  */
 import sql from 'mssql';
 import type { Database, Orphans, RejectionFilter, RejectionRecord, RunFilter, RunRecord, Snapshot, WriteTransaction } from '../Database';
-import { encodedPages, type RecordPage } from '../../backup/avroRecords';
+import { encodedPages, type RecordPage } from '../../avro/recordEncoder';
 import type { SqlConnection } from '../../config';
 import type { Reason } from '../../rules';
 import { getTable, type Row, type TableDef } from '../../tables';

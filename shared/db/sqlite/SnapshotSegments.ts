@@ -4,7 +4,7 @@
  * even ones and this thread the odd ones, each skipping the other's without reading them into JS.
  */
 import { getTable, type TableName } from '../../tables';
-import { recordEncoder, type RecordPage } from '../../backup/avroRecords';
+import { recordEncoder, type RecordPage } from '../../avro/recordEncoder';
 import { SnapshotReader } from './SnapshotReader';
 
 interface OpenSnapshot {

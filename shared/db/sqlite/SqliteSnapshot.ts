@@ -10,7 +10,7 @@
 import { setImmediate } from 'node:timers/promises';
 import type { Snapshot } from '../Database';
 import type { TableDef, TableName } from '../../tables';
-import { recordEncoder, type RecordPage } from '../../backup/avroRecords';
+import { recordEncoder, type RecordPage } from '../../avro/recordEncoder';
 import { SnapshotReader } from './SnapshotReader';
 import type { WriterThread } from './WriterThread';
 

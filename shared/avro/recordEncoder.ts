@@ -5,7 +5,7 @@
  */
 import avro from 'avsc';
 import type { Row, TableDef } from '../tables';
-import { avroSchema } from './avroSchema';
+import { avroSchema } from './schema';
 
 /** Consecutive records: their bytes, and how many they are. */
 export interface RecordPage {

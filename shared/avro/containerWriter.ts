@@ -1,6 +1,6 @@
 /**
  * Writes an Avro object container file (https://avro.apache.org/docs/1.11.1/specification/#object-container-files)
- * from pages of encoded records (avroRecords.ts), deflate-compressed, one Buffer per block.
+ * from pages of encoded records (recordEncoder.ts), deflate-compressed, one Buffer per block.
  *
  * avsc's BlockEncoder stream writes the same file, but it takes one record per stream write, and
  * those writes cost more than the rest of a backup together. Here whole pages of records make a
@@ -10,8 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import avro from 'avsc';
-import type { AvroRecordSchema } from './avroSchema';
-import type { RecordPage } from './avroRecords';
+import type { AvroRecordSchema } from './schema';
+import type { RecordPage } from './recordEncoder';
 
 /**
  * Uncompressed bytes per block, at least (a block is whole pages): large blocks compress better
