@@ -1,5 +1,5 @@
 import { app, type HttpRequest, type HttpResponseInit } from '@azure/functions';
-import { BadRequestError, NotFoundError } from '../shared/errors';
+import { InvalidInputError, NotFoundError } from '../shared/errors';
 import { describeRun } from '../shared/ingest/runs';
 import { getServices } from '../shared/services';
 import { json, jsonErrors, UUID } from './lib/http';
@@ -7,7 +7,7 @@ import { json, jsonErrors, UUID } from './lib/http';
 /** GET /api/runs/{runId} — a batch's or a load's summary: table, kind, times, counts, status. */
 export async function getRun(request: HttpRequest): Promise<HttpResponseInit> {
   const runId = request.params.runId ?? '';
-  if (!UUID.test(runId)) throw new BadRequestError(`runId must be a UUID; got "${runId}"`, 'bad_run_id');
+  if (!UUID.test(runId)) throw new InvalidInputError(`runId must be a UUID; got "${runId}"`, 'bad_run_id');
   const { db } = await getServices();
   const run = await db.getRun(runId.toLowerCase());
   if (!run) throw new NotFoundError(`no run ${runId}`, 'run_not_found');

@@ -1,10 +1,10 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { parseCsvBytes } from '../shared/csv';
 import { insertBatch, MAX_BATCH_ROWS } from '../shared/ingest/insertBatch';
-import { splitJsonArray } from '../shared/ingest/jsonArray';
+import { splitJsonArray } from './lib/jsonBody';
 import { fromCsvRecord, fromJsonElement } from '../shared/ingest/SourceRow';
 import { getServices } from '../shared/services';
-import { UnsupportedMediaTypeError } from '../shared/errors';
+import { UnsupportedFormatError } from '../shared/errors';
 import { toUtf8 } from '../shared/ingest/transcode';
 import { bodyBuffer, bodyText, charsetParam, json, jsonErrors, logRejections, logRun, mediaType, tableParam } from './lib/http';
 
@@ -18,7 +18,7 @@ export async function insertRows(request: HttpRequest, context: InvocationContex
   // CSV rows with bytes that are not UTF-8 are rejected one by one, as in a load; JSON must be valid as a whole.
   const charset = charsetParam(request.headers.get('content-type'));
   if (type === 'application/json' && charset && !/^utf-?8$/i.test(charset)) {
-    throw new UnsupportedMediaTypeError(`a JSON body is UTF-8 (RFC 8259); got charset "${charset}"`, 'unsupported_charset');
+    throw new UnsupportedFormatError(`a JSON body is UTF-8 (RFC 8259); got charset "${charset}"`, 'unsupported_charset');
   }
   const rows =
     type === 'text/csv'

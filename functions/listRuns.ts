@@ -1,7 +1,7 @@
 import { app, type HttpRequest, type HttpResponseInit } from '@azure/functions';
 import { describeRun } from '../shared/ingest/runs';
 import { getServices } from '../shared/services';
-import { BadRequestError } from '../shared/errors';
+import { InvalidInputError } from '../shared/errors';
 import { json, jsonErrors, queryChoice, queryInt, requireTable, UUID } from './lib/http';
 
 /**
@@ -33,7 +33,7 @@ function parseCursor(text: string | null): { startedAt: string; id: string } | u
   if (!text) return undefined;
   const [startedAt, id] = Buffer.from(text, 'base64url').toString('utf8').split('|');
   if (!id || !UUID.test(id) || Number.isNaN(Date.parse(startedAt)))
-    throw new BadRequestError('query parameter "after" must be the nextAfter of a previous page', 'bad_query');
+    throw new InvalidInputError('query parameter "after" must be the nextAfter of a previous page', 'bad_query');
   return { startedAt, id };
 }
 

@@ -1,7 +1,7 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { parseJson } from '../shared/ingest/jsonArray';
+import { parseJson } from './lib/jsonBody';
 import { loadCsv } from '../shared/ingest/loadCsv';
-import { BadRequestError } from '../shared/errors';
+import { InvalidInputError } from '../shared/errors';
 import { hasControlCharacter } from '../shared/controlCharacters';
 import { getServices, requireStorage } from '../shared/services';
 import { checkCharset, toUtf8 } from '../shared/ingest/transcode';
@@ -41,7 +41,7 @@ function parseBlobRequest(text: string): { blob: string; charset?: string } {
     keys.some((k) => k !== 'blob' && k !== 'charset') ||
     (charset !== undefined && typeof charset !== 'string')
   ) {
-    throw new BadRequestError(
+    throw new InvalidInputError(
       'the JSON body must be {"blob":"<path in the historic container>"}, with "charset":"<name>" if the file is not UTF-8',
       'bad_load_request',
     );
@@ -55,7 +55,7 @@ function fileName(request: HttpRequest): string | undefined {
     request.query.get('name') ?? /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(request.headers.get('content-disposition') ?? '')?.[1];
   if (name === undefined || name === '') return undefined;
   if (name.length > 255 || hasControlCharacter(name))
-    throw new BadRequestError(
+    throw new InvalidInputError(
       'the file name ("name" or Content-Disposition) must be 1 to 255 characters, without control characters',
       'bad_query',
     );

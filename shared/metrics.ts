@@ -1,11 +1,9 @@
 /**
  * The stakeholder metrics over the loaded data, in what every database dialect shares: the row
  * shapes, the accepted years, the UTC boundaries of a year and its quarters, and the CSV columns.
- * The counting itself is done by each dialect's SQL (see `Database.hiresByQuarter` and
+ * The counting itself is done by each engine's SQL (see `Database.hiresByQuarter` and
  * `Database.departmentsAboveMean`), never by fetching rows.
  */
-import { BadRequestError } from './errors';
-
 /** Hires of one department and job in one year, by quarter of the hire's UTC instant. */
 export interface HiresByQuarterRow {
   readonly department: string;
@@ -31,14 +29,6 @@ export const DEFAULT_YEAR = 2021;
 export const HIRES_BY_QUARTER_COLUMNS = ['department', 'job', 'Q1', 'Q2', 'Q3', 'Q4'] as const;
 export const DEPARTMENTS_ABOVE_MEAN_COLUMNS = ['id', 'department', 'hired'] as const;
 
-/** Throws a 400 unless `year` is a whole number from MIN_YEAR to MAX_YEAR. */
-export function checkYear(year: number): number {
-  if (!Number.isInteger(year) || year < MIN_YEAR || year > MAX_YEAR) {
-    throw new BadRequestError(`year must be a whole number from ${MIN_YEAR} to ${MAX_YEAR}; got ${year}`, 'bad_query');
-  }
-  return year;
-}
-
 /**
  * The UTC instants that bound `year` and its quarters, in milliseconds since the epoch (the form of
  * a normalised row's datetime, and of SQLite's stored one).
@@ -56,7 +46,9 @@ export interface YearBounds {
 }
 
 export function yearBounds(year: number): YearBounds {
-  checkYear(year); // 1900 or later: Date.UTC reads years 0-99 as 1900-1999
+  // Date.UTC reads years 0-99 as 1900-1999: the edge accepts MIN_YEAR to MAX_YEAR only.
+  if (!Number.isInteger(year) || year < MIN_YEAR || year > MAX_YEAR)
+    throw new RangeError(`year ${year} is outside ${MIN_YEAR}-${MAX_YEAR}`);
   const start = (month: number) => Date.UTC(year, month, 1);
   return { first: start(0), q2: start(3), q3: start(6), q4: start(9), last: Date.UTC(year + 1, 0, 1) - 1 };
 }

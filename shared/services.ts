@@ -4,7 +4,7 @@
  */
 import { readConfig, type Config } from './config';
 import { openDatabase, type Database } from './db';
-import { ServiceError } from './errors';
+import { ConfigurationError } from './errors';
 import { BackupStore } from './backup/BackupStore';
 import { BlobStorage } from './storage/BlobStorage';
 import { blobServiceClient } from './storage/blobService';
@@ -41,13 +41,14 @@ export async function closeServices(): Promise<void> {
 }
 
 export function requireStorage(services: Services): BlobStorage {
-  if (!services.storage) throw new ServiceError(503, 'storage_not_configured', 'no storage connection is configured (AzureWebJobsStorage)');
+  if (!services.storage)
+    throw new ConfigurationError('no storage connection is configured (AzureWebJobsStorage)', 'storage_not_configured');
   return services.storage;
 }
 
 export function requireBackups(services: Services): BackupStore {
   if (!services.backups) {
-    throw new ServiceError(503, 'storage_not_configured', 'no backup storage is configured (BACKUP_STORAGE or AzureWebJobsStorage)');
+    throw new ConfigurationError('no backup storage is configured (BACKUP_STORAGE or AzureWebJobsStorage)', 'storage_not_configured');
   }
   return services.backups;
 }

@@ -8,11 +8,29 @@
 /** `id`: a positive 32-bit integer; `text`: 1–255 UTF-16 code units; `datetime`: a UTC instant in ms. */
 export type ColumnType = 'id' | 'text' | 'datetime';
 
-export interface ColumnDef {
+/**
+ * What a database column holds, for every table it stores: the data tables' column types, and
+ * those of its own audit tables (db/auditTables.ts). `string` is text up to `maxLength` (or of
+ * exactly `length`, or unbounded); `bigint`, a count; `timestamp`, an instant as ISO 8601 text;
+ * `json`, a value stored as its JSON text.
+ */
+export type StoredType = ColumnType | 'string' | 'bigint' | 'boolean' | 'timestamp' | 'json';
+
+export interface StoredColumn {
   readonly name: string;
-  readonly type: ColumnType;
+  readonly type: StoredType;
+  readonly maxLength?: number;
+  /** A fixed length (a hash's hex digits). */
+  readonly length?: number;
+  /** Compared by exact code points, not by the database's case-insensitive default. */
+  readonly exact?: true;
+  readonly nullable?: true;
+  /** Numbered by the database as rows are inserted: never written by the service. */
+  readonly generated?: true;
+  /** Added after the table's first version: nullable, and added to tables that lack it. */
+  readonly added?: true;
   /** The table whose `id` this column references (a foreign key). */
-  readonly references?: TableName;
+  readonly references?: string;
 }
 
 export interface IndexDef {
@@ -20,11 +38,23 @@ export interface IndexDef {
   readonly columns: readonly string[];
 }
 
-export interface TableDef {
+/** A table as a database stores it. The first column is the primary key. */
+export interface StoredTable {
+  readonly name: string;
+  readonly columns: readonly StoredColumn[];
+  readonly indexes: readonly IndexDef[];
+}
+
+export interface ColumnDef extends StoredColumn {
+  readonly type: ColumnType;
+  readonly references?: TableName;
+}
+
+/** A table of the service's data. */
+export interface TableDef extends StoredTable {
   readonly name: TableName;
   /** In file order. The first column is always `id`, the primary key. */
   readonly columns: readonly ColumnDef[];
-  readonly indexes: readonly IndexDef[];
 }
 
 export type TableName = 'departments' | 'jobs' | 'hired_employees';

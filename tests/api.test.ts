@@ -1014,6 +1014,6 @@ describe('a handler called directly', () => {
       params: { table: 'nope' },
       body: { string: '[]' },
     });
-    await expect(insertRows(request, new InvocationContext())).rejects.toMatchObject({ status: 404, code: 'table_not_found' });
+    await expect(insertRows(request, new InvocationContext())).rejects.toMatchObject({ kind: 'not_found', code: 'table_not_found' });
   });
 });

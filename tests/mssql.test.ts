@@ -9,15 +9,18 @@ import { Parser } from 'node-sql-parser';
 import { readConfig } from '../shared/config';
 import { ConfigurationError } from '../shared/errors';
 import { TABLES, getTable } from '../shared/tables';
-import { bulkTable, createTable, MssqlNames, rejectionsBulkTable, schemaStatements } from '../shared/db/mssql/ddl';
+import { bulkTable, createTable, MssqlNames, schemaStatements } from '../shared/db/mssql/ddl';
 import { MssqlStatements } from '../shared/db/mssql/statements';
+import { StoreStatements } from '../shared/db/statements';
+import { REJECTED_ROWS } from '../shared/db/auditTables';
 import { poolConfig, REQUEST_TIMEOUT_MS } from '../shared/db/mssql/connectionConfig';
 import { isTransient, withRetry } from '../shared/db/mssql/retry';
-import { WRITE_LOCK_TIMEOUT_MS } from '../shared/db/mssql/MssqlDatabase';
+import { WRITE_LOCK_TIMEOUT_MS } from '../shared/db/Engine';
 
 const parser = new Parser();
 const names = new MssqlNames('ingest');
 const statements = new MssqlStatements(names);
+const store = new StoreStatements(statements.syntax);
 
 /**
  * node-sql-parser's T-SQL grammar has no foreign-key clause (`REFERENCES`), in a column or table
@@ -32,18 +35,18 @@ function parse(sql: string) {
   return Array.isArray(ast) ? ast : [ast];
 }
 
-/** Every statement MssqlDatabase can send, for every table. */
+/** Every statement the store and the engine can send to Azure SQL, for every table. */
 function everyStatement(): string[] {
   const all = [...schemaStatements(names), statements.allowSnapshotIsolation, statements.isBabelfish];
   for (const table of TABLES) {
     all.push(
       createTable(table, names, `scratch_${table.name}_1_a`),
-      statements.countRows(table),
+      store.countRows(table),
       statements.allRows(table),
-      statements.listRows(table),
-      statements.findRows(table),
-      statements.findRows(table, `scratch_${table.name}_1_a`),
-      statements.existingIds(table),
+      store.listRows(table),
+      store.findRows(table),
+      store.findRows(table, `scratch_${table.name}_1_a`),
+      store.existingIds(table),
       statements.deleteAll(table),
     );
     for (const key of statements.foreignKeysAround([table])) {
@@ -52,18 +55,21 @@ function everyStatement(): string[] {
     }
   }
   const hired = getTable('hired_employees');
+  const none = { table: false, kind: false, status: false, idempotencyKey: false, after: false };
   all.push(
-    statements.orphans(hired, 'department_id', getTable('departments')),
-    statements.getRun(),
-    statements.saveRun(),
-    statements.listRuns({ table: false, kind: false, status: false, idempotencyKey: false, after: false }),
-    statements.listRuns({ table: true, kind: true, status: true, idempotencyKey: true, after: true }),
-    statements.listRejections({ table: undefined, runId: false, open: false }),
-    statements.listRejections({ table: 'jobs', runId: true, open: true }),
+    store.orphanIds(hired, 'department_id', getTable('departments')),
+    store.orphanRows(hired, 'department_id', getTable('departments')),
+    store.getRun(),
+    store.updateRun(),
+    store.insertRun(),
+    store.listRuns(none),
+    store.listRuns({ table: true, kind: true, status: true, idempotencyKey: true, after: true }),
+    store.listRejections({ table: false, runId: false }),
+    store.listRejections({ table: true, runId: true, openIn: getTable('jobs') }),
     statements.scratchTables(),
     statements.dropTable('scratch_jobs_1_a'),
-    statements.hiresByQuarter(),
-    statements.departmentsAboveMean(),
+    statements.metrics.hiresByQuarter,
+    statements.metrics.departmentsAboveMean,
   );
   return all;
 }
@@ -137,7 +143,7 @@ describe('bulk-load tables', () => {
   it('rejected_rows: the bulk columns have the DDL column types', () => {
     const create = schemaStatements(names).find((s) => s.includes('CREATE TABLE [ingest].[rejected_rows]'))!;
     const ddl = columnTypes(create.slice(create.indexOf('CREATE TABLE')));
-    const declaration = (rejectionsBulkTable(names) as unknown as { declare(): string }).declare();
+    const declaration = (bulkTable(REJECTED_ROWS, names) as unknown as { declare(): string }).declare();
     const bulk = columnTypes(declaration.replace(/ \((\w+)\)/g, '($1)'));
     expect(Object.keys(bulk)).toEqual([
       'run_id',

@@ -2,21 +2,26 @@
  * What every HTTP function shares: turning errors into JSON responses, reading query values and
  * bodies with limits. Functions stay thin: parse the request, call `shared/`, shape the response.
  */
-import { app, type HttpHandler, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import Papa from 'papaparse';
-import { BadRequestError, NotFoundError, PayloadTooLargeError, ServiceError, UnsupportedMediaTypeError } from '../../shared/errors';
+import { InvalidInputError, NotFoundError, TooLargeError, ServiceError, UnsupportedFormatError, type ErrorKind } from '../../shared/errors';
 import { findTable, TABLES, type TableDef } from '../../shared/tables';
 import type { RejectionLogger } from '../../shared/ingest/applyRows';
 import { describeReasons } from '../../shared/rules';
-import { closeServices } from '../../shared/services';
-import { parseJson } from '../../shared/ingest/jsonArray';
+import { parseJson } from './jsonBody';
 import type { RestoreOptions } from '../../shared/backup/restore';
 import { escapeCell } from '../../shared/ingest/fixFormat';
 
-// Request bodies arrive as streams (a historical file can be gigabytes), on Azure as on the local host.
-app.setup({ enableHttpStream: true });
-// The database pool is closed when the worker shuts down gracefully, so connections end cleanly.
-app.hook.appTerminate(() => closeServices());
+/** The HTTP status of each kind of error that `shared/` raises. */
+const STATUS_OF_KIND: Record<ErrorKind, number> = {
+  invalid: 400,
+  not_found: 404,
+  conflict: 409,
+  too_large: 413,
+  unsupported: 415,
+  unusable: 422,
+  unavailable: 503,
+};
 
 /** Run ids are UUIDs; anything else is a malformed request, not an unknown run. */
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -41,7 +46,7 @@ export function jsonErrors(handler: HttpHandler, query: readonly string[]): Http
         (name) => !query.includes(name) && !HOST_QUERY.includes(name.toLowerCase()),
       );
       if (unknown.length) {
-        throw new BadRequestError(
+        throw new InvalidInputError(
           `unknown query parameter${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `"${n}"`).join(', ')}: ${query.length ? `this route takes ${query.map((n) => `"${n}"`).join(', ')}` : 'this route takes none'}`,
           'unknown_query_parameter',
         );
@@ -49,7 +54,7 @@ export function jsonErrors(handler: HttpHandler, query: readonly string[]): Http
       return await handler(request, context);
     } catch (error) {
       if (error instanceof ServiceError) {
-        return { status: error.status, jsonBody: { error: { code: error.code, message: error.message, ...error.details } } };
+        return { status: STATUS_OF_KIND[error.kind], jsonBody: { error: { code: error.code, message: error.message, ...error.details } } };
       }
       // The client went away mid-upload: nobody reads this answer, and it is no bug.
       if (CLIENT_GONE.has((error as { code?: string }).code ?? '') || (error as Error).name === 'AbortError') {
@@ -82,7 +87,7 @@ export function queryInt(request: HttpRequest, name: string, options: { min: num
   if (text === null || text === '') return options.default;
   const value = /^\d+$/.test(text) ? Number(text) : NaN;
   if (!(value >= options.min && value <= options.max)) {
-    throw new BadRequestError(
+    throw new InvalidInputError(
       `query parameter "${name}" must be a whole number from ${options.min} to ${options.max}; got "${text}"`,
       'bad_query',
     );
@@ -94,14 +99,14 @@ export function queryBool(request: HttpRequest, name: string): boolean {
   const text = request.query.get(name);
   if (text === null || text === '' || text === 'false') return false;
   if (text === 'true') return true;
-  throw new BadRequestError(`query parameter "${name}" must be true or false; got "${text}"`, 'bad_query');
+  throw new InvalidInputError(`query parameter "${name}" must be true or false; got "${text}"`, 'bad_query');
 }
 
 export function queryChoice<T extends string>(request: HttpRequest, name: string, choices: readonly T[], fallback: T): T {
   const text = request.query.get(name);
   if (text === null || text === '') return fallback;
   if (!(choices as readonly string[]).includes(text)) {
-    throw new BadRequestError(`query parameter "${name}" must be one of ${choices.join(', ')}; got "${text}"`, 'bad_query');
+    throw new InvalidInputError(`query parameter "${name}" must be one of ${choices.join(', ')}; got "${text}"`, 'bad_query');
   }
   return text as T;
 }
@@ -141,7 +146,7 @@ export function downloadHeaders(filename: string): Record<string, string> {
 export function mediaType<T extends string>(request: HttpRequest, accepted: readonly T[]): T {
   const type = (request.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
   if (!(accepted as readonly string[]).includes(type)) {
-    throw new UnsupportedMediaTypeError(`Content-Type must be ${accepted.join(' or ')}; got "${type || 'none'}"`);
+    throw new UnsupportedFormatError(`Content-Type must be ${accepted.join(' or ')}; got "${type || 'none'}"`);
   }
   return type as T;
 }
@@ -162,7 +167,7 @@ export async function bodyBuffer(request: HttpRequest, maxBytes: number): Promis
   let size = 0;
   for await (const chunk of bodyBytes(request)) {
     size += chunk.length;
-    if (size > maxBytes) throw new PayloadTooLargeError(`the body exceeds ${maxBytes} bytes`);
+    if (size > maxBytes) throw new TooLargeError(`the body exceeds ${maxBytes} bytes`);
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);
@@ -174,7 +179,7 @@ export async function bodyText(request: HttpRequest, maxBytes: number): Promise<
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    throw new BadRequestError('the body is not valid UTF-8', 'bad_encoding');
+    throw new InvalidInputError('the body is not valid UTF-8', 'bad_encoding');
   }
 }
 
@@ -222,13 +227,13 @@ export async function restoreRequest<K extends 'backup' | 'set'>(
   mediaType(request, ['application/json']);
   const body = parseJson(text);
   if (body === null || typeof body !== 'object' || Array.isArray(body))
-    throw new BadRequestError('the body must be a JSON object', 'bad_restore_request');
+    throw new InvalidInputError('the body must be a JSON object', 'bad_restore_request');
   const { [target]: name, safety, ...rest } = body as Record<string, unknown>;
   const unknown = Object.keys(rest);
   if (unknown.length)
-    throw new BadRequestError(`unknown keys ${unknown.join(', ')}: the body takes "${target}" and "safety"`, 'bad_restore_request');
+    throw new InvalidInputError(`unknown keys ${unknown.join(', ')}: the body takes "${target}" and "safety"`, 'bad_restore_request');
   if (safety !== undefined && typeof safety !== 'boolean')
-    throw new BadRequestError('"safety" must be true or false', 'bad_restore_request');
+    throw new InvalidInputError('"safety" must be true or false', 'bad_restore_request');
   return { [target]: name, safety } as { safety?: boolean } & { [key in K]?: unknown };
 }
 
@@ -240,7 +245,7 @@ export async function restoreRequest<K extends 'backup' | 'set'>(
 export function restoreOptions(request: HttpRequest): Omit<RestoreOptions, 'safety'> {
   const key = request.headers.get('idempotency-key');
   if (key !== null && !/^[\x21-\x7e]{1,200}$/.test(key)) {
-    throw new BadRequestError('the Idempotency-Key header must be 1 to 200 visible ASCII characters', 'bad_idempotency_key');
+    throw new InvalidInputError('the Idempotency-Key header must be 1 to 200 visible ASCII characters', 'bad_idempotency_key');
   }
   const principal = request.headers.get('x-ms-client-principal-name');
   const who = principal ? `identity ${principal}` : process.env.WEBSITE_INSTANCE_ID ? 'master key' : 'local host (no key check)';

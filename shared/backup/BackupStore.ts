@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { RestError, type BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
-import { BadRequestError, ConflictError, NotFoundError, UnprocessableError } from '../errors';
+import { InvalidInputError, ConflictError, NotFoundError, UnusableError } from '../errors';
 import type { TableDef } from '../tables';
 
 /** `safety`: taken by a restore of what it replaced; `backup`: any other. */
@@ -152,16 +152,15 @@ export class BackupStore {
     const blob = this.container.getBlobClient(manifestName(set));
     try {
       const { contentLength } = await blob.getProperties();
-      if ((contentLength ?? 0) > MAX_MANIFEST_BYTES)
-        throw new UnprocessableError(`the manifest of set ${set} is too large`, 'backup_invalid');
+      if ((contentLength ?? 0) > MAX_MANIFEST_BYTES) throw new UnusableError(`the manifest of set ${set} is too large`, 'backup_invalid');
       const manifest: unknown = JSON.parse((await blob.downloadToBuffer()).toString('utf8'));
       if (manifest === null || typeof manifest !== 'object' || !Array.isArray((manifest as BackupSet).tables)) {
-        throw new UnprocessableError(`the manifest of set ${set} does not list its tables`, 'backup_invalid');
+        throw new UnusableError(`the manifest of set ${set} does not list its tables`, 'backup_invalid');
       }
       return manifest as BackupSet;
     } catch (error) {
       if (error instanceof RestError && error.statusCode === 404) throw new NotFoundError(`no backup set ${set}`, 'backup_not_found');
-      if (error instanceof SyntaxError) throw new UnprocessableError(`the manifest of set ${set} is not JSON`, 'backup_invalid');
+      if (error instanceof SyntaxError) throw new UnusableError(`the manifest of set ${set} is not JSON`, 'backup_invalid');
       throw error;
     }
   }
@@ -273,7 +272,7 @@ const MAX_MANIFEST_BYTES = 64 * 1024;
 /** A client-supplied set name. */
 export function checkSetName(name: unknown): string {
   if (typeof name !== 'string' || !new RegExp(`^${STAMP}$`).test(name)) {
-    throw new BadRequestError(
+    throw new InvalidInputError(
       `"set" must name a backup set, like "${setName(new Date(0))}"; got ${JSON.stringify(name)}`,
       'bad_backup_name',
     );
@@ -284,7 +283,7 @@ export function checkSetName(name: unknown): string {
 /** A client-supplied backup name: only a backup of this table, in this container. */
 export function checkBackupName(table: TableDef, name: unknown): string {
   if (typeof name !== 'string' || !isBackupName(table.name, name)) {
-    throw new BadRequestError(
+    throw new InvalidInputError(
       `"backup" must name a backup of ${table.name}, like "${backupName(table, new Date(0))}"; got ${JSON.stringify(name)}`,
       'bad_backup_name',
     );

@@ -10,7 +10,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import type { Database, RunRecord, WriteTransaction } from '../db';
-import { ConflictError, NotFoundError, ServiceError, UnprocessableError } from '../errors';
+import { ConflictError, NotFoundError, ServiceError, UnusableError } from '../errors';
 import { finishRun, isLive, newRun } from '../ingest/runs';
 import { checkObject, describeReasons, formatInstant } from '../rules';
 import { referencesAround, referencingTables, TABLES, type Row, type TableDef } from '../tables';
@@ -77,10 +77,10 @@ export async function restoreSet(db: Database, store: BackupStore, request: { se
   for (const table of TABLES) {
     const entry = Array.isArray(manifest?.tables) ? manifest.tables.find((t) => t?.table === table.name) : undefined;
     if (!entry || typeof entry.backup !== 'string')
-      throw new UnprocessableError(`backup set ${set} has no file for ${table.name}`, 'backup_invalid');
+      throw new UnusableError(`backup set ${set} has no file for ${table.name}`, 'backup_invalid');
     const info = await store.info(table, checkBackupName(table, entry.backup));
     if (info.sha256 !== entry.sha256) {
-      throw new UnprocessableError(
+      throw new UnusableError(
         `backup ${entry.backup} is not the file of set ${set}: its SHA-256 is ${info.sha256}, the manifest says ${entry.sha256}`,
         'backup_corrupted',
       );
@@ -113,36 +113,39 @@ async function replaceTables(
   const detail: Record<string, unknown> = { request, who: options.who, set: files[0].info.set, safetyBackup: null };
   let began = false;
   try {
-    return await db.write(async (tx) => {
-      if (options.idempotencyKey) {
-        const response = await replay(db, options.idempotencyKey, request);
-        if (response) return response;
-      }
-      began = true;
-      await refuseDuringLoads(db, tables);
-      const rowsBefore = await Promise.all(tables.map((t) => db.countRows(t)));
-      const safety = options.safety === false ? null : await safetyBackup(tx, store, tables, request.kind === 'set');
-      detail.safetyBackup = request.kind === 'set' ? (safety?.set ?? null) : (safety?.tables[0].backup ?? null);
-      await tx.clearTables(tables);
-      const restored: TableRestored[] = [];
-      for (const [i, file] of files.entries()) {
-        const rows = await refill(tx, store, file);
-        restored.push({ table: file.table.name, backup: file.info.backup, rows, rowsBefore: rowsBefore[i] });
-      }
-      await checkReferences(tx, tables);
-      const runIds = runs.map((r) => r.id);
-      const response =
-        request.kind === 'set'
-          ? { set: files[0].info.set, tables: restored, safetySet: detail.safetyBackup, runIds }
-          : { ...restored[0], safetyBackup: detail.safetyBackup, runId: runIds[0] };
-      for (const [i, run] of runs.entries()) {
-        run.received = run.inserted = restored[i].rows;
-        run.detail = { ...detail, backup: restored[i].backup, rowsBefore: restored[i].rowsBefore, rowsAfter: restored[i].rows, response };
-        finishRun(run);
-        await tx.saveRun(run);
-      }
-      return response;
-    });
+    return await db.write(
+      async (tx) => {
+        if (options.idempotencyKey) {
+          const response = await replay(db, options.idempotencyKey, request);
+          if (response) return response;
+        }
+        began = true;
+        await refuseDuringLoads(db, tables);
+        const rowsBefore = await Promise.all(tables.map((t) => db.countRows(t)));
+        const safety = options.safety === false ? null : await safetyBackup(tx, store, tables, request.kind === 'set');
+        detail.safetyBackup = request.kind === 'set' ? (safety?.set ?? null) : (safety?.tables[0].backup ?? null);
+        await tx.clearTables(tables);
+        const restored: TableRestored[] = [];
+        for (const [i, file] of files.entries()) {
+          const rows = await refill(tx, store, file);
+          restored.push({ table: file.table.name, backup: file.info.backup, rows, rowsBefore: rowsBefore[i] });
+        }
+        await checkReferences(tx, tables);
+        const runIds = runs.map((r) => r.id);
+        const response =
+          request.kind === 'set'
+            ? { set: files[0].info.set, tables: restored, safetySet: detail.safetyBackup, runIds }
+            : { ...restored[0], safetyBackup: detail.safetyBackup, runId: runIds[0] };
+        for (const [i, run] of runs.entries()) {
+          run.received = run.inserted = restored[i].rows;
+          run.detail = { ...detail, backup: restored[i].backup, rowsBefore: restored[i].rowsBefore, rowsAfter: restored[i].rows, response };
+          finishRun(run);
+          await tx.saveRun(run);
+        }
+        return response;
+      },
+      { replacing: tables },
+    );
   } catch (error) {
     if (began) await recordFailure(db, runs, detail, error as Error);
     throw error;
@@ -153,15 +156,11 @@ async function replaceTables(
 
 /** The rows the restore replaces, as a backup of kind `safety`: one file, or a set. */
 async function safetyBackup(tx: WriteTransaction, store: BackupStore, tables: readonly TableDef[], asSet: boolean): Promise<BackupSet> {
-  const snapshot = await tx.openSnapshot(tables);
-  try {
-    if (asSet) return await writeSet(snapshot, store, tables, 'safety');
-    const at = new Date();
-    const file = await writeBackup(snapshot, store, tables[0], at, 'safety', null);
+  return tx.readSnapshot(tables, async (snapshot) => {
+    if (asSet) return writeSet(snapshot, store, tables, 'safety');
+    const file = await writeBackup(snapshot, store, tables[0], new Date(), 'safety', null);
     return { set: '', kind: 'safety', createdAt: file.createdAt, tables: [file] };
-  } finally {
-    await snapshot.close();
-  }
+  });
 }
 
 /** The audit record of a restore that changed nothing: its runs, failed, with the reason. */
@@ -182,7 +181,7 @@ async function replay(db: Database, key: string, request: RestoreRequest): Promi
   const [first] = await db.listRuns({ kind: 'restore', idempotencyKey: key, status: 'succeeded', limit: 1 });
   if (!first || Date.now() - Date.parse(first.startedAt) > IDEMPOTENCY_MS) return undefined;
   if (JSON.stringify(first.detail?.request) !== JSON.stringify(request)) {
-    throw new UnprocessableError(
+    throw new UnusableError(
       `Idempotency-Key ${JSON.stringify(key)} was used for another restore (run ${first.id}); use a new key for a new request`,
       'idempotency_key_reused',
     );
@@ -227,7 +226,7 @@ async function checkedFile(store: BackupStore, table: TableDef, info: BackupInfo
     await reader.close();
   }
   if (differences.length) {
-    throw new UnprocessableError(`backup ${info.backup} does not fit ${table.name}: ${differences.join('; ')}`, 'schema_mismatch', {
+    throw new UnusableError(`backup ${info.backup} does not fit ${table.name}: ${differences.join('; ')}`, 'schema_mismatch', {
       differences,
     });
   }
@@ -250,7 +249,7 @@ async function refill(tx: WriteTransaction, store: BackupStore, { table, info }:
     const actual = await sha256Of(await store.read(info.backup, info.etag));
     if (actual !== info.sha256) throw corrupted(info.backup, actual, info.sha256);
     if (error instanceof ServiceError) throw error;
-    throw new UnprocessableError(`backup ${info.backup} cannot be decoded: ${error.message}`, 'backup_invalid');
+    throw new UnusableError(`backup ${info.backup} cannot be decoded: ${error.message}`, 'backup_invalid');
   }
   const actual = hash.digest('hex');
   if (actual !== info.sha256) throw corrupted(info.backup, actual, info.sha256);
@@ -258,12 +257,12 @@ async function refill(tx: WriteTransaction, store: BackupStore, { table, info }:
   return count;
 }
 
-function corrupted(name: string, actual: string, expected: string): UnprocessableError {
-  return new UnprocessableError(`backup ${name} is corrupted: its SHA-256 is ${actual}, its metadata says ${expected}`, 'backup_corrupted');
+function corrupted(name: string, actual: string, expected: string): UnusableError {
+  return new UnusableError(`backup ${name} is corrupted: its SHA-256 is ${actual}, its metadata says ${expected}`, 'backup_corrupted');
 }
 
-function rowCountDiffers(info: BackupInfo, count: string): UnprocessableError {
-  return new UnprocessableError(`backup ${info.backup} holds ${count} rows, its metadata says ${info.rows}`, 'backup_corrupted');
+function rowCountDiffers(info: BackupInfo, count: string): UnusableError {
+  return new UnusableError(`backup ${info.backup} holds ${count} rows, its metadata says ${info.rows}`, 'backup_corrupted');
 }
 
 async function* hashed(bytes: AsyncIterable<Uint8Array>, hash: Hash): AsyncGenerator<Uint8Array> {
@@ -293,14 +292,13 @@ async function insertBackupRows(tx: WriteTransaction, table: TableDef, info: Bac
       count++;
       const checked = checkObject(table, asJsonRow(table, record));
       if (!checked.row) {
-        throw new UnprocessableError(
+        throw new UnusableError(
           `row ${count} of backup ${info.backup} breaks the data rules: ${describeReasons(checked.reasons)}`,
           'backup_invalid_row',
         );
       }
       const id = checked.row[0] as number;
-      if (id <= lastId)
-        throw new UnprocessableError(`row ${count} of backup ${info.backup} repeats or reorders id ${id}`, 'backup_invalid_row');
+      if (id <= lastId) throw new UnusableError(`row ${count} of backup ${info.backup} repeats or reorders id ${id}`, 'backup_invalid_row');
       lastId = id;
       page.push(checked.row);
       if (page.length === PAGE_ROWS) {

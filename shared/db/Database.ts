@@ -1,12 +1,14 @@
 /**
- * The seam between the service and a database engine. The service's logic (what to insert, skip
- * or reject; what a run is) lives above this interface, once; each dialect below it only stores
- * and fetches. SQLite (`sqlite/`) is the embedded default, Azure SQL the production engine.
+ * The service's database port: what the logic above it (what to insert, skip or reject; what a
+ * run is) may ask of a database, as contracts that every engine meets. One store implements it
+ * (Store.ts) over the engine configured: SQLite (`sqlite/`), the embedded default, or Azure SQL
+ * (`mssql/`), the production one.
  */
 import type { Reason } from '../rules';
 import type { Row, TableDef, TableName } from '../tables';
 import type { DepartmentHiresRow, HiresByQuarterRow } from '../metrics';
 import type { RecordPage } from '../avro/recordEncoder';
+import type { EngineCapabilities } from './Engine';
 
 export type RunKind = 'batch' | 'load' | 'restore';
 export type RunStatus = 'running' | 'succeeded' | 'failed';
@@ -85,11 +87,10 @@ export interface RejectionFilter {
   readonly limit: number;
 }
 
-/**
- * Several tables read as of one instant, each table once, one table at a time. Its reads hold
- * no write lock; close() ends them.
- */
+/** Several tables read as of one instant, each table once, one table at a time, while writes go on; close() ends the reads. */
 export interface Snapshot {
+  /** The table's rows in id order, page by page. */
+  rows(table: TableDef): AsyncIterable<Row[]>;
   /** The table's rows in id order, encoded as Avro records of its backup schema (shared/avro/recordEncoder.ts). */
   records(table: TableDef): AsyncIterable<RecordPage>;
   close(): Promise<void>;
@@ -113,36 +114,31 @@ export interface WriteTransaction {
   insertRows(table: TableDef, rows: readonly Row[], scratch?: string): Promise<void>;
   insertRejections(rejections: readonly NewRejection[]): Promise<void>;
   /**
-   * The tables exactly as they are before this transaction writes anything: no other write can
-   * commit while it holds the write lock. What a restore replaces, for its safety backup. Close
-   * it before the transaction's first write: an open read can hold locks that the write needs.
+   * Reads `tables` exactly as they are before this transaction writes anything, no other write
+   * committing meanwhile: what a restore replaces, for its safety backup. Before the first write
+   * only; the transaction cannot write until `read` has ended.
    */
-  openSnapshot(tables: readonly TableDef[]): Promise<Snapshot>;
+  readSnapshot<T>(tables: readonly TableDef[], read: (snapshot: Snapshot) => Promise<T>): Promise<T>;
   /**
-   * Deletes every row of `tables`, for a restore to refill them; the first write of its
-   * transaction. References to and from the tables are not enforced again until the transaction
-   * ends, so the caller checks them before it commits (see `orphans`).
+   * Deletes every row of `tables`, for a restore to refill them; the tables must be declared in
+   * write()'s `replacing`. References to and from them are not enforced again until the
+   * transaction ends, so the caller checks them before it commits (see `orphans`).
    */
   clearTables(tables: readonly TableDef[]): Promise<void>;
   /** Values of `child.column` with no row in `parent`: up to `limit` of them with how many rows use each, and the total. */
   orphans(child: TableDef, column: string, parent: TableDef, limit: number): Promise<Orphans>;
   /** Inserts or updates the run. */
   saveRun(run: RunRecord): Promise<void>;
-  /**
-   * Whether another write of this process is waiting for this transaction to end: a long one (a
-   * load) commits early to let it in. (On Azure SQL, writers of other instances wait unseen.)
-   */
+  /** Whether another write of this store waits for this transaction to end: a long one (a load) commits early to let it in. */
   othersWaiting(): boolean;
 }
 
-/** What an engine does beyond the contract every engine meets, declared by the engine. */
-export interface DatabaseCapabilities {
-  /**
-   * Whether the database itself refuses a bulk-inserted row whose reference does not exist. The
-   * service checks references before it inserts either way (rule 5); this is the second line.
-   */
-  readonly bulkInsertChecksForeignKeys: boolean;
+export interface WriteOptions {
+  /** Tables the transaction empties and refills (a restore), with clearTables. */
+  readonly replacing?: readonly TableDef[];
 }
+
+export type DatabaseCapabilities = EngineCapabilities;
 
 export interface Database {
   readonly dialect: 'sqlite' | 'mssql';
@@ -152,9 +148,10 @@ export interface Database {
   migrate(): Promise<void>;
   /**
    * Runs `work` in one write transaction: committed if it resolves, rolled back if it throws.
-   * Transactions never see each other's uncommitted rows.
+   * Write transactions run one at a time, whichever store of the database runs them, and never
+   * see each other's uncommitted rows.
    */
-  write<T>(work: (tx: WriteTransaction) => Promise<T>): Promise<T>;
+  write<T>(work: (tx: WriteTransaction) => Promise<T>, options?: WriteOptions): Promise<T>;
   /**
    * A table with the columns of `table` that lives as long as the connection does, for a dry run
    * to remember the rows it would have inserted without touching the real table.
@@ -162,15 +159,7 @@ export interface Database {
   createScratch(table: TableDef): Promise<string>;
   dropScratch(name: string): Promise<void>;
   countRows(table: TableDef): Promise<number>;
-  /**
-   * The table's rows as they were at one instant, in id order, page by page, however long the
-   * caller takes and whatever is written meanwhile. The rows are read as the caller asks for them.
-   */
-  snapshot(table: TableDef): AsyncIterable<Row[]>;
-  /**
-   * Begins a consistent read of `tables` at one instant, between write transactions, for a
-   * backup. Inside write(), use the transaction's openSnapshot instead.
-   */
+  /** Begins a read of `tables` as of one instant between write transactions, for a backup: rows are read as the caller asks for them. */
   openSnapshot(tables: readonly TableDef[]): Promise<Snapshot>;
   /** Rows ordered by id, with ids greater than `afterId`. */
   listRows(table: TableDef, afterId: number, limit: number): Promise<Row[]>;

@@ -1,11 +1,14 @@
 import path from 'node:path';
 import fs from 'node:fs';
 import type { Database } from './Database';
+import type { Engine } from './Engine';
+import { Store } from './Store';
 import type { SqlConnection } from '../config';
 
 export type {
   Database,
   WriteTransaction,
+  WriteOptions,
   RunKind,
   RunRecord,
   RunStatus,
@@ -26,19 +29,20 @@ export interface DatabaseSettings {
 }
 
 /**
- * Opens the configured database and brings its schema up to date. Each implementation is loaded
- * only when chosen: on Azure, the SQLite driver's native module is never loaded.
+ * Opens the configured database and brings its schema up to date. Each engine is loaded only
+ * when chosen: on Azure, the SQLite driver's native module is never loaded.
  */
 export async function openDatabase(settings: DatabaseSettings): Promise<Database> {
-  let db: Database;
+  let engine: Engine;
   if (settings.sql) {
-    const { MssqlDatabase } = await import('./mssql/MssqlDatabase');
-    db = MssqlDatabase.fromConnection(settings.sql);
+    const { MssqlEngine } = await import('./mssql/MssqlEngine');
+    engine = MssqlEngine.fromConnection(settings.sql);
   } else {
     fs.mkdirSync(settings.dataDir, { recursive: true });
-    const { SqliteDatabase } = await import('./sqlite/SqliteDatabase');
-    db = new SqliteDatabase(path.join(settings.dataDir, 'service.sqlite'));
+    const { SqliteEngine } = await import('./sqlite/SqliteEngine');
+    engine = new SqliteEngine(path.join(settings.dataDir, 'service.sqlite'));
   }
+  const db = new Store(engine);
   await db.migrate();
   return db;
 }

@@ -3,6 +3,6 @@ import { ServiceError } from './ServiceError';
 /** The named thing (table, run, blob, backup) does not exist. */
 export class NotFoundError extends ServiceError {
   constructor(message: string, code = 'not_found') {
-    super(404, code, message);
+    super('not_found', code, message);
   }
 }

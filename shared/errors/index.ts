@@ -1,8 +1,9 @@
-export { ServiceError } from './ServiceError';
-export { BadRequestError } from './BadRequestError';
+export { ServiceError, type ErrorKind } from './ServiceError';
+export { InvalidInputError } from './InvalidInputError';
 export { NotFoundError } from './NotFoundError';
-export { PayloadTooLargeError } from './PayloadTooLargeError';
-export { UnsupportedMediaTypeError } from './UnsupportedMediaTypeError';
+export { TooLargeError } from './TooLargeError';
+export { UnsupportedFormatError } from './UnsupportedFormatError';
 export { ConflictError } from './ConflictError';
-export { UnprocessableError } from './UnprocessableError';
+export { UnusableError } from './UnusableError';
 export { ConfigurationError } from './ConfigurationError';
+export { WriteLockTimeoutError } from './WriteLockTimeoutError';

@@ -1,5 +1,5 @@
 import type { Database } from '../db';
-import { BadRequestError, PayloadTooLargeError } from '../errors';
+import { InvalidInputError, TooLargeError } from '../errors';
 import type { TableDef } from '../tables';
 import { applyRows, type RejectionLogger } from './applyRows';
 import { finishRun, newRun, runCounts } from './runs';
@@ -18,9 +18,11 @@ export async function insertBatch(
   source: 'json' | 'csv',
   log?: RejectionLogger,
 ) {
-  if (rows.length === 0) throw new BadRequestError(`the batch has no rows: send 1 to ${MAX_BATCH_ROWS}`, 'empty_batch');
+  if (rows.length === 0) throw new InvalidInputError(`the batch has no rows: send 1 to ${MAX_BATCH_ROWS}`, 'empty_batch');
   if (rows.length > MAX_BATCH_ROWS) {
-    throw new PayloadTooLargeError(`the batch has ${rows.length} rows: at most ${MAX_BATCH_ROWS} per request (use /load for files)`);
+    throw new TooLargeError(
+      `the batch has ${rows.length} rows: at most ${MAX_BATCH_ROWS} per batch (a file of any size is loaded instead)`,
+    );
   }
   const run = newRun(table.name, 'batch', source, false);
   const rejections = await db.write(async (tx) => {

@@ -111,7 +111,7 @@ async function load(db: Database, table: TableDef, body: AsyncIterable<Uint8Arra
   finishRun(final, failure && new Error(stoppedBecause(failure, final)));
   await db.write((tx) => tx.saveRun(final));
   if (failure instanceof ServiceError) {
-    throw new ServiceError(failure.status, failure.code, failure.message, { ...runCounts(final), status: final.status });
+    throw new ServiceError(failure.kind, failure.code, failure.message, { ...runCounts(final), status: final.status });
   }
   if (failure) throw failure;
   return { ...runCounts(final), dryRun: final.dryRun, status: final.status };

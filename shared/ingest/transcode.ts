@@ -3,7 +3,7 @@
  * Windows-1252) turned into the UTF-8 the CSV reader reads, through the standard decoder. What
  * cannot be decoded is refused before any row is read, with the command that converts it.
  */
-import { UnsupportedMediaTypeError } from '../errors';
+import { UnsupportedFormatError } from '../errors';
 
 /** Declared charsets decoded here, by their WHATWG label; UTF-8 is passed through as it is. */
 const DECODED = new Map([
@@ -24,7 +24,7 @@ const SNIFF_BYTES = 1024;
 export const CHARSETS = ['utf-8', 'utf-16le', 'utf-16be', 'windows-1252', 'iso-8859-1', 'iso-8859-15'];
 
 function refuse(message: string, charset: string): never {
-  throw new UnsupportedMediaTypeError(
+  throw new UnsupportedFormatError(
     `${message}; convert the file to UTF-8 first, e.g. iconv -f ${charset} -t utf-8 file.csv > file-utf8.csv`,
     'unsupported_charset',
   );

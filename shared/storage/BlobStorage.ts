@@ -1,5 +1,5 @@
 import { RestError, type BlobServiceClient } from '@azure/storage-blob';
-import { BadRequestError, NotFoundError } from '../errors';
+import { InvalidInputError, NotFoundError } from '../errors';
 import { hasControlCharacter } from '../controlCharacters';
 
 /** What the service reads and writes in Blob Storage. */
@@ -39,8 +39,7 @@ export class BlobStorage {
 
 /** A blob name inside the container: relative, no `..` or empty segments, no backslashes or control characters. */
 export function checkBlobPath(path: unknown): string {
-  if (typeof path !== 'string' || path.length === 0)
-    throw new BadRequestError('"blob" must be a non-empty string naming a blob', 'bad_blob_path');
+  if (typeof path !== 'string' || path.length === 0) throw new InvalidInputError('a blob path must be a non-empty string', 'bad_blob_path');
   const bad =
     path.length > 1024 ||
     path.startsWith('/') ||
@@ -49,8 +48,8 @@ export function checkBlobPath(path: unknown): string {
     path.split('/').some((segment) => segment === '' || segment === '.' || segment === '..') ||
     /^[a-z][a-z0-9+.-]*:/i.test(path);
   if (bad) {
-    throw new BadRequestError(
-      `"blob" must be a path inside the container, like "2024/hired_employees.csv"; got ${JSON.stringify(path)}`,
+    throw new InvalidInputError(
+      `a blob path must be inside the container, like "2024/hired_employees.csv"; got ${JSON.stringify(path)}`,
       'bad_blob_path',
     );
   }

@@ -26,6 +26,8 @@ import { startAzurite } from '../helpers/localHost';
 
 export interface ContractTarget {
   open(): Promise<Database>;
+  /** A second, independent store over the same database as `db` (its own connections); the test closes it. */
+  openAnother(db: Database): Promise<Database>;
   dispose(db: Database): Promise<void>;
 }
 
@@ -295,6 +297,48 @@ export function describeDatabaseContract(name: string, target: ContractTarget): 
         ]);
       });
 
+      it('serialises the writes of two independent stores over the same database', async () => {
+        const other = await target.openAnother(db);
+        try {
+          let release!: () => void;
+          const held = new Promise<void>((resolve) => (release = resolve));
+          let begun!: () => void;
+          const firstBegun = new Promise<void>((resolve) => (begun = resolve));
+          const events: string[] = [];
+          const first = db.write(async (tx) => {
+            await tx.insertRows(departments, [[1, 'First']]);
+            begun();
+            await held;
+            events.push('first ends');
+          });
+          await firstBegun;
+          const second = other.write(async (tx) => {
+            events.push('second begins');
+            events.push((await tx.findRows(departments, [1])).size === 1 ? "second sees the first's row" : 'second sees nothing');
+            await tx.insertRows(departments, [[2, 'Second']]);
+          });
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          expect(events).toEqual([]); // the second waits while the first holds the write lock
+          release();
+          await Promise.all([first, second]);
+          expect(events).toEqual(['first ends', 'second begins', "second sees the first's row"]);
+          expect(await all(other, departments)).toEqual([
+            [1, 'First'],
+            [2, 'Second'],
+          ]);
+        } finally {
+          await other.close();
+        }
+      });
+
+      it('empties only the tables a transaction declares it replaces', async () => {
+        await seed(db);
+        await expect(db.write((tx) => tx.clearTables([departments]))).rejects.toThrow(/replacing/);
+        await expect(db.write((tx) => tx.clearTables([departments, jobs]), { replacing: [jobs] })).rejects.toThrow(/departments/);
+        expect(await db.countRows(departments)).toBe(3);
+        expect(await db.countRows(jobs)).toBe(3);
+      });
+
       it('lists runs newest first, by table and kind', async () => {
         // Runs are ordered by their start, to the millisecond: these start in different ones.
         const pause = () => new Promise((resolve) => setTimeout(resolve, 5));
@@ -343,15 +387,21 @@ export function describeDatabaseContract(name: string, target: ContractTarget): 
       it('reads a snapshot as of one instant, while writes go on', async () => {
         const rows: Row[] = Array.from({ length: 12_000 }, (_, i) => [i + 1, `Dept ${i + 1}`]);
         await db.write((tx) => tx.insertRows(departments, rows));
-        const pages = db.snapshot(departments)[Symbol.asyncIterator]();
-        const first = await pages.next();
-        expect(first.done).toBe(false);
-        // Written after the snapshot began: not in it.
-        await db.write(async (tx) => {
-          await tx.insertRows(departments, [[20_000, 'Late']]);
-        });
-        const seen = [...first.value!];
-        for (let page = await pages.next(); !page.done; page = await pages.next()) seen.push(...page.value);
+        const snapshot = await db.openSnapshot([departments]);
+        const seen: Row[] = [];
+        try {
+          const pages = snapshot.rows(departments)[Symbol.asyncIterator]();
+          const first = await pages.next();
+          expect(first.done).toBe(false);
+          // Written after the snapshot began: not in it.
+          await db.write(async (tx) => {
+            await tx.insertRows(departments, [[20_000, 'Late']]);
+          });
+          seen.push(...first.value!);
+          for (let page = await pages.next(); !page.done; page = await pages.next()) seen.push(...page.value);
+        } finally {
+          await snapshot.close();
+        }
         expect(seen).toEqual(rows);
         expect(await db.countRows(departments)).toBe(12_001);
       });
@@ -391,24 +441,30 @@ export function describeDatabaseContract(name: string, target: ContractTarget): 
         ]);
         const before = await all(db, departments);
 
-        const failed = db.write(async (tx) => {
-          await tx.clearTables([departments]);
-          await tx.insertRows(departments, [[1, 'Only one']]);
-          const orphans = await tx.orphans(hired, 'department_id', departments, 10);
-          expect(orphans).toEqual({ ids: [{ id: 2, rows: 2 }], rows: 2 });
-          throw new Error('refused');
-        });
+        const failed = db.write(
+          async (tx) => {
+            await tx.clearTables([departments]);
+            await tx.insertRows(departments, [[1, 'Only one']]);
+            const orphans = await tx.orphans(hired, 'department_id', departments, 10);
+            expect(orphans).toEqual({ ids: [{ id: 2, rows: 2 }], rows: 2 });
+            throw new Error('refused');
+          },
+          { replacing: [departments] },
+        );
         await expect(failed).rejects.toThrow('refused');
         expect(await all(db, departments)).toEqual(before);
 
-        await db.write(async (tx) => {
-          await tx.clearTables([departments]);
-          await tx.insertRows(departments, [
-            [1, 'Supply'],
-            [2, 'Upkeep'],
-          ]);
-          expect(await tx.orphans(hired, 'department_id', departments, 10)).toEqual({ ids: [], rows: 0 });
-        });
+        await db.write(
+          async (tx) => {
+            await tx.clearTables([departments]);
+            await tx.insertRows(departments, [
+              [1, 'Supply'],
+              [2, 'Upkeep'],
+            ]);
+            expect(await tx.orphans(hired, 'department_id', departments, 10)).toEqual({ ids: [], rows: 0 });
+          },
+          { replacing: [departments] },
+        );
         expect(await all(db, departments)).toEqual([
           [1, 'Supply'],
           [2, 'Upkeep'],
@@ -450,16 +506,22 @@ export function describeDatabaseContract(name: string, target: ContractTarget): 
 
           // A backup of departments without id 3, which a hire uses again by the time it is restored.
           const allDepartments = await all(db, departments);
-          await db.write((tx) => tx.clearTables([hired]));
-          await db.write(async (tx) => {
-            await tx.clearTables([departments]);
-            await tx.insertRows(departments, allDepartments.slice(0, 2));
-          });
+          await db.write((tx) => tx.clearTables([hired]), { replacing: [hired] });
+          await db.write(
+            async (tx) => {
+              await tx.clearTables([departments]);
+              await tx.insertRows(departments, allDepartments.slice(0, 2));
+            },
+            { replacing: [departments] },
+          );
           const departmentsBackup = await backupTable(db, store, departments);
-          await db.write(async (tx) => {
-            await tx.clearTables([departments]);
-            await tx.insertRows(departments, allDepartments);
-          });
+          await db.write(
+            async (tx) => {
+              await tx.clearTables([departments]);
+              await tx.insertRows(departments, allDepartments);
+            },
+            { replacing: [departments] },
+          );
           await db.write((tx) => tx.insertRows(hired, original));
           const refusal = await restoreTable(
             db,
@@ -470,7 +532,7 @@ export function describeDatabaseContract(name: string, target: ContractTarget): 
           ).catch((e: unknown) => e);
           expect(refusal).toBeInstanceOf(ServiceError);
           expect(refusal).toMatchObject({
-            status: 409,
+            kind: 'conflict',
             details: { missing: [{ table: 'hired_employees', column: 'department_id', ids: [{ id: 3, rows: 1 }], rows: 1 }] },
           });
           expect(await all(db, hired)).toEqual(original);
@@ -507,7 +569,7 @@ export function describeDatabaseContract(name: string, target: ContractTarget): 
           const metadata = (await hiredFile.getProperties()).metadata!;
           await hiredFile.setMetadata({ ...metadata, rows: '2' });
           const failed = await restoreSet(db, store, { set: set.set }, { who: 'contract' }).catch((e: unknown) => e);
-          expect(failed).toMatchObject({ status: 422, code: 'backup_corrupted' });
+          expect(failed).toMatchObject({ kind: 'unusable', code: 'backup_corrupted' });
           expect(await db.countRows(departments)).toBe(4);
           expect(await db.countRows(hired)).toBe(4);
           await hiredFile.setMetadata(metadata);
@@ -559,7 +621,7 @@ export function describeDatabaseContract(name: string, target: ContractTarget): 
           });
           await backupTable(db, store, jobs);
           const reused = await restoreTable(db, store, jobs, {}, options).catch((e: unknown) => e);
-          expect(reused).toMatchObject({ status: 422, code: 'idempotency_key_reused' });
+          expect(reused).toMatchObject({ kind: 'unusable', code: 'idempotency_key_reused' });
         });
 
         it('refuses to restore a table while a load of it, or of a table that references it, is running', async () => {
@@ -569,7 +631,7 @@ export function describeDatabaseContract(name: string, target: ContractTarget): 
           await db.write((tx) => tx.saveRun(load));
           await batch(db, departments, [{ id: 4, department: 'Added' }]);
           const refusal = await restoreTable(db, store, departments, {}, { who: 'contract' }).catch((e: unknown) => e);
-          expect(refusal).toMatchObject({ status: 409, code: 'load_running', details: { runId: load.id, table: 'hired_employees' } });
+          expect(refusal).toMatchObject({ kind: 'conflict', code: 'load_running', details: { runId: load.id, table: 'hired_employees' } });
           expect(await db.countRows(departments)).toBe(4);
           const [audit] = await db.listRuns({ kind: 'restore', limit: 1 });
           expect(audit).toMatchObject({ status: 'failed', table: 'departments' });
@@ -593,7 +655,7 @@ export function describeDatabaseContract(name: string, target: ContractTarget): 
           // As if its heartbeats had waited behind a long transaction: older than the staleness limit.
           await db.write((tx) => tx.saveRun({ ...run, heartbeatAt: new Date(Date.now() - 3_600_000).toISOString() }));
           const refusal = await restoreTable(db, store, departments, {}, { who: 'contract' }).catch((e: unknown) => e);
-          expect(refusal).toMatchObject({ status: 409, code: 'load_running', details: { runId: run.id, table: 'hired_employees' } });
+          expect(refusal).toMatchObject({ kind: 'conflict', code: 'load_running', details: { runId: run.id, table: 'hired_employees' } });
           resume();
           expect(await loading).toMatchObject({ inserted: 2, status: 'succeeded' });
           expect(await restoreTable(db, store, departments, {}, { who: 'contract', safety: false })).toMatchObject({ rows: 3 });
@@ -603,20 +665,24 @@ export function describeDatabaseContract(name: string, target: ContractTarget): 
       it("a transaction's snapshot holds the rows it replaces, and nothing of a write queued behind it", async () => {
         await seed(db);
         let queued: Promise<unknown> | undefined;
-        const seen = await db.write(async (tx) => {
-          queued = batch(db, departments, [{ id: 9, department: 'Queued' }]);
-          await new Promise((resolve) => setTimeout(resolve, 50));
-          const snapshot = await tx.openSnapshot([departments]);
-          let rows: Row[];
-          try {
-            rows = decodeRecords(departments, await collect(snapshot.records(departments)));
-          } finally {
-            await snapshot.close(); // before the transaction writes, as the port requires
-          }
-          await tx.clearTables([departments]);
-          await tx.insertRows(departments, rows.slice(0, 2));
-          return rows;
-        });
+        const seen = await db.write(
+          async (tx) => {
+            queued = batch(db, departments, [{ id: 9, department: 'Queued' }]);
+            await new Promise((resolve) => setTimeout(resolve, 50));
+            const rows = await tx.readSnapshot([departments], async (snapshot) => {
+              const read = decodeRecords(departments, await collect(snapshot.records(departments)));
+              // A write while the snapshot is read could wait on the read's locks for ever: it is refused at once.
+              await expect(tx.clearTables([departments])).rejects.toThrow(/snapshot/);
+              return read;
+            });
+            await tx.clearTables([departments]);
+            await tx.insertRows(departments, rows.slice(0, 2));
+            // The snapshot holds what the transaction replaces: after its first write, there is none to read.
+            await expect(tx.readSnapshot([departments], async () => undefined)).rejects.toThrow(/before its first write/);
+            return rows;
+          },
+          { replacing: [departments] },
+        );
         expect(seen.map((r) => r[0])).toEqual([1, 2, 3]);
         await queued;
         expect((await all(db, departments)).map((r) => r[0])).toEqual([1, 2, 9]);

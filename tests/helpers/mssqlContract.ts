@@ -4,7 +4,8 @@
  * suite can share a database with anything else.
  */
 import sql from 'mssql';
-import { MssqlDatabase } from '../../shared/db/mssql/MssqlDatabase';
+import { Store } from '../../shared/db/Store';
+import { MssqlEngine } from '../../shared/db/mssql/MssqlEngine';
 import { describeDatabaseContract } from '../contract/databaseContract';
 
 export function describeMssqlContract(name: string, config: sql.config): void {
@@ -12,10 +13,15 @@ export function describeMssqlContract(name: string, config: sql.config): void {
   describeDatabaseContract(name, {
     async open() {
       const schema = `contract_${Date.now()}_${Math.random().toString(36).slice(2, 8)}`;
-      const db = new MssqlDatabase(config, { schema });
+      const db = new Store(new MssqlEngine(config, { schema }));
       await db.migrate(); // a failure here is the test's error: nothing was created to drop
       schemas.set(db, schema);
       return db;
+    },
+    async openAnother(db) {
+      const another = new Store(new MssqlEngine(config, { schema: schemas.get(db) }));
+      await another.migrate();
+      return another;
     },
     async dispose(db) {
       await db.close();

@@ -5,7 +5,11 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Row, TableDef } from '../../tables';
 import { openConnection } from './connection';
-import { pageQuery, quote } from './ddl';
+import { quote } from './ddl';
+import { StoreStatements } from '../statements';
+import { SQLITE_SYNTAX } from './statements';
+
+const STATEMENTS = new StoreStatements(SQLITE_SYNTAX);
 
 export class SnapshotReader {
   private readonly connection: BetterSqlite3.Database;
@@ -17,7 +21,7 @@ export class SnapshotReader {
     // Each page is read once, in order: a cache beyond the b-tree's upper levels would only hold
     // memory (better-sqlite3's default cache is 16 MB).
     this.connection.pragma('cache_size = -1024');
-    this.pageStatement = this.connection.prepare(pageQuery(table)).raw();
+    this.pageStatement = this.connection.prepare(STATEMENTS.listRows(table)).raw();
     this.skipStatement = this.connection.prepare(`SELECT id FROM ${quote(table.name)} WHERE id > ? ORDER BY id LIMIT 1 OFFSET ?`).pluck();
   }
 
@@ -29,7 +33,7 @@ export class SnapshotReader {
 
   /** Up to `limit` rows with ids greater than `afterId`, in id order. */
   page(afterId: number, limit: number): Row[] {
-    return this.pageStatement.all(afterId, limit) as Row[];
+    return this.pageStatement.all({ afterId, limit }) as Row[];
   }
 
   /** The id of the `count`th row after `afterId`, or undefined if fewer rows follow; the rows are not read into JS. */

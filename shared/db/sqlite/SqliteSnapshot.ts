@@ -8,8 +8,8 @@
  * this thread reads its own.
  */
 import { setImmediate } from 'node:timers/promises';
-import type { Snapshot } from '../Database';
-import type { TableDef, TableName } from '../../tables';
+import type { EngineSnapshot } from '../Engine';
+import type { Row, TableDef, TableName } from '../../tables';
 import { recordEncoder, type RecordPage } from '../../avro/recordEncoder';
 import { SnapshotReader } from './SnapshotReader';
 import type { WriterThread } from './WriterThread';
@@ -19,7 +19,7 @@ import type { WriterThread } from './WriterThread';
  * let the caller's other work (a backup's compression and upload, other requests) go on between
  * them, and keep fewer rows alive at once.
  */
-export const SNAPSHOT_PAGE_ROWS = 1_000;
+const SNAPSHOT_PAGE_ROWS = 1_000;
 /**
  * Rows in each segment: enough that a segment's message costs little next to its reading, few
  * enough that a segment's records are a small part of the memory budget.
@@ -32,7 +32,7 @@ interface OpenTable {
   readonly segments: number;
 }
 
-export class SqliteSnapshot implements Snapshot {
+export class SqliteSnapshot implements EngineSnapshot {
   private constructor(
     private readonly writer: WriterThread,
     private readonly tables: Map<TableName, OpenTable>,
@@ -59,10 +59,20 @@ export class SqliteSnapshot implements Snapshot {
     return snapshot;
   }
 
+  /** The rows on this thread alone, page by page. */
+  async *rows(table: TableDef): AsyncGenerator<Row[]> {
+    const { reader } = this.opened(table);
+    for (let afterId = 0; ;) {
+      const rows = reader.page(afterId, SNAPSHOT_PAGE_ROWS);
+      if (rows.length === 0) break;
+      afterId = rows[rows.length - 1][0] as number;
+      await setImmediate(); // as in records()
+      yield rows;
+    }
+  }
+
   async *records(table: TableDef): AsyncGenerator<RecordPage> {
-    const open = this.tables.get(table.name);
-    if (!open) throw new Error(`${table.name} is not part of this snapshot`);
-    const { reader, segments } = open;
+    const { reader, segments } = this.opened(table);
     const next = () => {
       const segment = this.writer.call('snapshotSegment', segments);
       segment.catch(() => undefined); // awaited in turn; not unhandled if the consumer stops first
@@ -93,6 +103,12 @@ export class SqliteSnapshot implements Snapshot {
     } finally {
       await theirs.catch(() => undefined);
     }
+  }
+
+  private opened(table: TableDef): OpenTable {
+    const open = this.tables.get(table.name);
+    if (!open) throw new Error(`${table.name} is not part of this snapshot`);
+    return open;
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BadRequestError } from '../shared/errors';
-import { splitJsonArray } from '../shared/ingest/jsonArray';
+import { InvalidInputError } from '../shared/errors';
+import { splitJsonArray } from '../functions/lib/jsonBody';
 
 function raws(text: string): string[] {
   return splitJsonArray(text, Infinity).map((e) => e.raw);
@@ -150,10 +150,10 @@ describe('splitJsonArray: errors', () => {
     ['a number', '1'],
     ['null', 'null'],
     ['true', 'true'],
-  ])('rejects %s (not an array) with a BadRequestError', (_label, text) => {
+  ])('rejects %s (not an array) with a InvalidInputError', (_label, text) => {
     const error = thrown(text);
-    expect(error).toBeInstanceOf(BadRequestError);
-    expect(error).toMatchObject({ status: 400, code: 'malformed_json' });
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect(error).toMatchObject({ kind: 'invalid', code: 'malformed_json' });
     expect((error as Error).message).toMatch(/JSON array/);
   });
 
@@ -173,10 +173,10 @@ describe('splitJsonArray: errors', () => {
     ['a comment', '[1 /* c */]'],
     ['a BOM only', '\uFEFF'],
     ['two BOMs', '\uFEFF\uFEFF[]'],
-  ])('rejects malformed JSON (%s) with a BadRequestError', (_label, text) => {
+  ])('rejects malformed JSON (%s) with a InvalidInputError', (_label, text) => {
     const error = thrown(text);
-    expect(error).toBeInstanceOf(BadRequestError);
-    expect(error).toMatchObject({ status: 400, code: 'malformed_json' });
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect(error).toMatchObject({ kind: 'invalid', code: 'malformed_json' });
     expect((error as Error).message).toMatch(/not valid JSON/);
   });
 });

@@ -1,4 +1,4 @@
-import { BadRequestError, PayloadTooLargeError } from '../errors';
+import { InvalidInputError, TooLargeError } from '../../shared/errors';
 
 /** Nesting deeper than a row needs by far; deeper values would not serialise back (a stack overflow). */
 export const MAX_JSON_DEPTH = 32;
@@ -6,14 +6,14 @@ export const MAX_JSON_DEPTH = 32;
 /**
  * Splits a JSON array into its elements, each with its exact source text, so that a rejected row
  * is logged as it was sent (JSON.stringify would lose number formatting, big-number digits and
- * key order). Throws a BadRequestError if the text is not a JSON array, or nests deeper than
- * MAX_JSON_DEPTH; a PayloadTooLargeError, before anything is parsed, if it has more than
+ * key order). Throws a InvalidInputError if the text is not a JSON array, or nests deeper than
+ * MAX_JSON_DEPTH; a TooLargeError, before anything is parsed, if it has more than
  * `maxElements` elements.
  */
 export function splitJsonArray(text: string, maxElements: number): { raw: string; value: unknown }[] {
   checkShape(text, maxElements);
   const values = parseJson(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
-  if (!Array.isArray(values)) throw new BadRequestError('the body must be a JSON array of row objects', 'malformed_json');
+  if (!Array.isArray(values)) throw new InvalidInputError('the body must be a JSON array of row objects', 'malformed_json');
   // The text parsed, so a scan that tracks only strings and nesting finds the element boundaries.
   const elements: { raw: string; value: unknown }[] = [];
   let depth = 0;
@@ -55,7 +55,7 @@ function checkShape(text: string, maxElements: number): void {
       for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
       empty = false;
     } else if (c === 0x5b || c === 0x7b) {
-      if (++depth > MAX_JSON_DEPTH) throw new BadRequestError(`the body nests deeper than ${MAX_JSON_DEPTH} levels`, 'json_too_deep');
+      if (++depth > MAX_JSON_DEPTH) throw new InvalidInputError(`the body nests deeper than ${MAX_JSON_DEPTH} levels`, 'json_too_deep');
       if (depth > 1) empty = false;
     } else if (c === 0x5d || c === 0x7d) {
       depth--;
@@ -65,18 +65,16 @@ function checkShape(text: string, maxElements: number): void {
       empty = false;
     }
     if (array && elements + (empty ? 0 : 1) > maxElements) {
-      throw new PayloadTooLargeError(
-        `the batch has more than ${maxElements} rows: at most ${maxElements} per request (use /load for files)`,
-      );
+      throw new TooLargeError(`the batch has more than ${maxElements} rows: at most ${maxElements} per request (use /load for files)`);
     }
   }
 }
 
-/** Parses a JSON request body; a BadRequestError saying where it is malformed if it is not JSON. */
+/** Parses a JSON request body; a InvalidInputError saying where it is malformed if it is not JSON. */
 export function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new BadRequestError(`the body is not valid JSON: ${(error as Error).message}`, 'malformed_json');
+    throw new InvalidInputError(`the body is not valid JSON: ${(error as Error).message}`, 'malformed_json');
   }
 }

@@ -1,0 +1,299 @@
+/**
+ * The one implementation of the Database port, over whichever engine is configured: write
+ * serialisation, the transaction's lifecycle, the mapping of runs and rejections and their
+ * filters, and the choice between an engine's own record encoding and the store's. Engines
+ * (sqlite/, mssql/) supply only what their database needs (Engine.ts).
+ */
+import { encodedPages, type RecordPage } from '../avro/recordEncoder';
+import { yearBounds, type DepartmentHiresRow, type HiresByQuarterRow } from '../metrics';
+import { getTable, type Row, type StoredColumn, type TableDef, type TableName } from '../tables';
+import { param, rejectionFromStored, rejectionValues, runFromStored, runParams } from './auditRecords';
+import { columnOf, REJECTED_ROWS, RUNS } from './auditTables';
+import type {
+  Database,
+  NewRejection,
+  Orphans,
+  RejectionFilter,
+  RejectionRecord,
+  RunFilter,
+  RunRecord,
+  Snapshot,
+  WriteOptions,
+  WriteTransaction,
+} from './Database';
+import type { Engine, EngineSnapshot, EngineTransaction, Params } from './Engine';
+import { SerialQueue } from './SerialQueue';
+import { LISTED_REJECTION_COLUMNS, StoreStatements } from './statements';
+
+/**
+ * Rows a transaction's inserts may have sent and not yet seen written: enough to keep the engine
+ * busy while the caller prepares the next ones, and a caller that produces rows faster than they
+ * are written (a restore) waits instead of queueing them all.
+ */
+const MAX_IN_FLIGHT_ROWS = 10_000;
+
+const ID: StoredColumn = { name: 'id', type: 'id' };
+const COUNT: StoredColumn = { name: 'n', type: 'bigint' };
+const TEXT: StoredColumn = { name: 'text', type: 'text' };
+const JSON_TEXT: StoredColumn = { name: 'ids', type: 'json' };
+const DATETIME: StoredColumn = { name: 'datetime', type: 'datetime' };
+const HIRES_BY_QUARTER: readonly StoredColumn[] = [TEXT, TEXT, COUNT, COUNT, COUNT, COUNT];
+const run = (name: string) => columnOf(RUNS, name);
+const DEPARTMENTS_ABOVE_MEAN: readonly StoredColumn[] = [ID, TEXT, COUNT];
+
+export class Store implements Database {
+  private readonly writes = new SerialQueue();
+  private readonly statements: StoreStatements;
+
+  constructor(private readonly engine: Engine) {
+    this.statements = new StoreStatements(engine.syntax);
+  }
+
+  get dialect(): Engine['dialect'] {
+    return this.engine.dialect;
+  }
+
+  get capabilities(): Engine['capabilities'] {
+    return this.engine.capabilities;
+  }
+
+  migrate(): Promise<void> {
+    return this.writes.run(() => this.engine.migrate());
+  }
+
+  write<T>(work: (tx: WriteTransaction) => Promise<T>, options: WriteOptions = {}): Promise<T> {
+    return this.writes.run(async () => {
+      const engineTx = await this.engine.begin(options);
+      const replacing = new Set(options.replacing?.map((t) => t.name));
+      const tx = new StoreTransaction(this.engine, engineTx, this.statements, replacing, () => this.writes.hasWaiting());
+      try {
+        const result = await work(tx);
+        await tx.written();
+        await engineTx.commit();
+        return result;
+      } catch (error) {
+        await tx.settled();
+        await engineTx.rollback().catch(() => undefined); // the original error is the one to report
+        throw error;
+      }
+    });
+  }
+
+  createScratch(table: TableDef): Promise<string> {
+    return this.writes.run(() => this.engine.createScratch(table));
+  }
+
+  dropScratch(name: string): Promise<void> {
+    return this.writes.run(() => this.engine.dropScratch(name));
+  }
+
+  async countRows(table: TableDef): Promise<number> {
+    const [[n]] = await this.engine.query(this.statements.countRows(table), {}, [COUNT]);
+    return n as number;
+  }
+
+  async openSnapshot(tables: readonly TableDef[]): Promise<Snapshot> {
+    // Between write transactions: an engine begins it by holding its write lock for a moment.
+    return snapshotOf(this.engine, await this.writes.run(() => this.engine.beginSnapshot(tables)));
+  }
+
+  async listRows(table: TableDef, afterId: number, limit: number): Promise<Row[]> {
+    const rows = await this.engine.query(
+      this.statements.listRows(table),
+      { afterId: param(ID, afterId), limit: param(COUNT, limit) },
+      table.columns,
+    );
+    return rows as Row[];
+  }
+
+  async getRun(id: string): Promise<RunRecord | undefined> {
+    const rows = await this.engine.query(this.statements.getRun(), { id: param(run('id'), id) }, RUNS.columns);
+    return rows.map(runFromStored)[0];
+  }
+
+  async listRuns(filter: RunFilter): Promise<RunRecord[]> {
+    const text = this.statements.listRuns({
+      table: !!filter.table,
+      kind: !!filter.kind,
+      status: !!filter.status,
+      idempotencyKey: !!filter.idempotencyKey,
+      after: !!filter.after,
+    });
+    const rows = await this.engine.query(
+      text,
+      {
+        table_name: param(run('table_name'), filter.table ?? null),
+        kind: param(run('kind'), filter.kind ?? null),
+        status: param(run('status'), filter.status ?? null),
+        idempotency_key: param(run('idempotency_key'), filter.idempotencyKey ?? null),
+        after_started_at: param(run('started_at'), filter.after?.startedAt ?? null),
+        after_id: param(run('id'), filter.after?.id ?? null),
+        limit: param(COUNT, filter.limit),
+      },
+      RUNS.columns,
+    );
+    return rows.map(runFromStored);
+  }
+
+  async listRejections(filter: RejectionFilter): Promise<RejectionRecord[]> {
+    const openIn = filter.open && filter.table ? getTable(filter.table) : undefined;
+    const text = this.statements.listRejections({ table: !!filter.table, runId: !!filter.runId, openIn });
+    const rows = await this.engine.query(
+      text,
+      {
+        after_id: param(COUNT, filter.afterId),
+        table_name: param(run('table_name'), filter.table ?? null),
+        run_id: param(run('id'), filter.runId ?? null),
+        limit: param(COUNT, filter.limit),
+      },
+      LISTED_REJECTION_COLUMNS,
+    );
+    return rows.map(rejectionFromStored);
+  }
+
+  async hiresByQuarter(year: number): Promise<HiresByQuarterRow[]> {
+    const rows = await this.engine.query(this.engine.metrics.hiresByQuarter, yearParams(year), HIRES_BY_QUARTER);
+    return rows.map(([department, job, Q1, Q2, Q3, Q4]) => ({ department, job, Q1, Q2, Q3, Q4 }) as HiresByQuarterRow);
+  }
+
+  async departmentsAboveMean(year: number): Promise<DepartmentHiresRow[]> {
+    const rows = await this.engine.query(this.engine.metrics.departmentsAboveMean, yearParams(year), DEPARTMENTS_ABOVE_MEAN);
+    return rows.map(([id, department, hired]) => ({ id, department, hired }) as DepartmentHiresRow);
+  }
+
+  async ping(): Promise<void> {
+    await this.engine.query('SELECT 1 AS ok', {}, [COUNT]);
+  }
+
+  close(): Promise<void> {
+    return this.writes.run(() => this.engine.close());
+  }
+}
+
+function yearParams(year: number): Params {
+  const bounds = yearBounds(year);
+  return Object.fromEntries(Object.entries(bounds).map(([name, value]) => [name, param(DATETIME, value)]));
+}
+
+function jsonIds(ids: readonly number[]): Params {
+  return { ids: param(JSON_TEXT, JSON.stringify(ids)) };
+}
+
+/** The port's snapshot over an engine's: records as the engine encodes them, or encoded here from its rows. */
+function snapshotOf(engine: Engine, snapshot: EngineSnapshot): Snapshot {
+  return {
+    rows: (table: TableDef) => snapshot.rows(table),
+    records: (table: TableDef): AsyncIterable<RecordPage> =>
+      engine.capabilities.parallelSnapshot && snapshot.records ? snapshot.records(table) : encodedPages(table, snapshot.rows(table)),
+    close: () => snapshot.close(),
+  };
+}
+
+/** One write transaction of the store: the port's operations over the engine's, with its inserts pipelined. */
+class StoreTransaction implements WriteTransaction {
+  /** Inserts sent and not yet settled, with their row counts. */
+  private readonly inFlight = new Map<Promise<void>, number>();
+  private inFlightRows = 0;
+  private failure: { error: unknown } | undefined;
+  private reading = false;
+  private hasWritten = false;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly tx: EngineTransaction,
+    private readonly statements: StoreStatements,
+    private readonly replacing: ReadonlySet<TableName>,
+    readonly othersWaiting: () => boolean,
+  ) {}
+
+  async findRows(table: TableDef, ids: readonly number[], scratch?: string): Promise<Map<number, Row>> {
+    const found = new Map<number, Row>();
+    for (const row of await this.tx.query(this.statements.findRows(table, scratch), jsonIds(ids), table.columns)) {
+      found.set(row[0] as number, row as Row);
+    }
+    return found;
+  }
+
+  async existingIds(table: TableDef, ids: readonly number[]): Promise<Set<number>> {
+    const rows = await this.tx.query(this.statements.existingIds(table), jsonIds(ids), [ID]);
+    return new Set(rows.map((r) => r[0] as number));
+  }
+
+  async insertRows(table: TableDef, rows: readonly Row[], scratch?: string): Promise<void> {
+    this.writing();
+    if (rows.length === 0) return;
+    while (this.inFlightRows >= MAX_IN_FLIGHT_ROWS) await Promise.race(this.inFlight.keys());
+    if (this.failure) throw this.failure.error;
+    const settled = this.tx.insertRows(table, rows, scratch).then(
+      () => undefined,
+      (error: unknown) => {
+        this.failure ??= { error };
+      },
+    );
+    this.inFlight.set(settled, rows.length);
+    this.inFlightRows += rows.length;
+    void settled.then(() => {
+      this.inFlight.delete(settled);
+      this.inFlightRows -= rows.length;
+    });
+  }
+
+  async insertRejections(rejections: readonly NewRejection[]): Promise<void> {
+    this.writing();
+    if (rejections.length === 0) return;
+    const createdAt = new Date().toISOString();
+    await this.tx.insertRows(
+      REJECTED_ROWS,
+      rejections.map((r) => rejectionValues(r, createdAt)),
+    );
+  }
+
+  async readSnapshot<T>(tables: readonly TableDef[], read: (snapshot: Snapshot) => Promise<T>): Promise<T> {
+    if (this.hasWritten) throw new Error("a transaction's snapshot is read before its first write");
+    const snapshot = await this.tx.beginSnapshot(tables);
+    this.reading = true;
+    try {
+      return await read(snapshotOf(this.engine, snapshot));
+    } finally {
+      this.reading = false;
+      await snapshot.close();
+    }
+  }
+
+  async clearTables(tables: readonly TableDef[]): Promise<void> {
+    const undeclared = tables.filter((t) => !this.replacing.has(t.name));
+    if (undeclared.length) throw new Error(`clearTables: ${undeclared.map((t) => t.name).join(', ')} not declared in write()'s replacing`);
+    this.writing();
+    await this.tx.clearTables(tables);
+  }
+
+  async orphans(child: TableDef, column: string, parent: TableDef, limit: number): Promise<Orphans> {
+    const missing = await this.tx.query(this.statements.orphanIds(child, column, parent), { limit: param(COUNT, limit) }, [ID, COUNT]);
+    const ids = missing.map(([id, rows]) => ({ id: id as number, rows: rows as number }));
+    if (ids.length === 0) return { ids, rows: 0 };
+    const [[rows]] = await this.tx.query(this.statements.orphanRows(child, column, parent), {}, [COUNT]);
+    return { ids, rows: rows as number };
+  }
+
+  async saveRun(run: RunRecord): Promise<void> {
+    this.writing();
+    const params = runParams(run);
+    if ((await this.tx.execute(this.statements.updateRun(), params)) === 0) await this.tx.execute(this.statements.insertRun(), params);
+  }
+
+  /** Resolves once every insert has been written; rejects with the first that failed. */
+  async written(): Promise<void> {
+    await this.settled();
+    if (this.failure) throw this.failure.error;
+  }
+
+  /** Resolves once every insert has settled, written or not. */
+  async settled(): Promise<void> {
+    await Promise.all(this.inFlight.keys());
+  }
+
+  private writing(): void {
+    if (this.reading) throw new Error("a transaction writes only once its snapshot has been read (readSnapshot's read has not ended)");
+    this.hasWritten = true;
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * The embedded engine: SQLite through better-sqlite3, in WAL mode so that readers see only
+ * committed data while a writer works. Writes run on a writer thread (writerWorker.ts), in the
+ * order they are sent; reads run here on a read connection.
+ */
+import type BetterSqlite3 from 'better-sqlite3';
+import type { Row, StoredColumn, StoredTable, TableDef } from '../../tables';
+import { WriteLockTimeoutError } from '../../errors';
+import type { BeginOptions, Engine, EngineSnapshot, EngineTransaction, Params, StoredValue } from '../Engine';
+import { WRITE_LOCK_TIMEOUT_MS } from '../Engine';
+import { openConnection } from './connection';
+import { SqliteSnapshot } from './SqliteSnapshot';
+import { SQLITE_METRICS, SQLITE_SYNTAX } from './statements';
+import { bindings, fromStored } from './values';
+import { WriterThread } from './WriterThread';
+
+/** Rows per message to the writer thread: it starts on the first while the rest are sent. */
+const INSERT_MESSAGE_ROWS = 1_000;
+
+export class SqliteEngine implements Engine {
+  readonly dialect = 'sqlite' as const;
+  readonly capabilities = { bulkInsertChecksForeignKeys: true, parallelSnapshot: true };
+  readonly syntax = SQLITE_SYNTAX;
+  readonly metrics = SQLITE_METRICS;
+  private readonly writer: WriterThread;
+  private reader: BetterSqlite3.Database | undefined;
+  private readonly readStatements = new Map<string, BetterSqlite3.Statement>();
+
+  constructor(readonly file: string) {
+    this.writer = new WriterThread(file);
+  }
+
+  async migrate(): Promise<void> {
+    await this.writer.call('migrate');
+  }
+
+  async begin(options: BeginOptions): Promise<EngineTransaction> {
+    await this.writer.call(options.replacing?.length ? 'beginReplacing' : 'begin').catch(busyAsLockTimeout);
+    return new SqliteTransaction(this.file, this.writer);
+  }
+
+  async query(text: string, params: Params, columns: readonly StoredColumn[]): Promise<StoredValue[][]> {
+    let statement = this.readStatements.get(text);
+    if (!statement) this.readStatements.set(text, (statement = this.read().prepare(text).raw()));
+    return fromStored(columns, statement.all(bindings(params)) as StoredValue[][]);
+  }
+
+  async beginSnapshot(tables: readonly TableDef[]): Promise<EngineSnapshot> {
+    // Every read of the snapshot begins while this holds the write lock: no commit falls between them.
+    const transaction = await this.begin({});
+    try {
+      return await transaction.beginSnapshot(tables);
+    } finally {
+      await transaction.rollback();
+    }
+  }
+
+  createScratch(table: TableDef): Promise<string> {
+    return this.writer.call('createScratch', table.name);
+  }
+
+  async dropScratch(name: string): Promise<void> {
+    await this.writer.call('dropScratch', name);
+  }
+
+  async close(): Promise<void> {
+    this.reader?.close();
+    await this.writer.call('close');
+  }
+
+  /** Opened on first use, after migrate() has created the file's schema. */
+  private read(): BetterSqlite3.Database {
+    if (!this.reader) {
+      this.reader = openConnection(this.file, true);
+      // SQLite's default 2 MB page cache, not better-sqlite3's 16 MB: the cache also bounds the
+      // GROUP BY sorter's in-memory runs, and the metrics' sorts are faster with the smaller one.
+      // This connection only reads, and WAL invalidates its cache at every commit anyway.
+      this.reader.pragma('cache_size = -2000');
+    }
+    return this.reader;
+  }
+}
+
+/** A write transaction on the writer thread: every call is a message, run in the order sent. */
+class SqliteTransaction implements EngineTransaction {
+  constructor(
+    private readonly file: string,
+    private readonly writer: WriterThread,
+  ) {}
+
+  async query(text: string, params: Params, columns: readonly StoredColumn[]): Promise<StoredValue[][]> {
+    return fromStored(columns, await this.writer.call('query', text, bindings(params)));
+  }
+
+  execute(text: string, params: Params): Promise<number> {
+    return this.writer.call('execute', text, bindings(params));
+  }
+
+  async insertRows(table: StoredTable, rows: readonly (readonly StoredValue[])[] | readonly Row[], target?: string): Promise<void> {
+    const messages = [];
+    for (let start = 0; start < rows.length; start += INSERT_MESSAGE_ROWS) {
+      messages.push(this.writer.call('insertRows', table.name, rows.slice(start, start + INSERT_MESSAGE_ROWS), target));
+    }
+    await Promise.all(messages);
+  }
+
+  async clearTables(tables: readonly TableDef[]): Promise<void> {
+    await this.writer.call(
+      'clearTables',
+      tables.map((t) => t.name),
+    );
+  }
+
+  beginSnapshot(tables: readonly TableDef[]): Promise<EngineSnapshot> {
+    return SqliteSnapshot.begin(this.file, this.writer, tables);
+  }
+
+  async commit(): Promise<void> {
+    await this.writer.call('commit');
+  }
+
+  async rollback(): Promise<void> {
+    await this.writer.call('rollback');
+  }
+}
+
+/** SQLITE_BUSY once busy_timeout has passed: another connection's write transaction held the lock all that time. */
+function busyAsLockTimeout(error: Error & { code?: string }): never {
+  throw error.code === 'SQLITE_BUSY' ? new WriteLockTimeoutError(WRITE_LOCK_TIMEOUT_MS) : error;
+}
