@@ -4,7 +4,7 @@ import { loadCsv } from '../shared/ingest/loadCsv';
 import { InvalidInputError } from '../shared/errors';
 import { hasControlCharacter } from '../shared/controlCharacters';
 import { getServices, requireStorage } from '../shared/services';
-import { checkCharset, toUtf8 } from '../shared/ingest/transcode';
+import { assertSupportedCharset, toUtf8 } from '../shared/ingest/transcode';
 import { bodyBytes, bodyText, charsetParam, json, jsonErrors, logRejections, logRun, mediaType, queryBool, tableParam } from './lib/http';
 
 /**
@@ -26,7 +26,7 @@ export async function loadTable(request: HttpRequest, context: InvocationContext
     charset = asked.charset ?? charsetParam(blob.contentType);
     source = `blob:${asked.blob}`;
   }
-  checkCharset(charset); // before the run begins
+  assertSupportedCharset(charset); // before the run begins
   const result = await loadCsv(services.db, table, toUtf8(body, charset), { source, dryRun, log: logRejections(context) });
   logRun(context, dryRun ? 'dry run' : 'load', result);
   return json(result);

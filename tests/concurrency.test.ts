@@ -20,6 +20,7 @@ import {
   type ApiResponse,
   type HostHandle,
 } from './helpers/localHost';
+import { isValidGeneratedLine } from './helpers/generatedLines';
 
 let host: HostHandle;
 const dirs: string[] = [];
@@ -45,21 +46,6 @@ afterAll(async () => {
   await host?.stop();
   for (const dir of dirs) removeDir(dir);
 });
-
-/** Whether a generated hired_employees line is valid (12 departments, 183 jobs; names hold no commas). */
-function isValidLine(line: string): boolean {
-  const f = line.split(',');
-  const id = (s: string, max: number) => /^\d+$/.test(s) && Number(s) >= 1 && Number(s) <= max;
-  return (
-    f.length === 5 &&
-    id(f[0], 2147483647) &&
-    f[1] !== '' &&
-    /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(f[2]) &&
-    !f[2].startsWith('2021-02-30') &&
-    id(f[3], 12) &&
-    id(f[4], 183)
-  );
-}
 
 function expectOk(res: ApiResponse): void {
   expect(res.status, res.text).toBe(200);
@@ -173,7 +159,7 @@ describe('batches while a long load runs', () => {
     const before = await tableCounts(host.url);
     const lines = fs.readFileSync(path.join(dir, 'hired_employees.csv'), 'utf8').split('\r\n');
     // The last 100 lines of the file, sent as a batch during the load: whoever comes second skips them.
-    const tail = lines.slice(ROWS - 100, ROWS).filter(isValidLine);
+    const tail = lines.slice(ROWS - 100, ROWS).filter(isValidGeneratedLine);
     expect(tail.length).toBeGreaterThan(90);
 
     let loadDone = false;

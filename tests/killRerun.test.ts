@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDataset } from '../tools/datagen';
 import { allRows, get, postFile, removeDir, startHost, tableCounts, tempDir, type HostHandle } from './helpers/localHost';
+import { isValidGeneratedLine } from './helpers/generatedLines';
 
 const ROWS = 400_000;
 /** Rows per slice (shared/ingest/loadCsv.ts SLICE_ROWS): a load's transactions commit whole slices. */
@@ -19,17 +20,8 @@ function expectedRows(file: string): (Expected | undefined)[] {
   const lines = fs.readFileSync(file, 'utf8').split('\r\n');
   if (lines[lines.length - 1] === '') lines.pop();
   return lines.map((line) => {
-    const f = line.split(','); // generated names hold no commas
-    const id = (s: string, max: number) => (/^\d+$/.test(s) && Number(s) >= 1 && Number(s) <= max ? Number(s) : undefined);
-    const ok =
-      f.length === 5 &&
-      id(f[0], 2147483647) &&
-      f[1] !== '' &&
-      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(f[2]) &&
-      !f[2].startsWith('2021-02-30') &&
-      id(f[3], 12) &&
-      id(f[4], 183);
-    return ok
+    const f = line.split(',');
+    return isValidGeneratedLine(line)
       ? { id: Number(f[0]), name: f[1], datetime: f[2].replace('Z', '.000Z'), department_id: Number(f[3]), job_id: Number(f[4]) }
       : undefined;
   });

@@ -11,7 +11,7 @@ export const MAX_JSON_DEPTH = 32;
  * `maxElements` elements.
  */
 export function splitJsonArray(text: string, maxElements: number): { raw: string; value: unknown }[] {
-  checkShape(text, maxElements);
+  assertBatchShape(text, maxElements);
   const values = parseJson(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   if (!Array.isArray(values)) throw new InvalidInputError('the body must be a JSON array of row objects', 'malformed_json');
   // The text parsed, so a scan that tracks only strings and nesting finds the element boundaries.
@@ -44,7 +44,7 @@ export function splitJsonArray(text: string, maxElements: number): { raw: string
  * building any value: a body of a million tiny rows is refused at the 1001st, in microseconds.
  * Malformed text is left to JSON.parse to describe.
  */
-function checkShape(text: string, maxElements: number): void {
+function assertBatchShape(text: string, maxElements: number): void {
   const array = /^\uFEFF?\s*\[/.test(text.slice(0, 64)); // elements are counted in an array only
   let depth = 0;
   let elements = 0;

@@ -2,7 +2,7 @@
  * Reads an Avro object container file (https://avro.apache.org/docs/1.11.1/specification/#object-container-files)
  * from a byte stream with every size bounded, for files that may have been crafted: the header,
  * each block as stored and each block inflated. avsc's BlockDecoder inflates a block whatever it
- * grows to (a 261 KB file took 525 MiB), so restores read files here instead.
+ * grows to, so restores read files here instead.
  */
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';

@@ -21,10 +21,9 @@ const BLOCK_BYTES = 512 * 1024;
 
 const deflateRaw = promisify(zlib.deflateRaw);
 /**
- * Deflate at level 1: several times faster than the default level for a file a few percent
- * larger, and any reader inflates it the same way. memLevel 9 (zlib's largest match-finding
- * table, 128 KiB more per stream than the default 8) compresses a backup as well and a quarter
- * faster. The output chunk holds a compressed block whole (a block is BLOCK_BYTES plus at most one
+ * Deflate at level 1: much faster than the default level for a slightly larger file, and any
+ * reader inflates it the same way. memLevel 9 (zlib's largest match-finding table, 128 KiB more
+ * per stream than the default 8) compresses a backup as well and faster. The output chunk holds a compressed block whole (a block is BLOCK_BYTES plus at most one
  * page, and pages of short records compress well), so zlib hands each block back in one trip from
  * the thread pool rather than one per 16 KiB.
  */

@@ -46,8 +46,8 @@ const SETS = 'sets/';
 
 /**
  * Staged block size: the memory a backup holds for its upload, whatever the table's size. 1 MiB
- * rather than 4: each block is a new buffer, and larger ones left 10 MB more resident after a
- * 10M-row backup (the allocator keeps freed large buffers for reuse). A blob holds up to 50,000
+ * rather than 4: each block is a new buffer, and larger ones stay resident after a large backup
+ * (the allocator keeps freed large buffers for reuse). A blob holds up to 50,000
  * blocks: 48 GiB.
  */
 const BLOCK_BYTES = 1024 * 1024;
@@ -270,7 +270,7 @@ const SET_MANIFEST = new RegExp(`^${SETS}(${STAMP})\\.json$`);
 const MAX_MANIFEST_BYTES = 64 * 1024;
 
 /** A client-supplied set name. */
-export function checkSetName(name: unknown): string {
+export function validSetName(name: unknown): string {
   if (typeof name !== 'string' || !new RegExp(`^${STAMP}$`).test(name)) {
     throw new InvalidInputError(
       `"set" must name a backup set, like "${setName(new Date(0))}"; got ${JSON.stringify(name)}`,
@@ -281,7 +281,7 @@ export function checkSetName(name: unknown): string {
 }
 
 /** A client-supplied backup name: only a backup of this table, in this container. */
-export function checkBackupName(table: TableDef, name: unknown): string {
+export function validBackupName(table: TableDef, name: unknown): string {
   if (typeof name !== 'string' || !isBackupName(table.name, name)) {
     throw new InvalidInputError(
       `"backup" must name a backup of ${table.name}, like "${backupName(table, new Date(0))}"; got ${JSON.stringify(name)}`,

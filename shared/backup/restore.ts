@@ -12,13 +12,14 @@ import { createHash, type Hash } from 'node:crypto';
 import type { Database, RunRecord, WriteTransaction } from '../db';
 import { ConflictError, NotFoundError, ServiceError, UnusableError } from '../errors';
 import { finishRun, isLive, newRun } from '../ingest/runs';
-import { checkObject, describeReasons, formatInstant } from '../rules';
+import { checkObject, describeReasons } from '../rules';
+import { formatInstant } from '../instant';
 import { referencesAround, referencingTables, TABLES, type Row, type TableDef } from '../tables';
 import { AvroFileReader } from '../avro/containerReader';
 import { AvroFormatError } from '../avro/AvroFormatError';
 import { schemaDifferences } from '../avro/schema';
 import { writeBackup, writeSet } from './backupTable';
-import { checkBackupName, checkSetName, type BackupInfo, type BackupSet, type BackupStore } from './BackupStore';
+import { validBackupName, validSetName, type BackupInfo, type BackupSet, type BackupStore } from './BackupStore';
 import { claimRestore, loadRunning } from './restoresInProgress';
 
 const PAGE_ROWS = 5_000;
@@ -61,7 +62,7 @@ export async function restoreTable(
   // A retry whose first restore succeeded gets its response, even once retention has pruned the backup.
   const replayed = options.idempotencyKey && (await replay(db, options.idempotencyKey, target));
   if (replayed) return replayed;
-  const name = request.backup === undefined ? await store.newest(table) : checkBackupName(table, request.backup);
+  const name = request.backup === undefined ? await store.newest(table) : validBackupName(table, request.backup);
   const file = await checkedFile(store, table, await store.info(table, name));
   return replaceTables(db, store, [file], target, options);
 }
@@ -71,14 +72,14 @@ export async function restoreSet(db: Database, store: BackupStore, request: { se
   const target: RestoreRequest = { kind: 'set', set: request.set ?? null };
   const replayed = options.idempotencyKey && (await replay(db, options.idempotencyKey, target));
   if (replayed) return replayed;
-  const set = request.set === undefined ? await newestSet(store) : checkSetName(request.set);
+  const set = request.set === undefined ? await newestSet(store) : validSetName(request.set);
   const manifest = await store.readSet(set);
   const files: RestoreFile[] = [];
   for (const table of TABLES) {
     const entry = Array.isArray(manifest?.tables) ? manifest.tables.find((t) => t?.table === table.name) : undefined;
     if (!entry || typeof entry.backup !== 'string')
       throw new UnusableError(`backup set ${set} has no file for ${table.name}`, 'backup_invalid');
-    const info = await store.info(table, checkBackupName(table, entry.backup));
+    const info = await store.info(table, validBackupName(table, entry.backup));
     if (info.sha256 !== entry.sha256) {
       throw new UnusableError(
         `backup ${entry.backup} is not the file of set ${set}: its SHA-256 is ${info.sha256}, the manifest says ${entry.sha256}`,
@@ -130,7 +131,7 @@ async function replaceTables(
           const rows = await refill(tx, store, file);
           restored.push({ table: file.table.name, backup: file.info.backup, rows, rowsBefore: rowsBefore[i] });
         }
-        await checkReferences(tx, tables);
+        await refuseBrokenReferences(tx, tables);
         const runIds = runs.map((r) => r.id);
         const response =
           request.kind === 'set'
@@ -321,7 +322,7 @@ function asJsonRow(table: TableDef, record: Record<string, unknown>): Record<str
 }
 
 /** Refuses (409) a restore after which some row would reference a row that does not exist. */
-async function checkReferences(tx: WriteTransaction, tables: readonly TableDef[]): Promise<void> {
+async function refuseBrokenReferences(tx: WriteTransaction, tables: readonly TableDef[]): Promise<void> {
   const links = new Map(tables.flatMap(referencesAround).map((link) => [`${link.child.name}.${link.column}`, link]));
   const broken = [];
   for (const link of links.values()) {

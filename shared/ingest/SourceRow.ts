@@ -7,10 +7,10 @@ export interface SourceRow {
   /** The CSV line, or the 1-based index in a JSON array. */
   readonly position: number;
   /** The row's text exactly as received, for the rejection log. */
-  readonly raw: string;
+  readonly text: string;
   readonly format: 'csv' | 'json';
-  /** What to show the client for a rejected row: the JSON value, or the CSV line. */
-  readonly data: unknown;
+  /** The row as the client sent it, to show in a response: the JSON value, or the CSV line. */
+  readonly value: unknown;
   readonly checked: Checked;
 }
 
@@ -30,11 +30,11 @@ class CsvSourceRow implements SourceRow {
     return this.record.line;
   }
 
-  get raw(): string {
+  get text(): string {
     return this.record.raw;
   }
 
-  get data(): string {
+  get value(): string {
     return this.record.raw;
   }
 }
@@ -43,6 +43,6 @@ export function fromCsvRecord(table: TableDef, record: CsvRecord): SourceRow {
   return new CsvSourceRow(table, record);
 }
 
-export function fromJsonElement(table: TableDef, index: number, raw: string, value: unknown): SourceRow {
-  return { position: index + 1, raw, format: 'json', data: value, checked: checkObject(table, value) };
+export function fromJsonElement(table: TableDef, index: number, text: string, value: unknown): SourceRow {
+  return { position: index + 1, text, format: 'json', value, checked: checkObject(table, value) };
 }

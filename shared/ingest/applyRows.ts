@@ -121,18 +121,18 @@ function idOf(source: SourceRow): number | undefined {
 
 /** The rejection as stored: its text cut at MAX_STORED_CHARS, with a reason saying so. */
 function storedRejection(run: RunRecord, table: TableDef, { source, reasons }: Rejection, newIds: Set<number>): NewRejection {
-  const cut = source.raw.length > MAX_STORED_CHARS;
+  const cut = source.text.length > MAX_STORED_CHARS;
   const id = idOf(source);
   return {
     runId: run.id,
     table: table.name,
     position: source.position,
-    rawText: cut ? source.raw.slice(0, MAX_STORED_CHARS) : source.raw,
+    rawText: cut ? source.text.slice(0, MAX_STORED_CHARS) : source.text,
     format: source.format,
     reasons: cut
-      ? [...reasons, { field: null, message: `only the first ${MAX_STORED_CHARS} of its ${source.raw.length} characters are kept` }]
+      ? [...reasons, { field: null, message: `only the first ${MAX_STORED_CHARS} of its ${source.text.length} characters are kept` }]
       : reasons,
-    rawSha256: createHash('sha256').update(source.raw).digest('hex'),
+    rawSha256: createHash('sha256').update(source.text).digest('hex'),
     rowId: id !== undefined && newIds.has(id) ? id : null,
   };
 }

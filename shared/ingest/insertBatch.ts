@@ -34,6 +34,6 @@ export async function insertBatch(
   });
   return {
     ...runCounts(run),
-    rejections: rejections.map((r) => ({ position: r.source.position, reasons: r.reasons, data: r.source.data })),
+    rejections: rejections.map((r) => ({ position: r.source.position, reasons: r.reasons, data: r.source.value })),
   };
 }

@@ -14,12 +14,11 @@ const SLICE_ROWS = 5_000;
 const SLICE_CHARS = 16 * 1024 * 1024;
 /**
  * A load's transaction commits after TRANSACTION_ROWS rows or TRANSACTION_MS, or after
- * WAITING_WRITE_MS when another write of this process waits for it (a batch; on SQLite, a backup
+ * WAITING_WRITE_MS when another write of this store waits for it (a batch, or a backup
  * beginning), or as soon as the input is not ready. Each commit rewrites the index pages it
- * touched, so commits must be few for throughput (at 10M rows on SQLite, 10 s transactions load
- * 13% faster than 2 s ones); the bounds keep the work a crash loses, and the write-ahead log a
- * transaction grows, in proportion. Writers of other instances (Azure SQL) wait unseen, up to
- * TRANSACTION_MS.
+ * touched, so commits must be few for throughput; the bounds keep the work a crash loses, and the
+ * write-ahead log a transaction grows, in proportion. Writers of other processes or instances wait
+ * unseen, up to TRANSACTION_MS.
  */
 const TRANSACTION_ROWS = 1_000_000;
 const TRANSACTION_MS = 10_000;
@@ -151,7 +150,7 @@ function warnIfNotThisFormat(run: RunRecord, table: TableDef, rows: readonly Sou
   if (!first.every((row) => fieldCount.has(row))) return;
   const guess = formatGuess(
     table.columns.length,
-    first.map((row) => row.raw),
+    first.map((row) => row.text),
   );
   if (guess) (run.detail ??= {}).warning = `the first ${first.length} rows were all rejected for their number of fields: ${guess}`;
 }

@@ -31,7 +31,7 @@ function refuse(message: string, charset: string): never {
 }
 
 /** 415 now, for a declared charset that is not decoded here. */
-export function checkCharset(charset: string | undefined): void {
+export function assertSupportedCharset(charset: string | undefined): void {
   const name = charset?.toLowerCase();
   if (name !== undefined && !UTF8.has(name) && !DECODED.has(name))
     refuse(`charset "${charset}" is not one of ${CHARSETS.join(', ')}`, charset!);
@@ -43,7 +43,7 @@ export function checkCharset(charset: string | undefined): void {
  * read as UTF-8, whose invalid bytes reject their own rows.
  */
 export async function* toUtf8(bytes: AsyncIterable<Uint8Array>, charset: string | undefined): AsyncGenerator<Uint8Array> {
-  checkCharset(charset);
+  assertSupportedCharset(charset);
   const declared = charset?.toLowerCase();
   const iterator = bytes[Symbol.asyncIterator]();
   // At least SNIFF_BYTES (or the whole file), for the byte-order mark and the NUL count.

@@ -14,7 +14,7 @@ export class BlobStorage {
    * other container, and nothing outside this one, can be named.
    */
   async openHistoric(path: string): Promise<{ bytes: AsyncIterable<Uint8Array>; contentType: string | undefined }> {
-    const name = checkBlobPath(path);
+    const name = validBlobPath(path);
     try {
       const download = await this.service.getContainerClient(this.historicContainer).getBlobClient(name).download();
       return { bytes: download.readableStreamBody as AsyncIterable<Uint8Array>, contentType: download.contentType };
@@ -38,7 +38,7 @@ export class BlobStorage {
 }
 
 /** A blob name inside the container: relative, no `..` or empty segments, no backslashes or control characters. */
-export function checkBlobPath(path: unknown): string {
+export function validBlobPath(path: unknown): string {
   if (typeof path !== 'string' || path.length === 0) throw new InvalidInputError('a blob path must be a non-empty string', 'bad_blob_path');
   const bad =
     path.length > 1024 ||

@@ -131,11 +131,6 @@ export async function startHost(options: StartOptions | Record<string, string | 
   return handle;
 }
 
-/** Stops every host started by this process that is still running (for afterAll hooks). */
-export async function stopAllHosts(): Promise<void> {
-  await Promise.all([...running].map((h) => h.stop()));
-}
-
 export async function waitForPortClosed(port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
