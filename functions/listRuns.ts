@@ -5,7 +5,7 @@ import { InvalidInputError } from '../shared/errors';
 import { json, jsonErrors, queryChoice, queryInt, requireTable, UUID } from './lib/http';
 
 /**
- * GET /api/runs?table=&kind=batch|load|restore&status=running|interrupted|succeeded|failed&limit= — the newest runs first. How a client finds a
+ * GET /api/runs?table=&kind=batch|load|restore&status=queued|running|interrupted|succeeded|failed|cancelled&limit= — the newest runs first. How a client finds a
  * load whose response it never got (a gateway cut the request off while the load went on), and
  * where every restore is audited.
  */
@@ -14,7 +14,7 @@ export async function listRuns(request: HttpRequest): Promise<HttpResponseInit> 
   const table = tableName ? requireTable(tableName) : undefined;
   const kind = request.query.get('kind') ? queryChoice(request, 'kind', ['batch', 'load', 'restore'], 'load') : undefined;
   const status = request.query.get('status')
-    ? queryChoice(request, 'status', ['running', 'interrupted', 'succeeded', 'failed'], 'running')
+    ? queryChoice(request, 'status', ['queued', 'running', 'interrupted', 'succeeded', 'failed', 'cancelled'], 'running')
     : undefined;
   const limit = queryInt(request, 'limit', { min: 1, max: 1000, default: 20 });
   const after = parseCursor(request.query.get('after'));

@@ -3,31 +3,57 @@ import { parseJson } from './lib/jsonBody';
 import { loadCsv } from '../shared/ingest/loadCsv';
 import { InvalidInputError } from '../shared/errors';
 import { hasControlCharacter } from '../shared/controlCharacters';
-import { getServices, requireStorage } from '../shared/services';
+import { getServices, requireLoadQueue } from '../shared/services';
+import { queueBlobLoad } from '../shared/ingest/blobLoads';
 import { assertSupportedCharset, toUtf8 } from '../shared/ingest/transcode';
-import { bodyBytes, bodyText, charsetParam, json, jsonErrors, logRejections, logRun, mediaType, queryBool, tableParam } from './lib/http';
+import {
+  acceptedRun,
+  bodyBytes,
+  bodyText,
+  charsetParam,
+  idempotencyKey,
+  json,
+  jsonErrors,
+  logRejections,
+  logRun,
+  mediaType,
+  queryBool,
+  tableParam,
+} from './lib/http';
 
 /**
- * POST /api/tables/{table}/load[?dryRun=true] — a historical load with no row limit: the CSV file
- * as a streamed text/csv body, or {"blob":"<path>"} to stream it from the historic container.
+ * POST /api/tables/{table}/load[?dryRun=true] — a historical load with no row limit. A streamed
+ * text/csv body is loaded in this request. {"blob":"<path>"} queues a load of that file of the
+ * historic container: 202 with the run and its Location to poll (200 with the existing run for
+ * the same blob version while it is queued or running, or for a repeated Idempotency-Key).
  */
 export async function loadTable(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const table = tableParam(request);
   const dryRun = queryBool(request, 'dryRun');
   const type = mediaType(request, ['text/csv', 'application/json']);
   const services = await getServices();
-  let source = fileName(request) ? `csv:${fileName(request)}` : 'csv';
-  let body = bodyBytes(request);
-  let charset = charsetParam(request.headers.get('content-type'));
   if (type === 'application/json') {
     const asked = parseBlobRequest(await bodyText(request, 64 * 1024));
-    const blob = await requireStorage(services).openHistoric(asked.blob);
-    body = blob.bytes;
-    charset = asked.charset ?? charsetParam(blob.contentType);
-    source = `blob:${asked.blob}`;
+    const { storage, queue } = requireLoadQueue(services);
+    const { run, created } = await queueBlobLoad(
+      services.db,
+      storage,
+      queue,
+      { table, dryRun, ...asked, idempotencyKey: idempotencyKey(request) },
+      services.config.loadLeaseMs,
+    );
+    context.log(`[run ${run.id}] ${created ? 'queued' : 'already queued or running'}: ${run.source}`);
+    return acceptedRun(run, created);
   }
+  const source = fileName(request) ? `csv:${fileName(request)}` : 'csv';
+  const charset = charsetParam(request.headers.get('content-type'));
   assertSupportedCharset(charset); // before the run begins
-  const result = await loadCsv(services.db, table, toUtf8(body, charset), { source, dryRun, log: logRejections(context) });
+  const result = await loadCsv(services.db, table, toUtf8(bodyBytes(request), charset), {
+    source,
+    dryRun,
+    log: logRejections(context),
+    leaseMs: services.config.loadLeaseMs,
+  });
   logRun(context, dryRun ? 'dry run' : 'load', result);
   return json(result);
 }

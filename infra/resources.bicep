@@ -23,6 +23,8 @@ param maximumInstanceCount int
 var historicContainerName = 'historic'
 var backupContainerName = 'backups'
 var deploymentContainerName = 'app-package-${resourceToken}'
+// The queue of load work (LOAD_QUEUE) and the one the Functions host moves failed messages to.
+var loadQueueName = 'loads'
 var sqlDatabaseName = 'csv-to-sql'
 
 // Built-in role definitions (ids are the same in every tenant).
@@ -92,6 +94,21 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
   parent: blobService
   name: deploymentContainerName
   properties: { publicAccess: 'None' }
+}
+
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
+resource loadQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queueService
+  name: loadQueueName
+}
+
+resource loadPoisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queueService
+  name: '${loadQueueName}-poison'
 }
 
 // The service prunes its own backups after each timer run (BACKUP_RETENTION_DAYS,
@@ -212,7 +229,7 @@ resource sqlAllowClient 'Microsoft.Sql/servers/firewallRules@2023-08-01' = if (!
 
 // The Functions host with an identity-based AzureWebJobsStorage: blob (keys, timer leases,
 // deployment package; the service's own historic and backup containers) as Blob Data Owner,
-// queues and tables for the host's internal use.
+// tables for the host's internal use, and the load queues (and only them) for the queue trigger.
 resource identityBlobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(storage.id, identity.id, roles.storageBlobDataOwner)
   scope: storage
@@ -223,9 +240,19 @@ resource identityBlobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' 
   }
 }
 
-resource identityQueueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage.id, identity.id, roles.storageQueueDataContributor)
-  scope: storage
+resource identityLoadQueueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(loadQueue.id, identity.id, roles.storageQueueDataContributor)
+  scope: loadQueue
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataContributor)
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource identityLoadPoisonQueueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(loadPoisonQueue.id, identity.id, roles.storageQueueDataContributor)
+  scope: loadPoisonQueue
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataContributor)
     principalId: identity.properties.principalId
@@ -306,6 +333,9 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'BACKUP_SCHEDULE', value: backupSchedule }
         { name: 'BACKUP_RETENTION_DAYS', value: string(backupRetentionDays) }
         { name: 'BACKUP_KEEP_LAST', value: string(backupKeepLast) }
+        { name: 'LOAD_QUEUE', value: loadQueue.name }
+        { name: 'LOAD_WORKER_SECONDS', value: '300' }
+        { name: 'LOAD_LEASE_SECONDS', value: '30' }
         { name: 'SQL_SERVER', value: sqlServer.properties.fullyQualifiedDomainName }
         { name: 'SQL_DATABASE', value: sqlDatabase.name }
         { name: 'AZURE_CLIENT_ID', value: identity.properties.clientId }
@@ -330,7 +360,14 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
     }
   }
   // The host needs its storage roles from its first start.
-  dependsOn: [identityBlobOwner, identityQueueContributor, identityTableContributor, identityMetricsPublisher, deploymentContainer]
+  dependsOn: [
+    identityBlobOwner
+    identityLoadQueueContributor
+    identityLoadPoisonQueueContributor
+    identityTableContributor
+    identityMetricsPublisher
+    deploymentContainer
+  ]
 }
 
 output functionAppName string = functionApp.name

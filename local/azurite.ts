@@ -1,7 +1,7 @@
 /**
- * Starts Azurite's blob service from node_modules as a child process, for `npm start` and tests.
- * The child runs with `exitWithParent` preloaded, so it ends with the host even if the host is
- * killed outright.
+ * Starts Azurite's blob and queue services from node_modules, each a child process over the same
+ * data folder, for `npm start` and tests. The children run with `exitWithParent` preloaded, so
+ * they end with the host even if the host is killed outright.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
@@ -13,39 +13,59 @@ const ACCOUNT_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I
 
 export interface Azurite {
   readonly connectionString: string;
+  /** The blob service's port. */
   readonly port: number;
+  readonly queuePort: number;
   stop(): Promise<void>;
 }
 
-/** The connection string of an Azurite blob service on `port` of this machine, with its well-known account. */
-export function connectionStringFor(port: number): string {
-  return `DefaultEndpointsProtocol=http;AccountName=${ACCOUNT};AccountKey=${ACCOUNT_KEY};BlobEndpoint=http://127.0.0.1:${port}/${ACCOUNT};`;
+/** The connection string of Azurite's blob and queue services on these ports of this machine, with its well-known account. */
+export function connectionStringFor(port: number, queuePort: number): string {
+  return (
+    `DefaultEndpointsProtocol=http;AccountName=${ACCOUNT};AccountKey=${ACCOUNT_KEY};` +
+    `BlobEndpoint=http://127.0.0.1:${port}/${ACCOUNT};QueueEndpoint=http://127.0.0.1:${queuePort}/${ACCOUNT};`
+  );
 }
 
-export async function startAzurite(options: { location?: string; port?: number }): Promise<Azurite> {
+export async function startAzurite(options: { location?: string; port?: number; queuePort?: number }): Promise<Azurite> {
   const port = options.port || (await freePort());
-  const main = require.resolve('azurite/dist/src/blob/main.js');
+  const blob = await startService('blob', port, options.location);
+  try {
+    const queuePort = options.queuePort || (await freePort());
+    const queue = await startService('queue', queuePort, options.location);
+    return {
+      port,
+      queuePort,
+      connectionString: connectionStringFor(port, queuePort),
+      stop: async () => {
+        await Promise.all([stop(queue), stop(blob)]);
+      },
+    };
+  } catch (error) {
+    await stop(blob);
+    throw error;
+  }
+}
+
+async function startService(service: 'blob' | 'queue', port: number, location: string | undefined): Promise<ChildProcess> {
+  const main = require.resolve(`azurite/dist/src/${service}/main.js`);
   const args = [
-    '--blobHost',
+    `--${service}Host`,
     '127.0.0.1',
-    '--blobPort',
+    `--${service}Port`,
     String(port),
     '--silent',
     '--skipApiVersionCheck',
     '--loose',
     '--disableTelemetry',
   ];
-  args.push(...(options.location ? ['--location', options.location] : ['--inMemoryPersistence']));
+  args.push(...(location ? ['--location', location] : ['--inMemoryPersistence']));
   const child = fork(main, args, {
     execArgv: ['--require', path.join(__dirname, 'exitWithParent.js')],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   await waitForPort(port, child);
-  return {
-    port,
-    connectionString: connectionStringFor(port),
-    stop: () => stop(child),
-  };
+  return child;
 }
 
 /** Asks Azurite to save and close; it waits on idle keep-alive connections, so it gets a few seconds, then is killed. */

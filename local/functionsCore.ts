@@ -9,7 +9,7 @@ import Module from 'node:module';
 
 export interface Registration {
   readonly name: string;
-  readonly trigger: { type: string; route?: string; methods?: string[]; authLevel?: string; schedule?: string };
+  readonly trigger: { type: string; route?: string; methods?: string[]; authLevel?: string; schedule?: string; queueName?: string };
   readonly handler: (...args: unknown[]) => unknown;
 }
 

@@ -13,6 +13,7 @@ import { captureRegistrations, type Registration } from './functionsCore';
 import { newInvocationContext, sendJsonError, sendResponse, toHttpRequest } from './httpAdapter';
 import { Router } from './router';
 import { startTimers } from './timers';
+import { queueSettings, startQueueTriggers } from './queues';
 import { lockDataDir } from './dataDirLock';
 import { DataDirInUseError } from './DataDirInUseError';
 
@@ -60,7 +61,7 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
 async function start(dataDir: string, options: LocalHostOptions, unlock: () => void): Promise<LocalHost> {
   let azurite: Azurite | undefined;
   if (!process.env.AzureWebJobsStorage) {
-    azurite = await startAzurite({ location: path.join(dataDir, 'azurite'), port: await azuritePort() });
+    azurite = await startAzurite({ location: path.join(dataDir, 'azurite'), ...(await azuritePorts()) });
     process.env.AzureWebJobsStorage = azurite.connectionString;
   }
 
@@ -72,6 +73,10 @@ async function start(dataDir: string, options: LocalHostOptions, unlock: () => v
   const services = await getServices(); // creates or migrates the schema now, not on the first request
   await services.storage?.ensureContainers();
   const timers = startTimers(registrations);
+  const storageConnection = process.env.AzureWebJobsStorage;
+  const queues = storageConnection
+    ? await startQueueTriggers(registrations, storageConnection, queueSettings(path.join(ROOT, 'host.json')))
+    : undefined;
 
   // No limit on how long a request may take to arrive: a historical load of gigabytes streams for minutes.
   let stopping = false;
@@ -98,8 +103,9 @@ async function start(dataDir: string, options: LocalHostOptions, unlock: () => v
     console.log(`Functions on ${url} (data in ${dataDir})`);
     for (const route of router.describe()) console.log(`  ${route.methods.join(',').padEnd(9)} ${url}${route.path}  (${route.name})`);
     for (const timer of timers.timers) console.log(`  timer     ${timer.schedule}  (${timer.name}; next ${timer.next.toISOString()})`);
+    for (const queue of queues?.names ?? []) console.log(`  queue     ${queue}`);
     console.log(
-      `Storage: ${azurite ? `Azurite on http://127.0.0.1:${azurite.port}` : 'AzureWebJobsStorage'}; database: ${services.db.dialect}`,
+      `Storage: ${azurite ? `Azurite on http://127.0.0.1:${azurite.port} (blob) and :${azurite.queuePort} (queue)` : 'AzureWebJobsStorage'}; database: ${services.db.dialect}`,
     );
     if (azurite) console.log(`  connection string (for Storage Explorer, az storage, the tests): ${azurite.connectionString}`);
   }
@@ -110,6 +116,8 @@ async function start(dataDir: string, options: LocalHostOptions, unlock: () => v
     async close() {
       timers.stop();
       stopping = true;
+      // Queue functions running now finish their share (a load commits and stops at its next transaction boundary, or is cut off).
+      await Promise.race([queues?.stop(), new Promise((resolve) => setTimeout(resolve, STOP_GRACE_MS).unref())]);
       // Requests still running see their connections end (a load records its run as cut off) and
       // finish before the database and Azurite close under them.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -153,15 +161,22 @@ async function dispatch(router: Router, req: http.IncomingMessage, res: http.Ser
 }
 
 /**
- * Azurite's port: AZURITE_BLOB_PORT (0 for any free one), by default Azurite's own 10000, so
- * that the connection string printed stays the same from one start to the next; if 10000 is
- * taken, a free one (said at start).
+ * Azurite's ports: AZURITE_BLOB_PORT and AZURITE_QUEUE_PORT (0 for any free one), by default
+ * Azurite's own 10000 and 10001, so that the connection string printed stays the same from one
+ * start to the next; one that is taken becomes a free one (said at start).
  */
-async function azuritePort(): Promise<number> {
-  if (process.env.AZURITE_BLOB_PORT !== undefined && process.env.AZURITE_BLOB_PORT !== '') return Number(process.env.AZURITE_BLOB_PORT);
-  if (!(await isPortOpen(DEFAULT_AZURITE_PORT))) return DEFAULT_AZURITE_PORT;
-  console.log(`Port ${DEFAULT_AZURITE_PORT} is taken: Azurite gets a free port (set AZURITE_BLOB_PORT to choose one)`);
-  return 0;
+async function azuritePorts(): Promise<{ port: number; queuePort: number }> {
+  const choose = async (variable: string, standard: number) => {
+    const set = process.env[variable];
+    if (set !== undefined && set !== '') return Number(set);
+    if (!(await isPortOpen(standard))) return standard;
+    console.log(`Port ${standard} is taken: Azurite gets a free port (set ${variable} to choose one)`);
+    return 0;
+  };
+  return {
+    port: await choose('AZURITE_BLOB_PORT', DEFAULT_AZURITE_PORT),
+    queuePort: await choose('AZURITE_QUEUE_PORT', DEFAULT_AZURITE_PORT + 1),
+  };
 }
 
 /** The compiled function files, from package.json's `main` glob, as the Functions host finds them. */

@@ -17,6 +17,12 @@ export const SETTING_DEFAULTS = {
   BACKUP_RETENTION_DAYS: '30',
   /** The newest sets kept whatever their age. */
   BACKUP_KEEP_LAST: '7',
+  /** The queue of load work in the app's own storage (its poison queue is `<name>-poison`). */
+  LOAD_QUEUE: 'loads',
+  /** A load's worker stops after this many seconds, at its next commit, and queues its continuation. */
+  LOAD_WORKER_SECONDS: '300',
+  /** How long a load's lease lasts unless its worker renews it: how soon a dead worker's run shows as interrupted. */
+  LOAD_LEASE_SECONDS: '30',
 } as const;
 
 /**
@@ -29,6 +35,7 @@ export const SETTINGS = [
   ...Object.keys(SETTING_DEFAULTS),
   'AzureWebJobsStorage',
   'AzureWebJobsStorage__blobServiceUri',
+  'AzureWebJobsStorage__queueServiceUri',
   'AzureWebJobsStorage__accountName',
   'AzureWebJobsStorage__clientId',
   'BACKUP_STORAGE',
@@ -44,7 +51,7 @@ export const SETTINGS = [
 /** How to reach a storage account: by connection string, or by URL with a Microsoft Entra identity. */
 export type StorageConnection =
   | { readonly kind: 'connectionString'; readonly connectionString: string }
-  | { readonly kind: 'identity'; readonly blobServiceUri: string; readonly clientId: string | undefined };
+  | { readonly kind: 'identity'; readonly blobServiceUri: string; readonly queueServiceUri: string; readonly clientId: string | undefined };
 
 /** How to reach Azure SQL. Absent: the embedded SQLite database. */
 export type SqlConnection =
@@ -63,6 +70,9 @@ export interface Config {
   readonly backupContainer: string;
   readonly backupRetention: RetentionPolicy;
   readonly sql: SqlConnection | undefined;
+  readonly loadQueue: string;
+  readonly loadWorkerMs: number;
+  readonly loadLeaseMs: number;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -78,11 +88,18 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
       keepLast: readCount(env, 'BACKUP_KEEP_LAST', 1),
     },
     sql: readSqlConnection(env),
+    loadQueue: env.LOAD_QUEUE || SETTING_DEFAULTS.LOAD_QUEUE,
+    loadWorkerMs: readCount(env, 'LOAD_WORKER_SECONDS', 1) * 1000,
+    loadLeaseMs: readCount(env, 'LOAD_LEASE_SECONDS', 1) * 1000,
   };
 }
 
 /** A whole-number setting of at least `min`. */
-function readCount(env: NodeJS.ProcessEnv, name: 'BACKUP_RETENTION_DAYS' | 'BACKUP_KEEP_LAST', min: number): number {
+function readCount(
+  env: NodeJS.ProcessEnv,
+  name: 'BACKUP_RETENTION_DAYS' | 'BACKUP_KEEP_LAST' | 'LOAD_WORKER_SECONDS' | 'LOAD_LEASE_SECONDS',
+  min: number,
+): number {
   const text = env[name] || SETTING_DEFAULTS[name];
   const value = /^\d+$/.test(text) ? Number(text) : NaN;
   if (!(value >= min)) throw new ConfigurationError(`${name} must be a whole number of at least ${min}; got ${JSON.stringify(text)}`);
@@ -100,7 +117,10 @@ function readStorageConnection(env: NodeJS.ProcessEnv, name: string): StorageCon
       `${name}__blobServiceUri must be the account's blob endpoint, like https://<account>.blob.core.windows.net; got ${JSON.stringify(blobServiceUri)}`,
     );
   }
-  return { kind: 'identity', blobServiceUri, clientId: env[`${name}__clientId`] || env.AZURE_CLIENT_ID || undefined };
+  const queueServiceUri =
+    env[`${name}__queueServiceUri`] ||
+    (accountName ? `https://${accountName}.queue.core.windows.net` : blobServiceUri.replace('.blob.', '.queue.'));
+  return { kind: 'identity', blobServiceUri, queueServiceUri, clientId: env[`${name}__clientId`] || env.AZURE_CLIENT_ID || undefined };
 }
 
 function readSqlConnection(env: NodeJS.ProcessEnv): SqlConnection | undefined {

@@ -6,7 +6,7 @@
  */
 import Papa from 'papaparse';
 import { fromFixRecord, REASONS_COLUMN } from './ingest/fixFormat';
-import { Utf8ChunkDecoder, type DecodedText } from './utf8Chunks';
+import { Utf8ChunkDecoder, type DecodedText, type InvalidRange } from './utf8Chunks';
 
 export interface CsvRecord {
   /** 1-based physical line on which the record starts. */
@@ -29,19 +29,70 @@ export interface ReadCsvOptions {
 }
 
 /**
+ * Where reading stands between two records: enough to go on from there in another process, with
+ * the file's bytes from `offset` on, exactly as one pass would.
+ */
+export interface CsvPosition {
+  /** Bytes of the stream before the next record (or before the rest of a line being skipped). */
+  readonly offset: number;
+  /** The line the next record starts on. */
+  readonly line: number;
+  /** No record has been read yet: the next may be a header. */
+  readonly first: boolean;
+  /** The header named the fix-and-resend format's reasons column. */
+  readonly fixFormat: boolean;
+  /** The rest of an over-long line is being skipped. */
+  readonly skipping: boolean;
+}
+
+export const START_OF_FILE: CsvPosition = { offset: 0, line: 1, first: true, fixFormat: false, skipping: false };
+
+/** Records read from one chunk of input, and the position after them. */
+export interface CsvChunk {
+  readonly records: CsvRecord[];
+  readonly next: CsvPosition;
+}
+
+/**
  * Reads CSV records from a byte stream, yielding them in arrays (one per input chunk) so that
  * callers can work in batches. Blank lines are skipped. Memory is bounded by the chunk size plus
  * one record.
  */
 export async function* readCsv(source: AsyncIterable<Uint8Array>, options: ReadCsvOptions = {}): AsyncGenerator<CsvRecord[]> {
-  const decoder = new Utf8ChunkDecoder();
-  const state = newState(options);
+  for await (const { records } of readCsvFrom(source, START_OF_FILE, options)) if (records.length) yield records;
+}
+
+/** readCsv from a position: `source` holds the stream's bytes from `from.offset` on. Each chunk says where reading then stands. */
+export async function* readCsvFrom(
+  source: AsyncIterable<Uint8Array>,
+  from: CsvPosition,
+  options: ReadCsvOptions = {},
+): AsyncGenerator<CsvChunk> {
+  const decoder = new Utf8ChunkDecoder(from.offset === 0);
+  const state = newState(options, from);
   for await (const bytes of source) {
+    state.bytes += bytes.length;
     const records = parseText(state, decoder.decode(bytes), false);
-    if (records.length) yield records;
+    yield { records, next: position(state, decoder) };
   }
   const records = parseText(state, decoder.end(), true);
-  if (records.length) yield records;
+  yield { records, next: position(state, decoder) };
+}
+
+function position(state: ParseState, decoder: Utf8ChunkDecoder): CsvPosition {
+  // The unfinished record's bytes: its text's UTF-8, corrected where bytes that were not UTF-8 became U+FFFD.
+  const base = state.consumed - state.partial.length;
+  let partialBytes = Buffer.byteLength(state.partial);
+  for (const [from, to, bytes] of state.invalid) {
+    if (from >= base) partialBytes += bytes - Buffer.byteLength(state.partial.slice(from - base, to - base));
+  }
+  return {
+    offset: state.bytes - decoder.carriedBytes - partialBytes,
+    line: state.line,
+    first: state.first,
+    fixFormat: !!state.fixFormat,
+    skipping: !!state.skipping,
+  };
 }
 
 /** Bytes parsed at a time by parseCsvBytes, so that it can stop early. */
@@ -53,7 +104,7 @@ const BATCH_CHUNK_BYTES = 64 * 1024;
  */
 export function parseCsvBytes(bytes: Uint8Array, options: ReadCsvOptions, maxRecords: number): CsvRecord[] {
   const decoder = new Utf8ChunkDecoder();
-  const state = newState(options);
+  const state = newState(options, START_OF_FILE);
   const records: CsvRecord[] = [];
   for (let start = 0; start < bytes.length && records.length <= maxRecords; start += BATCH_CHUNK_BYTES) {
     records.push(...parseText(state, decoder.decode(bytes.subarray(start, start + BATCH_CHUNK_BYTES)), false));
@@ -66,8 +117,10 @@ interface ParseState {
   partial: string;
   /** Characters decoded so far; `partial` ends here. */
   consumed: number;
-  /** Character ranges [start, end) of the stream that were decoded from invalid UTF-8. */
-  invalid: [number, number][];
+  /** Bytes of the stream received so far, from its start (a resumed read starts at its offset). */
+  bytes: number;
+  /** Character ranges [start, end) of the stream that were decoded from invalid UTF-8, with their bytes. */
+  invalid: InvalidRange[];
   line: number;
   first: boolean;
   header?: string[];
@@ -77,8 +130,18 @@ interface ParseState {
   fixFormat?: boolean;
 }
 
-function newState(options: ReadCsvOptions): ParseState {
-  return { partial: '', consumed: 0, invalid: [], line: 1, first: true, header: options.header?.map((h) => h.toLowerCase()) };
+function newState(options: ReadCsvOptions, from: CsvPosition): ParseState {
+  return {
+    partial: '',
+    consumed: 0,
+    bytes: from.offset,
+    invalid: [],
+    line: from.line,
+    first: from.first,
+    fixFormat: from.fixFormat,
+    skipping: from.skipping,
+    header: options.header?.map((h) => h.toLowerCase()),
+  };
 }
 
 function parseText(state: ParseState, decoded: DecodedText, final: boolean): CsvRecord[] {
@@ -96,7 +159,7 @@ function parseText(state: ParseState, decoded: DecodedText, final: boolean): Csv
 function parseInput(state: ParseState, decoded: DecodedText, final: boolean, records: CsvRecord[]): void {
   const { text } = decoded;
   const base = state.consumed - state.partial.length;
-  for (const [from, to] of decoded.invalid) state.invalid.push([state.consumed + from, state.consumed + to]);
+  for (const [from, to, bytes] of decoded.invalid) state.invalid.push([state.consumed + from, state.consumed + to, bytes]);
   state.consumed += text.length;
   const input = state.partial + text;
   const end =
@@ -156,7 +219,9 @@ function skipRestOfLine(state: ParseState, decoded: DecodedText): DecodedText {
   if (newline !== -1) state.skipping = false;
   return {
     text: decoded.text.slice(skipped),
-    invalid: decoded.invalid.filter(([, to]) => to > skipped).map(([from, to]) => [Math.max(0, from - skipped), to - skipped]),
+    invalid: decoded.invalid
+      .filter(([, to]) => to > skipped)
+      .map(([from, to, bytes]) => [Math.max(0, from - skipped), to - skipped, bytes]),
   };
 }
 

@@ -8,6 +8,8 @@ import { ConfigurationError } from './errors';
 import { BackupStore } from './backup/BackupStore';
 import { BlobStorage } from './storage/BlobStorage';
 import { blobServiceClient } from './storage/blobService';
+import { LoadQueue } from './storage/LoadQueue';
+import { queueServiceClient } from './storage/queueService';
 
 export interface Services {
   readonly config: Config;
@@ -15,6 +17,8 @@ export interface Services {
   /** Undefined when no storage connection is configured. */
   readonly storage: BlobStorage | undefined;
   readonly backups: BackupStore | undefined;
+  /** The queue of load work, in the app's own storage; undefined without one. */
+  readonly loads: LoadQueue | undefined;
 }
 
 let current: Promise<Services> | undefined;
@@ -31,7 +35,9 @@ export async function createServices(config: Config): Promise<Services> {
   const db = await openDatabase(config);
   const storage = config.storage && new BlobStorage(blobServiceClient(config.storage), config.historicContainer);
   const backups = config.backupStorage && new BackupStore(blobServiceClient(config.backupStorage), config.backupContainer);
-  return { config, db, storage, backups };
+  const queues = config.storage && queueServiceClient(config.storage);
+  const loads = queues && new LoadQueue(queues.getQueueClient(config.loadQueue), queues.getQueueClient(`${config.loadQueue}-poison`));
+  return { config, db, storage, backups, loads };
 }
 
 export async function closeServices(): Promise<void> {
@@ -44,6 +50,13 @@ export function requireStorage(services: Services): BlobStorage {
   if (!services.storage)
     throw new ConfigurationError('no storage connection is configured (AzureWebJobsStorage)', 'storage_not_configured');
   return services.storage;
+}
+
+/** The blob storage and the load queue, for a load from the historic container. */
+export function requireLoadQueue(services: Services): { storage: BlobStorage; queue: LoadQueue } {
+  const storage = requireStorage(services);
+  if (!services.loads) throw new ConfigurationError('no storage connection is configured (AzureWebJobsStorage)', 'storage_not_configured');
+  return { storage, queue: services.loads };
 }
 
 export function requireBackups(services: Services): BackupStore {

@@ -1,9 +1,12 @@
 /** UTF-8 bytes to text, chunk by chunk, for the CSV reader: invalid bytes are reported by line, never fatal. */
 
+/** [start, end, bytes]: characters start to end of the text, decoded from `bytes` bytes that were not valid UTF-8. */
+export type InvalidRange = readonly [number, number, number];
+
 export interface DecodedText {
   readonly text: string;
-  /** Ranges [start, end) of `text` decoded from invalid bytes (as U+FFFD). */
-  readonly invalid: readonly [number, number][];
+  /** Ranges [start, end) of `text` decoded from invalid bytes (as U+FFFD), with how many bytes each was. */
+  readonly invalid: readonly InvalidRange[];
 }
 
 /**
@@ -15,7 +18,14 @@ export class Utf8ChunkDecoder {
   private readonly strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   private readonly lenient = new TextDecoder('utf-8', { ignoreBOM: true });
   private carry: Uint8Array | undefined;
-  private started = false;
+
+  /** `atStart`: the stream begins here, so a byte-order mark is dropped; false when reading resumes mid-file. */
+  constructor(private atStart = true) {}
+
+  /** Bytes received and not yet decoded: the start of a character that the next chunk completes. */
+  get carriedBytes(): number {
+    return this.carry?.length ?? 0;
+  }
 
   decode(chunk: Uint8Array): DecodedText {
     const bytes = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
@@ -37,10 +47,13 @@ export class Utf8ChunkDecoder {
     } catch {
       decoded = this.byLine(bytes);
     }
-    if (!this.started && decoded.text.length) {
-      this.started = true;
+    if (this.atStart && decoded.text.length) {
+      this.atStart = false;
       if (decoded.text.charCodeAt(0) === 0xfeff) {
-        decoded = { text: decoded.text.slice(1), invalid: decoded.invalid.map(([a, b]) => [Math.max(0, a - 1), b - 1]) };
+        decoded = {
+          text: decoded.text.slice(1),
+          invalid: decoded.invalid.map(([a, b, n]) => (a === 0 ? [0, b - 1, n - 3] : [a - 1, b - 1, n])),
+        };
       }
     }
     return decoded;
@@ -49,7 +62,7 @@ export class Utf8ChunkDecoder {
   /** The slow path, for a chunk with invalid bytes: line by line (a LF byte never occurs inside a UTF-8 sequence). */
   private byLine(bytes: Uint8Array): DecodedText {
     let text = '';
-    const invalid: [number, number][] = [];
+    const invalid: InvalidRange[] = [];
     for (let from = 0; from < bytes.length;) {
       const newline = bytes.indexOf(0x0a, from);
       const to = newline === -1 ? bytes.length : newline + 1;
@@ -58,7 +71,7 @@ export class Utf8ChunkDecoder {
         text += this.strict.decode(line);
       } catch {
         const lossy = this.lenient.decode(line);
-        invalid.push([text.length, text.length + lossy.length]);
+        invalid.push([text.length, text.length + lossy.length, line.length]);
         text += lossy;
       }
       from = to;

@@ -14,8 +14,10 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { HttpRequest, InvocationContext } from '@azure/functions';
 import { employeeObjects, writeDataset } from '../tools/datagen';
 import {
+  allRejections,
   allRows,
   get,
+  loadBlob,
   postCsv,
   postFile,
   postJson,
@@ -38,18 +40,6 @@ function expectError(res: ApiResponse, status: number, code?: string): void {
   expect(res.headers.get('content-type') ?? '').toMatch(/application\/json/);
   expect(res.body).toEqual({ error: { code: expect.any(String), message: expect.any(String) } });
   if (code) expect(res.body.error.code).toBe(code);
-}
-
-async function allRejections(base: string, query: string): Promise<any[]> {
-  const out: any[] = [];
-  let after = 0;
-  for (;;) {
-    const res = await get(base, `/api/rejections?${query}&afterId=${after}&limit=1000`);
-    expect(res.status, res.text).toBe(200);
-    out.push(...res.body.rejections);
-    if (res.body.nextAfterId === null) return out;
-    after = res.body.nextAfterId;
-  }
 }
 
 /** The rows with lo < id < hi (one page). */
@@ -498,7 +488,7 @@ describe('load: POST /api/tables/{table}/load', () => {
     const counts = await writeDataset(dir, { rows: 500, firstId: 50_001, seed: 11, invalidRate: 0.05 });
     await upload('2024/batch-a/hired_employees.csv', path.join(dir, 'hired_employees.csv'));
     const before = (await tableCounts(host.url)).hired_employees;
-    const res = await postJson(host.url, '/api/tables/hired_employees/load', { blob: '2024/batch-a/hired_employees.csv' });
+    const res = await loadBlob(host.url, 'hired_employees', { blob: '2024/batch-a/hired_employees.csv' });
     expect(res.status, res.text).toBe(200);
     expect(counts.invalid).toBeGreaterThan(0);
     expect(res.body).toMatchObject({
@@ -546,8 +536,8 @@ describe('load: POST /api/tables/{table}/load', () => {
       await fresh?.stop();
     });
 
-    it('dryRun leaves the table empty and reports the counts of the real load', async () => {
-      const dry = await postJson(fresh.url, '/api/tables/hired_employees/load?dryRun=true', { blob: 'fresh/hired_employees.csv' });
+    it('dryRun leaves the table empty and reports the counts of the real load', { timeout: 150_000 }, async () => {
+      const dry = await loadBlob(fresh.url, 'hired_employees', { blob: 'fresh/hired_employees.csv' }, '?dryRun=true');
       expect(dry.status, dry.text).toBe(200);
       expect(await tableCounts(fresh.url)).toEqual({ departments: 12, jobs: 183, hired_employees: 0 });
       expect((await get(fresh.url, '/api/tables/hired_employees/rows')).body).toEqual({
@@ -579,8 +569,8 @@ describe('load: POST /api/tables/{table}/load', () => {
       expect((await tableCounts(fresh.url)).hired_employees).toBe(20_000 - counts.invalid);
     });
 
-    it('loading the same file again inserts nothing and skips every stored row', async () => {
-      const again = await postJson(fresh.url, '/api/tables/hired_employees/load', { blob: 'fresh/hired_employees.csv' });
+    it('loading the same file again inserts nothing and skips every stored row', { timeout: 150_000 }, async () => {
+      const again = await loadBlob(fresh.url, 'hired_employees', { blob: 'fresh/hired_employees.csv' });
       expect(again.status, again.text).toBe(200);
       expect(again.body).toMatchObject({
         received: 20_000,

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_RECORD_CHARS, parseCsvBytes, readCsv, type CsvRecord, type ReadCsvOptions } from '../shared/csv';
+import {
+  MAX_RECORD_CHARS,
+  parseCsvBytes,
+  readCsv,
+  readCsvFrom,
+  START_OF_FILE,
+  type CsvChunk,
+  type CsvRecord,
+  type ReadCsvOptions,
+} from '../shared/csv';
 import { fixLine } from '../shared/ingest/fixFormat';
 
 const parseCsvText = (text: string, options?: ReadCsvOptions) =>
@@ -593,5 +602,52 @@ describe('parseCsvBytes', () => {
   it('agrees with readCsv', async () => {
     const text = 'ID,department\r\n1,"a,b"\r\n\n2,"x\r\ny"\n3,z';
     expect(parseCsvText(text, { header: DEPT_HEADER })).toEqual(await readText(text, { header: DEPT_HEADER }));
+  });
+});
+
+describe('resuming from a position (readCsvFrom)', () => {
+  async function chunksOf(source: AsyncIterable<CsvChunk>): Promise<CsvChunk[]> {
+    const out: CsvChunk[] = [];
+    for await (const chunk of source) out.push(chunk);
+    return out;
+  }
+
+  /** Reads `data` in the given chunks, and again from the position after every chunk, from its offset on: the rest must be what one pass read. */
+  async function expectResumable(data: Uint8Array, chunked: Uint8Array[], options?: ReadCsvOptions, restChunk = 7): Promise<void> {
+    const pass = await chunksOf(readCsvFrom(chunks(chunked), START_OF_FILE, options));
+    const all = pass.flatMap((c) => c.records.map(plain));
+    let before = 0;
+    for (const [k, chunk] of pass.entries()) {
+      before += chunk.records.length;
+      const from = chunk.next;
+      const rest = (await chunksOf(readCsvFrom(chunks(everyN(data.subarray(from.offset), restChunk)), from, options))).flatMap((c) =>
+        c.records.map(plain),
+      );
+      expect(rest, `resumed after chunk ${k} at byte ${from.offset}`).toEqual(all.slice(before));
+    }
+    expect(pass.at(-1)!.next.offset).toBe(data.length);
+  }
+
+  const cases: [string, Uint8Array, ReadCsvOptions?][] = [
+    ['CRLF with a BOM and a header', bytes('\uFEFFid,department\r\n1,Sales\r\n2,"Ops, West"\r\n3,Ünïcödé 😀\r\n'), { header: DEPT_HEADER }],
+    [
+      'quoted newlines and quotes, LF and CRLF mixed',
+      bytes('1,"a\r\nb"\n2,"say ""hi"""\r\n\r\n3,"x\ny\nz"\n4,last'),
+      { header: DEPT_HEADER },
+    ],
+    [
+      'bytes that are not UTF-8, and a character split across chunks',
+      Buffer.concat([bytes('1,ok\r\n2,bad '), Buffer.from([0xff, 0xfe]), bytes(' row\r\n3,é\r\n4,"q\xff"\r\n5,end\r\n')]),
+    ],
+    ['the fix-and-resend header', bytes('id,department,rejected_because\r\n1,Sales,"id: bad"\r\n2,\'=1+1,x\r\n'), { header: DEPT_HEADER }],
+  ];
+  it.each(cases)('%s', async (_, data, options) => {
+    for (const size of [1, 2, 3, 5, 8, 13]) await expectResumable(data, everyN(data, size), options);
+  });
+
+  it('an over-long line being skipped when the position is taken: the rest of it is skipped after resuming', async () => {
+    const long = 'x'.repeat(MAX_RECORD_CHARS + 10);
+    const data = bytes(`1,first\r\n2,${long}\r\n3,after\r\n`);
+    await expectResumable(data, everyN(data, 256 * 1024), undefined, 64 * 1024);
   });
 });

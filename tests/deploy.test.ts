@@ -30,6 +30,7 @@ const NOT_SET_ON_AZURE: Record<string, string> = {
   AzureWebJobsStorage:
     'a connection string needs the account key, and the account has shared-key access disabled; Azure uses AzureWebJobsStorage__accountName with the identity',
   AzureWebJobsStorage__blobServiceUri: 'an alternative to AzureWebJobsStorage__accountName (which the Bicep sets)',
+  AzureWebJobsStorage__queueServiceUri: 'as AzureWebJobsStorage__blobServiceUri, for the queues',
   BACKUP_STORAGE: "backups go to the app's own storage account; a separate account is optional",
   BACKUP_STORAGE__blobServiceUri: 'as BACKUP_STORAGE: optional separate backup account',
   BACKUP_STORAGE__accountName: 'as BACKUP_STORAGE: optional separate backup account',
@@ -293,6 +294,7 @@ describe('app settings: the Bicep against the code', () => {
     expect(config.storage).toEqual({
       kind: 'identity',
       blobServiceUri: `https://${env.AzureWebJobsStorage__accountName}.blob.core.windows.net`,
+      queueServiceUri: `https://${env.AzureWebJobsStorage__accountName}.queue.core.windows.net`,
       clientId: env.AZURE_CLIENT_ID,
     });
     expect(config.backupStorage).toEqual(config.storage);
@@ -381,12 +383,25 @@ describe('infra/*.bicep', () => {
     const assignments = [...scan.text.matchAll(/'Microsoft\.Authorization\/roleAssignments@[^']+'\s*=\s*/g)].map((m) =>
       blockAt(scan, m.index + m[0].length),
     );
+    const scopes: Record<string, string[]> = {
+      storageBlobDataOwner: ['storage'],
+      // The load queue and its poison queue only: not the account's other queues.
+      storageQueueDataContributor: ['loadQueue', 'loadPoisonQueue'],
+      storageTableDataContributor: ['storage'],
+      monitoringMetricsPublisher: ['appInsights'],
+    };
     for (const [role, id] of Object.entries(ids)) {
       expect(roles).toContain(`${role}: '${id}'`);
       const mine = assignments.filter((a) => a.includes(`roles.${role})`) && a.includes('principalId: identity.properties.principalId'));
-      expect(mine, role).toHaveLength(1);
-      expect(mine[0]).toMatch(role === 'monitoringMetricsPublisher' ? /scope: appInsights\b/ : /scope: storage\b/);
+      expect(mine.map((a) => /scope: (\w+)/.exec(a)?.[1]).sort(), role).toEqual(scopes[role].sort());
     }
+    // The queues exist, with the names the app settings give the code and the host.
+    expect(resourcesBicep).toMatch(
+      /resource loadQueue 'Microsoft\.Storage\/storageAccounts\/queueServices\/queues@[^']+' = \{\s*parent: queueService\s*name: loadQueueName/,
+    );
+    expect(resourcesBicep).toMatch(/resource loadPoisonQueue '[^']+' = \{\s*parent: queueService\s*name: '\$\{loadQueueName\}-poison'/);
+    expect(appSettings.get('LOAD_QUEUE')).toBe('loadQueue.name');
+    expect(resourcesBicep).toContain(`var loadQueueName = '${SETTING_DEFAULTS.LOAD_QUEUE}'`);
   });
 
   it("passes main.bicep's module exactly the parameters resources.bicep declares; main.parameters.json only main.bicep's", () => {
@@ -578,6 +593,18 @@ describe('host.json (the rules of the host.json schema that apply)', () => {
     for (const t of excluded) expect(TELEMETRY_TYPES).toContain(t);
     expect(excluded).toEqual(expect.arrayContaining(['Request', 'Exception']));
     expect(typeof sampling.isEnabled).toBe('boolean');
+  });
+
+  it('runs the load queue as its worker needs: base64 messages, retries before the poison queue, a short wait between polls', () => {
+    const queues = host.extensions.queues;
+    const known = ['batchSize', 'newBatchThreshold', 'maxDequeueCount', 'visibilityTimeout', 'maxPollingInterval', 'messageEncoding'];
+    for (const key of Object.keys(queues)) expect(known, key).toContain(key);
+    expect(queues.messageEncoding).toBe('base64'); // what LoadQueue sends
+    expect(queues.maxDequeueCount).toBeGreaterThanOrEqual(2);
+    expect(queues.batchSize).toBeGreaterThanOrEqual(1);
+    expect(queues.batchSize).toBeLessThanOrEqual(32);
+    expect(queues.newBatchThreshold).toBeLessThan(queues.batchSize);
+    for (const span of [queues.visibilityTimeout, queues.maxPollingInterval]) expect(span).toMatch(/^\d{2}:[0-5]\d:[0-5]\d$/);
   });
 
   it('keeps the api route prefix and the version 4 extension bundle', () => {
@@ -878,12 +905,12 @@ describe('function keys', () => {
       .map((f) => [f.replace(/\.ts$/, ''), /authLevel: '(\w+)'/.exec(fs.readFileSync(path.join(functionsDir, f), 'utf8'))?.[1]]),
   );
 
-  it('restores replace tables: they need the master key (admin); health is anonymous; every other route a function key', () => {
-    expect(levels.get('restoreTable')).toBe('admin');
-    expect(levels.get('restoreSet')).toBe('admin');
+  it('restores replace tables and cancel or resume stop loads: they need the master key (admin); health is anonymous; every other route a function key', () => {
+    const admin = ['restoreTable', 'restoreSet', 'cancelRun', 'resumeRun'];
+    for (const name of admin) expect(levels.get(name), name).toBe('admin');
     expect(levels.get('health')).toBe('anonymous');
     expect(levels.get('healthDetails')).toBe('function');
-    const others = [...levels].filter(([name, level]) => level !== undefined && !['restoreTable', 'restoreSet', 'health'].includes(name));
+    const others = [...levels].filter(([name, level]) => level !== undefined && ![...admin, 'health'].includes(name));
     expect(others.length).toBeGreaterThan(10);
     for (const [name, level] of others) expect(level, name).toBe('function');
   });

@@ -5,7 +5,7 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { peakRssKib, resetPeakRss } from '../bench/processMemory';
-import { get, postCsv, postJson, readApiResponse, startHost, tableCounts, type HostHandle } from './helpers/localHost';
+import { get, loadBlob, postCsv, postJson, readApiResponse, startHost, tableCounts, type HostHandle } from './helpers/localHost';
 import { container } from './helpers/backups';
 
 let host: HostHandle;
@@ -167,9 +167,9 @@ describe('encodings', () => {
       .getBlockBlobClient('enc/typed.csv')
       .uploadData(Buffer.from('106,Gar\xe7on\r\n', 'latin1'), { blobHTTPHeaders: { blobContentType: 'text/csv; charset=windows-1252' } });
     await historic.getBlockBlobClient('enc/plain.csv').uploadData(Buffer.from('107,Na\xefve\r\n', 'latin1'));
-    const typed = await postJson(host.url, '/api/tables/departments/load', { blob: 'enc/typed.csv' });
+    const typed = await loadBlob(host.url, 'departments', { blob: 'enc/typed.csv' });
     expect(typed.body).toMatchObject({ inserted: 1, rejected: 0 });
-    const field = await postJson(host.url, '/api/tables/departments/load', { blob: 'enc/plain.csv', charset: 'iso-8859-1' });
+    const field = await loadBlob(host.url, 'departments', { blob: 'enc/plain.csv', charset: 'iso-8859-1' });
     expect(field.body).toMatchObject({ inserted: 1, rejected: 0 });
     const rows = (await get(host.url, '/api/tables/departments/rows?afterId=105&limit=10')).body.rows;
     expect(rows).toEqual([

@@ -11,6 +11,9 @@ import { describeReasons } from '../../shared/rules';
 import { parseJson } from './jsonBody';
 import type { RestoreOptions } from '../../shared/backup/restore';
 import { escapeCell } from '../../shared/ingest/fixFormat';
+export { charsetParam } from '../../shared/ingest/transcode';
+import { describeRun } from '../../shared/ingest/runs';
+import type { RunRecord } from '../../shared/db';
 
 /** The HTTP status of each kind of error that `shared/` raises. */
 const STATUS_OF_KIND: Record<ErrorKind, number> = {
@@ -151,11 +154,6 @@ export function mediaType<T extends string>(request: HttpRequest, accepted: read
   return type as T;
 }
 
-/** The `charset` parameter of the body's Content-Type, if there is one. */
-export function charsetParam(contentType: string | null | undefined): string | undefined {
-  return /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(contentType ?? '')?.[1];
-}
-
 /** The request body as a stream of bytes (empty if there is none). */
 export async function* bodyBytes(request: HttpRequest): AsyncIterable<Uint8Array> {
   if (request.body) yield* request.body as unknown as AsyncIterable<Uint8Array>;
@@ -187,8 +185,10 @@ export async function bodyText(request: HttpRequest, maxBytes: number): Promise<
  * Sends each rejected row's position and reasons to the function's log at debug level, never its
  * data (employee names): a run's summary line (logRun) is what the log keeps by default.
  */
-export function logRejections(context: InvocationContext): RejectionLogger {
-  return (table, { source, reasons }) => context.debug(`rejected ${table.name} row ${source.position}: ${describeReasons(reasons)}`);
+export function logRejections(context: InvocationContext, runId?: string): RejectionLogger {
+  const prefix = runId ? `[run ${runId}] ` : '';
+  return (table, { source, reasons }) =>
+    context.debug(`${prefix}rejected ${table.name} row ${source.position}: ${describeReasons(reasons)}`);
 }
 
 /** One line per run: its counts and most frequent reasons. */
@@ -243,13 +243,35 @@ export async function restoreRequest<K extends 'backup' | 'set'>(
  * master key that the admin level requires on Azure (the local host checks no key).
  */
 export function restoreOptions(request: HttpRequest): Omit<RestoreOptions, 'safety'> {
+  const key = idempotencyKey(request);
+  const principal = request.headers.get('x-ms-client-principal-name');
+  const who = principal ? `identity ${principal}` : process.env.WEBSITE_INSTANCE_ID ? 'master key' : 'local host (no key check)';
+  return { ...(key !== undefined && { idempotencyKey: key }), who };
+}
+
+/** The Idempotency-Key header: 1 to 200 visible ASCII characters, or absent. */
+export function idempotencyKey(request: HttpRequest): string | undefined {
   const key = request.headers.get('idempotency-key');
   if (key !== null && !/^[\x21-\x7e]{1,200}$/.test(key)) {
     throw new InvalidInputError('the Idempotency-Key header must be 1 to 200 visible ASCII characters', 'bad_idempotency_key');
   }
-  const principal = request.headers.get('x-ms-client-principal-name');
-  const who = principal ? `identity ${principal}` : process.env.WEBSITE_INSTANCE_ID ? 'master key' : 'local host (no key check)';
-  return { ...(key !== null && { idempotencyKey: key }), who };
+  return key ?? undefined;
+}
+
+/** A run id from the route: a UUID, or a 400. */
+export function runIdParam(request: HttpRequest): string {
+  const runId = request.params.runId ?? '';
+  if (!UUID.test(runId)) throw new InvalidInputError(`runId must be a UUID; got "${runId}"`, 'bad_run_id');
+  return runId.toLowerCase();
+}
+
+/** A run's answer while it is queued or running: 202 (or 200 for one that existed), where to poll, and how soon. */
+export function acceptedRun(run: RunRecord, created: boolean): HttpResponseInit {
+  return {
+    status: created ? 202 : 200,
+    headers: { location: `/api/runs/${run.id}`, 'retry-after': '5' },
+    jsonBody: describeRun(run),
+  };
 }
 
 export function json(jsonBody: unknown, status = 200): HttpResponseInit {

@@ -11,7 +11,7 @@ import type { RecordPage } from '../avro/recordEncoder';
 import type { EngineCapabilities } from './Engine';
 
 export type RunKind = 'batch' | 'load' | 'restore';
-export type RunStatus = 'running' | 'succeeded' | 'failed';
+export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
 /** One ingest request (a batch), one file (a load) or one table's restore, as stored. */
 export interface RunRecord {
@@ -35,6 +35,31 @@ export interface RunRecord {
   readonly idempotencyKey: string | null;
   /** What a restore did (its backup, safety backup, rows before and after, who asked, its response), as JSON. */
   detail: Record<string, unknown> | null;
+  /** A load from a blob: the ETag of the version it reads, and its size in bytes. */
+  readonly blobEtag: string | null;
+  readonly bytesTotal: number | null;
+  /** Where a load stands as of its last commit, written in the same commit as its rows. */
+  checkpoint: LoadCheckpoint | null;
+  /** The worker that holds the run, until when: a run is worked on by one worker at a time. */
+  leaseOwner: string | null;
+  leaseExpiresAt: string | null;
+  /** Invocations of workers that took the run. */
+  attempts: number | null;
+  /** Asked to stop: the worker stops at its next commit. */
+  cancelRequested: boolean | null;
+}
+
+/** What a load needs to go on from its last commit exactly as one pass would (see shared/csv.ts CsvPosition). */
+export interface LoadCheckpoint {
+  readonly offset: number;
+  readonly line: number;
+  readonly first: boolean;
+  readonly fixFormat: boolean;
+  readonly skipping: boolean;
+  /** The file was decoded from another charset: a resumed read decodes it from its start and skips `offset` bytes. */
+  readonly transcoded?: boolean;
+  /** A dry run's scratch table, kept between invocations. */
+  readonly scratch?: string;
 }
 
 export interface NewRejection {
@@ -153,8 +178,9 @@ export interface Database {
    */
   write<T>(work: (tx: WriteTransaction) => Promise<T>, options?: WriteOptions): Promise<T>;
   /**
-   * A table with the columns of `table` that lives as long as the connection does, for a dry run
-   * to remember the rows it would have inserted without touching the real table.
+   * A new table with the columns of `table`, for a dry run to remember the rows it would have
+   * inserted without touching the real table. It lasts until dropped, across processes (a dry
+   * run resumed elsewhere goes on with it), or a day if its process died.
    */
   createScratch(table: TableDef): Promise<string>;
   dropScratch(name: string): Promise<void>;

@@ -15,6 +15,7 @@ export interface Param {
   readonly type: StoredType;
   readonly value: StoredValue;
   readonly maxLength?: number;
+  readonly length?: number;
 }
 
 /** Parameters by name: `@name` in the statement's text (both engines' drivers bind that form). */
@@ -49,6 +50,8 @@ export interface EngineCapabilities {
   readonly bulkInsertChecksForeignKeys: boolean;
   /** Whether its snapshots encode Avro records themselves, on a thread beside their reads (`EngineSnapshot.records`). */
   readonly parallelSnapshot: boolean;
+  /** Whether a snapshot begins only between this store's write transactions (beginSnapshot takes the write lock itself). */
+  readonly snapshotBetweenWrites: boolean;
 }
 
 /** Tables read as of one instant. */
@@ -68,7 +71,7 @@ export interface EngineTransaction {
   execute(text: string, params: Params): Promise<number>;
   /** Inserts rows of `table`'s written columns, in order, into the table or into the scratch table `target`. */
   insertRows(table: StoredTable, rows: readonly (readonly StoredValue[])[], target?: string): Promise<void>;
-  /** Deletes every row of tables named at begin in `replacing`. */
+  /** Deletes every row of `tables`, which begin's `replacing` named. */
   clearTables(tables: readonly TableDef[]): Promise<void>;
   /** The tables as they were when this transaction began: nothing else can have committed since. */
   beginSnapshot(tables: readonly TableDef[]): Promise<EngineSnapshot>;
@@ -99,11 +102,13 @@ export interface Engine {
   begin(options: BeginOptions): Promise<EngineTransaction>;
   /** Reads the last committed rows, without waiting for writers. */
   query(text: string, params: Params, columns: readonly StoredColumn[]): Promise<StoredValue[][]>;
-  /** Tables as of one instant. The store calls it with none of its own transactions open. */
+  /** Tables as of one instant; with `snapshotBetweenWrites`, the store calls it with none of its transactions open. */
   beginSnapshot(tables: readonly TableDef[]): Promise<EngineSnapshot>;
-  /** A table with the columns of `table`, without constraints beyond its key, for the life of the connection. */
-  createScratch(table: TableDef): Promise<string>;
+  /** Creates the table `name` with the columns of `table`, without constraints beyond its key. */
+  createScratch(table: TableDef, name: string): Promise<void>;
   dropScratch(name: string): Promise<void>;
+  /** The names of the scratch tables that exist (`scratch_` and more). */
+  scratchTables(): Promise<string[]>;
   close(): Promise<void>;
 }
 

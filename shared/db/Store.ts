@@ -31,6 +31,8 @@ import { LISTED_REJECTION_COLUMNS, StoreStatements } from './statements';
  * are written (a restore) waits instead of queueing them all.
  */
 const MAX_IN_FLIGHT_ROWS = 10_000;
+/** A dry run's scratch table outlives a process that died; one older than this is dropped at startup. */
+const STALE_SCRATCH_MS = 24 * 60 * 60_000;
 
 const ID: StoredColumn = { name: 'id', type: 'id' };
 const COUNT: StoredColumn = { name: 'n', type: 'bigint' };
@@ -58,7 +60,14 @@ export class Store implements Database {
   }
 
   migrate(): Promise<void> {
-    return this.writes.run(() => this.engine.migrate());
+    return this.writes.run(async () => {
+      await this.engine.migrate();
+      // Scratch tables outlive a process that died; older ones are dropped at startup.
+      for (const name of await this.engine.scratchTables()) {
+        const created = Number(/^scratch_[a-z_]+_(\d+)_[a-z0-9]+$/.exec(name)?.[1]);
+        if (created && Date.now() - created > STALE_SCRATCH_MS) await this.engine.dropScratch(name);
+      }
+    });
   }
 
   write<T>(work: (tx: WriteTransaction) => Promise<T>, options: WriteOptions = {}): Promise<T> {
@@ -74,13 +83,16 @@ export class Store implements Database {
       } catch (error) {
         await tx.settled();
         await engineTx.rollback().catch(() => undefined); // the original error is the one to report
-        throw error;
+        // A failed insert can abort the transaction on the server, and the next statement fail for that.
+        throw tx.firstFailure ?? error;
       }
     });
   }
 
-  createScratch(table: TableDef): Promise<string> {
-    return this.writes.run(() => this.engine.createScratch(table));
+  async createScratch(table: TableDef): Promise<string> {
+    const name = `scratch_${table.name}_${Date.now()}_${Math.random().toString(36).slice(2, 8)}`;
+    await this.writes.run(() => this.engine.createScratch(table, name));
+    return name;
   }
 
   dropScratch(name: string): Promise<void> {
@@ -93,8 +105,8 @@ export class Store implements Database {
   }
 
   async openSnapshot(tables: readonly TableDef[]): Promise<Snapshot> {
-    // Between write transactions: an engine begins it by holding its write lock for a moment.
-    return snapshotOf(this.engine, await this.writes.run(() => this.engine.beginSnapshot(tables)));
+    const begin = () => this.engine.beginSnapshot(tables);
+    return snapshotOf(this.engine, await (this.engine.capabilities.snapshotBetweenWrites ? this.writes.run(begin) : begin()));
   }
 
   async listRows(table: TableDef, afterId: number, limit: number): Promise<Row[]> {
@@ -195,7 +207,8 @@ class StoreTransaction implements WriteTransaction {
   private readonly inFlight = new Map<Promise<void>, number>();
   private inFlightRows = 0;
   private failure: { error: unknown } | undefined;
-  private reading = false;
+  /** readSnapshot scopes open now. */
+  private reading = 0;
   private hasWritten = false;
 
   constructor(
@@ -250,13 +263,16 @@ class StoreTransaction implements WriteTransaction {
 
   async readSnapshot<T>(tables: readonly TableDef[], read: (snapshot: Snapshot) => Promise<T>): Promise<T> {
     if (this.hasWritten) throw new Error("a transaction's snapshot is read before its first write");
-    const snapshot = await this.tx.beginSnapshot(tables);
-    this.reading = true;
+    this.reading++;
     try {
-      return await read(snapshotOf(this.engine, snapshot));
+      const snapshot = await this.tx.beginSnapshot(tables);
+      try {
+        return await read(snapshotOf(this.engine, snapshot));
+      } finally {
+        await snapshot.close();
+      }
     } finally {
-      this.reading = false;
-      await snapshot.close();
+      this.reading--;
     }
   }
 
@@ -281,6 +297,11 @@ class StoreTransaction implements WriteTransaction {
     if ((await this.tx.execute(this.statements.updateRun(), params)) === 0) await this.tx.execute(this.statements.insertRun(), params);
   }
 
+  /** The error of the first insert that failed, if one has. */
+  get firstFailure(): unknown {
+    return this.failure?.error;
+  }
+
   /** Resolves once every insert has been written; rejects with the first that failed. */
   async written(): Promise<void> {
     await this.settled();
@@ -293,7 +314,7 @@ class StoreTransaction implements WriteTransaction {
   }
 
   private writing(): void {
-    if (this.reading) throw new Error("a transaction writes only once its snapshot has been read (readSnapshot's read has not ended)");
+    if (this.reading > 0) throw new Error("a transaction writes only once its snapshot has been read (readSnapshot's read has not ended)");
     this.hasWritten = true;
   }
 }

@@ -15,7 +15,7 @@ function fieldOf(column: StoredColumn): string {
 
 /** A parameter of the column's type. */
 export function param(column: StoredColumn, value: StoredValue): Param {
-  return { type: column.type, value, maxLength: column.maxLength ?? column.length };
+  return { type: column.type, value, maxLength: column.maxLength, length: column.length };
 }
 
 function stored(column: StoredColumn, value: unknown): StoredValue {

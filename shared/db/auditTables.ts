@@ -24,6 +24,14 @@ export const RUNS = {
     { name: 'error', type: 'string', nullable: true },
     { name: 'idempotency_key', type: 'string', maxLength: 200, exact: true, added: true },
     { name: 'detail', type: 'json', added: true },
+    // A load from a blob: the version it reads, where it stands, and which worker holds it.
+    { name: 'blob_etag', type: 'string', maxLength: 200, added: true },
+    { name: 'bytes_total', type: 'bigint', added: true },
+    { name: 'checkpoint', type: 'json', added: true },
+    { name: 'lease_owner', type: 'string', maxLength: 100, added: true },
+    { name: 'lease_expires_at', type: 'timestamp', added: true },
+    { name: 'attempts', type: 'bigint', added: true },
+    { name: 'cancel_requested', type: 'boolean', added: true },
   ],
   indexes: [
     { name: 'ix_runs_started', columns: ['started_at'] },

@@ -19,6 +19,7 @@ export type {
   Orphans,
   Snapshot,
   DatabaseCapabilities,
+  LoadCheckpoint,
 } from './Database';
 
 export interface DatabaseSettings {

@@ -27,6 +27,19 @@ export const LISTED_REJECTION_COLUMNS: readonly StoredColumn[] = REJECTED_ROWS.c
   (c) => c.name !== 'raw_sha256' && c.name !== 'row_id',
 );
 
+/** What a run is from its start: never updated. */
+const IMMUTABLE_RUN_COLUMNS = new Set([
+  'id',
+  'table_name',
+  'kind',
+  'source',
+  'dry_run',
+  'started_at',
+  'idempotency_key',
+  'blob_etag',
+  'bytes_total',
+]);
+
 export class StoreStatements {
   constructor(private readonly sql: SqlSyntax) {}
 
@@ -87,13 +100,13 @@ export class StoreStatements {
 
   /** What changes during a run; a run is written under the write lock, so an update that finds no row is followed by the insert. */
   updateRun(): string {
-    const changing = ['status', 'heartbeat_at', 'finished_at', 'received', 'inserted', 'skipped', 'rejected', 'error', 'detail'];
-    return `UPDATE ${this.sql.table(RUNS.name)} SET ${changing.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id`;
+    const changing = RUNS.columns.filter((c) => !IMMUTABLE_RUN_COLUMNS.has(c.name)).map((c) => c.name);
+    return `UPDATE ${this.sql.table(RUNS.name)} SET ${changing.map((c) => `${this.sql.column(c)} = @${c}`).join(', ')} WHERE id = @id`;
   }
 
   insertRun(): string {
     const names = RUNS.columns.map((c) => c.name);
-    return `INSERT INTO ${this.sql.table(RUNS.name)} (${names.join(', ')}) VALUES (${names.map((n) => `@${n}`).join(', ')})`;
+    return `INSERT INTO ${this.sql.table(RUNS.name)} (${names.map((n) => this.sql.column(n)).join(', ')}) VALUES (${names.map((n) => `@${n}`).join(', ')})`;
   }
 
   /** With `openIn`: the newest rejection of each distinct row text of that table, unless its id has since been inserted. */

@@ -1,11 +1,12 @@
-import type { Database, RunRecord } from '../db';
-import { readCsv } from '../csv';
+import type { Database, LoadCheckpoint, RunRecord } from '../db';
+import { readCsvFrom, START_OF_FILE, type CsvPosition } from '../csv';
 import { claimLoad } from '../backup/restoresInProgress';
 import { ServiceError } from '../errors';
 import type { TableDef } from '../tables';
 import { applyRows, type Rejection, type RejectionLogger } from './applyRows';
 import { formatGuess } from './reasonSummary';
-import { finishRun, HEARTBEAT_MS, newRun, runCounts } from './runs';
+import { finishRun, newRun, runCounts } from './runs';
+import { Lease } from './Lease';
 import { fromCsvRecord, type SourceRow } from './SourceRow';
 
 /** Rows checked and applied together: bounds the memory a load holds, whatever the file size. */
@@ -37,90 +38,139 @@ export interface LoadOptions {
   /** Validate and count, store the run and its rejections, but leave the table untouched. */
   readonly dryRun: boolean;
   readonly log?: RejectionLogger;
+  /** How long the run's lease lasts unless renewed (Lease.ts). */
+  readonly leaseMs?: number;
 }
 
 /**
- * Loads a CSV file of any size from a byte stream. If the process dies midway, the committed
- * transactions stay and the database is consistent; loading the same file again skips what is
- * there and inserts the rest, giving exactly what one clean load gives.
+ * Loads a CSV file of any size from a byte stream, in one go. If the process dies midway, the
+ * committed transactions stay and the database is consistent; loading the same file again skips
+ * what is there and inserts the rest, giving exactly what one clean load gives.
  */
 export async function loadCsv(db: Database, table: TableDef, body: AsyncIterable<Uint8Array>, options: LoadOptions) {
   const run = newRun(table.name, 'load', options.source, options.dryRun);
   // Claimed as the run is queued, in the same turn: a restore queued later sees this load running.
   const release = claimLoad(db, table, run.id);
   try {
-    return await load(db, table, body, options, run);
+    const lease = new Lease(db, run.id, `load:${run.id}`, options.leaseMs);
+    lease.hold(run);
+    await db.write((tx) => tx.saveRun(run));
+    const scratch = options.dryRun ? await db.createScratch(table) : undefined;
+    let failure: Error | undefined;
+    let committed: RunRecord;
+    try {
+      ({ committed, failure } = await applyFile(db, table, run, rowSlices(table, body, START_OF_FILE), {
+        scratch,
+        log: options.log,
+        lease,
+      }));
+    } finally {
+      if (scratch) await db.dropScratch(scratch);
+    }
+    const final = failure ? committed : run;
+    finishRun(final, failure && new Error(stoppedBecause(failure, final)));
+    lease.release(final);
+    await db.write((tx) => tx.saveRun(final));
+    if (failure instanceof ServiceError) {
+      throw new ServiceError(failure.kind, failure.code, failure.message, { ...runCounts(final), status: final.status });
+    }
+    if (failure) throw failure;
+    return { ...runCounts(final), dryRun: final.dryRun, status: final.status };
   } finally {
     release();
   }
 }
 
-async function load(db: Database, table: TableDef, body: AsyncIterable<Uint8Array>, options: LoadOptions, run: RunRecord) {
-  await db.write((tx) => tx.saveRun(run));
+export interface ApplyOptions {
+  readonly scratch?: string;
+  readonly log?: RejectionLogger;
+  readonly lease: Lease;
+  /** Stop after the first commit past this instant (epoch ms): a worker's time budget. */
+  readonly until?: number;
+  /** What the checkpoint records beyond the CSV position. */
+  readonly checkpoint?: Pick<LoadCheckpoint, 'transcoded' | 'scratch'>;
+}
+
+/** How a share of a load ended: the file read to its end, a stop asked for, or the time budget spent. */
+export type ApplyEnd = 'end' | 'cancelled' | 'paused';
+
+/**
+ * Applies a file's slices in transactions, each committing its rows, rejections, counts and the
+ * checkpoint after them together. Before each transaction's first row, under the write lock, the
+ * lease is checked (LeaseLostError if another worker holds the run now) and a cancel honoured.
+ * Resolves to the run as of its last commit, and the failure that stopped it, if any.
+ */
+export async function applyFile(
+  db: Database,
+  table: TableDef,
+  run: RunRecord,
+  slices: AsyncIterable<Slice>,
+  options: ApplyOptions,
+): Promise<{ committed: RunRecord; failure?: Error; end?: ApplyEnd }> {
   /** The run as of its last commit: what a heartbeat or a failure may record. */
   let committed: RunRecord = { ...run };
   let inTransaction = false;
   const heartbeat = setInterval(() => {
-    // A transaction's commit saves the heartbeat; a write queued meanwhile would only end it early.
-    if (inTransaction) return;
-    committed.heartbeatAt = new Date().toISOString();
-    db.write((tx) => tx.saveRun(committed)).catch(() => undefined); // a missed heartbeat only ages the run
-  }, HEARTBEAT_MS);
+    // A transaction's commit renews the lease; a write queued meanwhile would only end it early.
+    if (!inTransaction) void options.lease.renew(committed).catch(() => undefined); // a missed renewal only ages the lease
+  }, options.lease.renewEveryMs);
   heartbeat.unref();
-  const scratch = options.dryRun ? await db.createScratch(table) : undefined;
-
-  let failure: Error | undefined;
   try {
-    const slices = rowSlices(table, body)[Symbol.asyncIterator]();
-    let pending = nextSlice(slices);
+    const iterator = slices[Symbol.asyncIterator]();
+    let pending = nextSlice(iterator);
     for (let first = await pending; !first.done; first = await pending) {
       // Input is awaited here, outside any transaction: the write lock is never held for the network.
-      let rows = first.value;
+      let slice = first.value;
+      let end: ApplyEnd | undefined;
       await db
         .write(async (tx) => {
           inTransaction = true;
+          if (await options.lease.mustStop(run)) {
+            end = 'cancelled';
+            finishRun(run, undefined, 'cancelled');
+            options.lease.release(run);
+            await tx.saveRun(run);
+            return;
+          }
           const started = Date.now();
           let applied = 0;
           for (;;) {
-            const rejected = await applyRows(tx, table, run, rows, { scratch, log: options.log });
-            if (applied === 0 && run.received === rows.length) warnIfNotThisFormat(run, table, rows, rejected);
-            applied += rows.length;
+            const rejected = await applyRows(tx, table, run, slice.rows, { scratch: options.scratch, log: options.log });
+            if (applied === 0 && slice.rows.length && run.received === slice.rows.length)
+              warnIfNotThisFormat(run, table, slice.rows, rejected);
+            applied += slice.rows.length;
+            run.checkpoint = { ...slice.next, ...options.checkpoint };
             // Read and check the next rows while the database is still inserting these.
-            pending = nextSlice(slices);
+            pending = nextSlice(iterator);
             if (transactionFull(applied, Date.now() - started, tx.othersWaiting())) break;
+            if (options.until !== undefined && Date.now() >= options.until) break;
             // Let other requests read their bodies and queue for the lock meanwhile, then go on if input is ready.
             if (!(await settlesWithin(pending, INPUT_GRACE_MS))) break;
             const following = await pending;
             if (following.done) break;
-            rows = following.value;
+            slice = following.value;
           }
-          run.heartbeatAt = new Date().toISOString();
+          options.lease.hold(run);
           await tx.saveRun(run);
         })
         .finally(() => (inTransaction = false));
       committed = { ...run };
+      if (end) return { committed, end };
+      if (options.until !== undefined && Date.now() >= options.until) return { committed, end: 'paused' };
     }
+    return { committed, end: 'end' };
   } catch (error) {
-    failure = error as Error;
+    return { committed, failure: error as Error };
   } finally {
     clearInterval(heartbeat);
-    if (scratch) await db.dropScratch(scratch);
   }
-  const final = failure ? committed : run;
-  finishRun(final, failure && new Error(stoppedBecause(failure, final)));
-  await db.write((tx) => tx.saveRun(final));
-  if (failure instanceof ServiceError) {
-    throw new ServiceError(failure.kind, failure.code, failure.message, { ...runCounts(final), status: final.status });
-  }
-  if (failure) throw failure;
-  return { ...runCounts(final), dryRun: final.dryRun, status: final.status };
 }
 
 /**
  * What a failed load's run says: why it stopped, in words for a person (a driver's message can
  * name servers and SQL: it goes to the log only), and that what it committed is kept.
  */
-function stoppedBecause(failure: Error, committed: RunRecord): string {
+export function stoppedBecause(failure: Error, committed: RunRecord): string {
   const cause =
     failure instanceof ServiceError
       ? failure.message
@@ -155,26 +205,35 @@ function warnIfNotThisFormat(run: RunRecord, table: TableDef, rows: readonly Sou
   if (guess) (run.detail ??= {}).warning = `the first ${first.length} rows were all rejected for their number of fields: ${guess}`;
 }
 
-/** The file's rows in slices of about SLICE_ROWS, checked against the row-level rules. */
-async function* rowSlices(table: TableDef, body: AsyncIterable<Uint8Array>): AsyncGenerator<SourceRow[]> {
-  let slice: SourceRow[] = [];
+/** Rows checked on their own, and where reading stands after them. */
+export interface Slice {
+  readonly rows: SourceRow[];
+  readonly next: CsvPosition;
+}
+
+/** The file's rows in slices of about SLICE_ROWS, checked against the row-level rules; `body` holds its bytes from `from` on. */
+export async function* rowSlices(table: TableDef, body: AsyncIterable<Uint8Array>, from: CsvPosition): AsyncGenerator<Slice> {
+  let rows: SourceRow[] = [];
   let chars = 0;
-  for await (const records of readCsv(body, { header: table.columns.map((c) => c.name) })) {
-    for (const record of records) {
-      slice.push(fromCsvRecord(table, record));
+  let next = from;
+  for await (const chunk of readCsvFrom(body, from, { header: table.columns.map((c) => c.name) })) {
+    for (const record of chunk.records) {
+      rows.push(fromCsvRecord(table, record));
       for (const field of record.fields) chars += field.length;
     }
-    if (slice.length >= SLICE_ROWS || chars >= SLICE_CHARS) {
-      yield slice;
-      slice = [];
+    next = chunk.next;
+    if (rows.length >= SLICE_ROWS || chars >= SLICE_CHARS) {
+      yield { rows, next };
+      rows = [];
       chars = 0;
     }
   }
-  if (slice.length) yield slice;
+  // The last slice may hold no rows: it carries the position at the end of the file.
+  if (rows.length || next.offset !== from.offset) yield { rows, next };
 }
 
 /** The next slice; a failure (malformed input) is kept for whoever awaits it, never left unhandled meanwhile. */
-function nextSlice(slices: AsyncIterator<SourceRow[]>): Promise<IteratorResult<SourceRow[]>> {
+function nextSlice(slices: AsyncIterator<Slice>): Promise<IteratorResult<Slice>> {
   const next = slices.next();
   next.catch(() => undefined);
   return next;

@@ -27,18 +27,28 @@ export function newRun(table: TableName, kind: RunKind, source: string, dryRun: 
     error: null,
     idempotencyKey: null,
     detail: null,
+    blobEtag: null,
+    bytesTotal: null,
+    checkpoint: null,
+    leaseOwner: null,
+    leaseExpiresAt: null,
+    attempts: null,
+    cancelRequested: null,
   };
 }
 
-export function finishRun(run: RunRecord, error?: Error): void {
-  run.status = error ? 'failed' : 'succeeded';
+export function finishRun(run: RunRecord, error?: Error, status: 'succeeded' | 'cancelled' = 'succeeded'): void {
+  run.status = error ? 'failed' : status;
   run.error = error ? error.message : null;
   run.finishedAt = run.heartbeatAt = new Date().toISOString();
 }
 
 /** The run as clients see it. A run whose process died is reported as `interrupted`, not `running` forever. */
 export function describeRun(run: RunRecord, now = Date.now()) {
-  const stale = run.status === 'running' && now - Date.parse(run.heartbeatAt) > STALE_AFTER_MS;
+  // A load's lease says whether its worker is alive; runs from before leases, their heartbeat.
+  const stale =
+    run.status === 'running' &&
+    (run.leaseExpiresAt ? Date.parse(run.leaseExpiresAt) < now : now - Date.parse(run.heartbeatAt) > STALE_AFTER_MS);
   return {
     runId: run.id,
     table: run.table,
@@ -53,12 +63,41 @@ export function describeRun(run: RunRecord, now = Date.now()) {
     inserted: run.inserted,
     skipped: run.skipped,
     rejected: run.rejected,
-    error: stale
-      ? `the process running it stopped; the ${run.inserted} rows it had committed are kept, and running it again is safe`
-      : run.error,
+    ...(run.kind === 'load' && loadProgress(run, now)),
+    error: stale ? interruptedBecause(run) : run.error,
     ...(run.kind === 'restore'
       ? { detail: run.detail }
       : { reasons: topReasons(run), ...(run.detail?.warning ? { warning: run.detail.warning } : {}) }),
+  };
+}
+
+function resumable(run: RunRecord): boolean {
+  return run.source.startsWith('blob:') && run.blobEtag !== null;
+}
+
+function interruptedBecause(run: RunRecord): string {
+  return resumable(run)
+    ? `its worker stopped; the ${run.inserted} rows it had committed are kept, and it goes on from there when queued again (within a minute)`
+    : `the process running it stopped; the ${run.inserted} rows it had committed are kept, and running it again is safe`;
+}
+
+/** A load's progress as of its last commit: bytes and lines read, speed and, while it runs, the time left. */
+function loadProgress(run: RunRecord, now: number) {
+  const bytesDone = run.checkpoint?.offset ?? null;
+  const end = run.finishedAt ? Date.parse(run.finishedAt) : Math.min(now, Date.parse(run.heartbeatAt));
+  const seconds = Math.max(0.001, (end - Date.parse(run.startedAt)) / 1000);
+  const total = run.bytesTotal;
+  const live = run.status === 'running' || run.status === 'queued';
+  return {
+    bytesTotal: total,
+    bytesDone,
+    percent:
+      total && bytesDone !== null ? Math.min(100, Math.floor((bytesDone / total) * 1000) / 10) : run.status === 'succeeded' ? 100 : null,
+    line: run.checkpoint?.line ?? null,
+    rowsPerSecond: run.received > 0 ? Math.round(run.received / seconds) : 0,
+    etaSeconds: live && total && bytesDone ? Math.max(0, Math.round(((total - bytesDone) * seconds) / bytesDone)) : null,
+    attempts: run.attempts ?? 0,
+    updatedAt: run.heartbeatAt,
   };
 }
 

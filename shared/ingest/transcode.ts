@@ -30,6 +30,11 @@ function refuse(message: string, charset: string): never {
   );
 }
 
+/** The charset parameter of a Content-Type value, if it has one. */
+export function charsetParam(contentType: string | null | undefined): string | undefined {
+  return /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(contentType ?? '')?.[1];
+}
+
 /** 415 now, for a declared charset that is not decoded here. */
 export function assertSupportedCharset(charset: string | undefined): void {
   const name = charset?.toLowerCase();
@@ -42,7 +47,12 @@ export function assertSupportedCharset(charset: string | undefined): void {
  * start full of NUL bytes without one is refused (UTF-16 that did not say so); anything else is
  * read as UTF-8, whose invalid bytes reject their own rows.
  */
-export async function* toUtf8(bytes: AsyncIterable<Uint8Array>, charset: string | undefined): AsyncGenerator<Uint8Array> {
+export async function* toUtf8(
+  bytes: AsyncIterable<Uint8Array>,
+  charset: string | undefined,
+  /** Told, once the file's start is read, the charset it is decoded from (undefined: passed through as UTF-8). */
+  decided?: (label: string | undefined) => void,
+): AsyncGenerator<Uint8Array> {
   assertSupportedCharset(charset);
   const declared = charset?.toLowerCase();
   const iterator = bytes[Symbol.asyncIterator]();
@@ -65,6 +75,7 @@ export async function* toUtf8(bytes: AsyncIterable<Uint8Array>, charset: string 
       'utf-16le',
     );
   }
+  decided?.(label);
   if (label === undefined) {
     yield first.value;
     for (let more = await iterator.next(); !more.done; more = await iterator.next()) yield more.value;

@@ -1,5 +1,5 @@
 import { RestError, type BlobServiceClient } from '@azure/storage-blob';
-import { InvalidInputError, NotFoundError } from '../errors';
+import { ConflictError, InvalidInputError, NotFoundError } from '../errors';
 import { hasControlCharacter } from '../controlCharacters';
 
 /** What the service reads and writes in Blob Storage. */
@@ -9,20 +9,29 @@ export class BlobStorage {
     private readonly historicContainer: string,
   ) {}
 
-  /**
-   * Streams a historical file from the historic container. The path is checked first so that no
-   * other container, and nothing outside this one, can be named.
-   */
-  async openHistoric(path: string): Promise<{ bytes: AsyncIterable<Uint8Array>; contentType: string | undefined }> {
+  /** The version of a historical file that a load will read: its ETag, size and declared type; 404 if it does not exist. */
+  async historicVersion(path: string): Promise<BlobVersion> {
     const name = validBlobPath(path);
     try {
-      const download = await this.service.getContainerClient(this.historicContainer).getBlobClient(name).download();
-      return { bytes: download.readableStreamBody as AsyncIterable<Uint8Array>, contentType: download.contentType };
+      const properties = await this.service.getContainerClient(this.historicContainer).getBlobClient(name).getProperties();
+      return { path: name, etag: properties.etag!, size: properties.contentLength ?? 0, contentType: properties.contentType };
     } catch (error) {
       if (error instanceof RestError && error.statusCode === 404) {
         throw new NotFoundError(`no blob "${name}" in the container "${this.historicContainer}"`, 'blob_not_found');
       }
       throw error;
+    }
+  }
+
+  /** The bytes of that version from `offset` on; a blob replaced since fails with blob_changed. */
+  async readVersion(version: BlobVersion, offset: number): Promise<AsyncIterable<Uint8Array>> {
+    const client = this.service.getContainerClient(this.historicContainer).getBlobClient(version.path);
+    if (offset >= version.size) return (async function* () {})();
+    try {
+      const download = await client.download(offset, undefined, { conditions: { ifMatch: version.etag } });
+      return changedAsBlobChanged(download.readableStreamBody as AsyncIterable<Uint8Array>, version);
+    } catch (error) {
+      throw blobChangedOr(error, version);
     }
   }
 
@@ -34,6 +43,33 @@ export class BlobStorage {
   /** Throws if the storage account cannot be reached. */
   async ping(): Promise<void> {
     await this.service.getContainerClient(this.historicContainer).exists();
+  }
+}
+
+/** One version of a blob: what a load reads from its first invocation to its last. */
+export interface BlobVersion {
+  readonly path: string;
+  readonly etag: string;
+  readonly size: number;
+  readonly contentType: string | undefined;
+}
+
+function blobChangedOr(error: unknown, version: BlobVersion): unknown {
+  if (error instanceof RestError && (error.statusCode === 412 || error.statusCode === 404)) {
+    return new ConflictError(
+      `the blob "${version.path}" was replaced or deleted after the load began (ETag ${version.etag}); what was committed stays: load the new file as a new load`,
+      'blob_changed',
+    );
+  }
+  return error;
+}
+
+/** A download whose retries (after a dropped connection) meet a replaced blob fails as blob_changed too. */
+async function* changedAsBlobChanged(bytes: AsyncIterable<Uint8Array>, version: BlobVersion): AsyncGenerator<Uint8Array> {
+  try {
+    yield* bytes;
+  } catch (error) {
+    throw blobChangedOr(error, version);
   }
 }
 

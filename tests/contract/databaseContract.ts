@@ -8,12 +8,14 @@
  * `open` gives a fresh, empty, migrated database for each test; `dispose` removes it.
  */
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
-import type { Database } from '../../shared/db';
+import type { Database, RunRecord } from '../../shared/db';
 import { getTable, TABLES, type Row, type TableDef } from '../../shared/tables';
 import { insertBatch } from '../../shared/ingest/insertBatch';
 import { loadCsv } from '../../shared/ingest/loadCsv';
 import { fromJsonElement, type SourceRow } from '../../shared/ingest/SourceRow';
-import { newRun } from '../../shared/ingest/runs';
+import { describeRun, newRun } from '../../shared/ingest/runs';
+import { Lease } from '../../shared/ingest/Lease';
+import { LeaseLostError } from '../../shared/ingest/LeaseLostError';
 import { BackupStore, type BackupSet } from '../../shared/backup/BackupStore';
 import { backupTable, writeSet } from '../../shared/backup/backupTable';
 import { restoreSet, restoreTable } from '../../shared/backup/restore';
@@ -337,6 +339,67 @@ export function describeDatabaseContract(name: string, target: ContractTarget): 
         await expect(db.write((tx) => tx.clearTables([departments, jobs]), { replacing: [jobs] })).rejects.toThrow(/departments/);
         expect(await db.countRows(departments)).toBe(3);
         expect(await db.countRows(jobs)).toBe(3);
+      });
+
+      it("stores a load's checkpoint and lease with its run, in the same commit as its rows", async () => {
+        const run: RunRecord = {
+          ...newRun('departments', 'load', 'blob:2024/departments.csv', false),
+          status: 'running',
+          blobEtag: '"0x8DC1234567890AB"',
+          bytesTotal: 123_456_789_012,
+          checkpoint: { offset: 4_096, line: 101, first: false, fixFormat: false, skipping: false },
+          leaseOwner: 'worker-a',
+          leaseExpiresAt: new Date(Date.now() + 30_000).toISOString(),
+          attempts: 2,
+          cancelRequested: false,
+        };
+        const failed = db.write(async (tx) => {
+          await tx.saveRun(run);
+          await tx.insertRows(departments, [[1, 'One']]);
+          throw new Error('the worker died');
+        });
+        await expect(failed).rejects.toThrow('the worker died');
+        expect(await db.getRun(run.id)).toBeUndefined();
+        await db.write(async (tx) => {
+          await tx.saveRun(run);
+          await tx.insertRows(departments, [[1, 'One']]);
+        });
+        expect(await db.getRun(run.id)).toEqual(run);
+        // The next commit moves the checkpoint with its rows, or neither moves.
+        const next = { ...run, checkpoint: { ...run.checkpoint!, offset: 8_192, line: 201 }, attempts: 3, cancelRequested: true };
+        await expect(
+          db.write(async (tx) => {
+            await tx.insertRows(departments, [[2, 'Two']]);
+            await tx.saveRun(next);
+            throw new Error('again');
+          }),
+        ).rejects.toThrow('again');
+        expect(await db.getRun(run.id)).toEqual(run);
+        expect(await db.countRows(departments)).toBe(1);
+        await db.write(async (tx) => {
+          await tx.insertRows(departments, [[2, 'Two']]);
+          await tx.saveRun(next);
+        });
+        expect(await db.getRun(run.id)).toEqual(next);
+        expect(await db.countRows(departments)).toBe(2);
+      });
+
+      it('gives a run to one worker at a time: another worker is refused, and an expired lease shows the run interrupted', async () => {
+        const run: RunRecord = { ...newRun('departments', 'load', 'blob:x.csv', false), blobEtag: '"e"', bytesTotal: 10 };
+        const a = new Lease(db, run.id, 'worker-a', 2_000);
+        const b = new Lease(db, run.id, 'worker-b', 2_000);
+        a.hold(run);
+        await db.write((tx) => tx.saveRun(run));
+        await expect(db.write(() => b.mustStop({ ...run }))).rejects.toBeInstanceOf(LeaseLostError);
+        expect(await db.write(() => a.mustStop({ ...run }))).toBe(false);
+        expect(describeRun((await db.getRun(run.id))!).status).toBe('running');
+        await new Promise((resolve) => setTimeout(resolve, 2_100));
+        expect(describeRun((await db.getRun(run.id))!).status).toBe('interrupted');
+        // Renewed by its holder, it is live again; a cancel is seen at the holder's next commit.
+        await a.renew({ ...run });
+        expect(describeRun((await db.getRun(run.id))!).status).toBe('running');
+        await db.write(async (tx) => tx.saveRun({ ...(await db.getRun(run.id))!, cancelRequested: true }));
+        expect(await db.write(() => a.mustStop({ ...run }))).toBe(true);
       });
 
       it('lists runs newest first, by table and kind', async () => {

@@ -18,7 +18,7 @@ export const ROOT = path.resolve(__dirname, '..', '..');
 export const HOST_JS = path.join(ROOT, 'dist', 'local', 'host.js');
 
 const READY = /Functions on (http:\/\/127\.0\.0\.1:\d+) \(data in (.*)\)/;
-const STORAGE = /Storage: Azurite on http:\/\/127\.0\.0\.1:(\d+)/;
+const STORAGE = /Storage: Azurite on http:\/\/127\.0\.0\.1:(\d+) \(blob\) and :(\d+) \(queue\)/;
 
 export function requireDist(): void {
   if (!fs.existsSync(HOST_JS)) {
@@ -62,7 +62,17 @@ export async function startHost(options: StartOptions | Record<string, string | 
     'env' in options || 'dataDir' in options ? (options as StartOptions) : { env: options as Record<string, string | undefined> };
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'ingest-test-'));
   // Any free ports: tests run hosts side by side.
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', AZURITE_BLOB_PORT: '0', DATA_DIR: dataDir, ...opts.env };
+  // Hosts sharing one Azurite do not share a load queue: each has its own database.
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: '0',
+    AZURITE_BLOB_PORT: '0',
+    AZURITE_QUEUE_PORT: '0',
+    DATA_DIR: dataDir,
+    LOAD_QUEUE: `loads-${Math.random().toString(36).slice(2, 10)}`,
+    LOCAL_QUEUE_MAX_POLL_MS: '500',
+    ...opts.env,
+  };
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
   if (!opts.env || !('AzureWebJobsStorage' in opts.env)) delete env.AzureWebJobsStorage;
 
@@ -75,7 +85,7 @@ export async function startHost(options: StartOptions | Record<string, string | 
   let stdoutText: string | undefined = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
-  const ready = await new Promise<{ url: string; azuritePort?: number }>((resolve, reject) => {
+  const ready = await new Promise<{ url: string; azuritePort?: number; queuePort?: number }>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`the host did not print its ready line within 30 s:\n${log}`));
@@ -96,7 +106,7 @@ export async function startHost(options: StartOptions | Record<string, string | 
         child.off('exit', onExit);
         const s = STORAGE.exec(stdoutText);
         stdoutText = undefined;
-        resolve({ url: m[1], azuritePort: s ? Number(s[1]) : undefined });
+        resolve({ url: m[1], azuritePort: s ? Number(s[1]) : undefined, queuePort: s ? Number(s[2]) : undefined });
       }
     });
     child.stderr!.on('data', append);
@@ -113,6 +123,7 @@ export async function startHost(options: StartOptions | Record<string, string | 
       }
       // Azurite ends with the host (on SIGTERM the host stops it; on SIGKILL its IPC channel closes).
       if (ready.azuritePort) await waitForPortClosed(ready.azuritePort, 15_000);
+      if (ready.queuePort) await waitForPortClosed(ready.queuePort, 15_000);
       running.delete(handle);
     })();
     return done;
@@ -122,7 +133,8 @@ export async function startHost(options: StartOptions | Record<string, string | 
     dataDir,
     process: child,
     azuritePort: ready.azuritePort,
-    storageConnection: ready.azuritePort === undefined ? undefined : azuriteModule().connectionStringFor(ready.azuritePort),
+    storageConnection:
+      ready.azuritePort === undefined ? undefined : azuriteModule().connectionStringFor(ready.azuritePort, ready.queuePort!),
     output: () => log,
     stop: () => finish('SIGTERM'),
     kill: () => finish('SIGKILL'),
@@ -189,6 +201,24 @@ export function postJson(base: string, route: string, value: unknown, contentTyp
     headers: { 'content-type': contentType },
     body: typeof value === 'string' ? value : JSON.stringify(value),
   });
+}
+
+/** Queues a load of a blob of the historic container and waits for its run to end: the run as GET /api/runs/{id} gives it. */
+export async function loadBlob(base: string, table: string, body: unknown, query = '', timeoutMs = 120_000): Promise<ApiResponse> {
+  const queued = await postJson(base, `/api/tables/${table}/load${query}`, body);
+  if (queued.status !== 202 && queued.status !== 200) return queued;
+  return waitForRun(base, queued.body.runId, timeoutMs);
+}
+
+/** Polls a run until it has ended: not queued or running, nor interrupted (its worker died; it is queued again). */
+export async function waitForRun(base: string, runId: string, timeoutMs = 120_000): Promise<ApiResponse> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const run = await get(base, `/api/runs/${runId}`);
+    if (run.status !== 200 || !['queued', 'running', 'interrupted'].includes(run.body.status)) return run;
+    if (Date.now() > deadline) throw new Error(`run ${runId} still ${run.body.status} after ${timeoutMs} ms: ${run.text}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 export function postCsv(base: string, route: string, text: string | Buffer, contentType = 'text/csv'): Promise<ApiResponse> {
@@ -276,6 +306,19 @@ export async function allRows(base: string, table: string): Promise<Record<strin
 }
 
 /** A fresh temp folder (removed by the caller, or left in os.tmpdir()). */
+/** Every rejection a query of GET /api/rejections lists, page by page. */
+export async function allRejections(base: string, query: string): Promise<any[]> {
+  const out: any[] = [];
+  let after = 0;
+  for (;;) {
+    const res = await get(base, `/api/rejections?${query}&afterId=${after}&limit=1000`);
+    if (res.status !== 200) throw new Error(`GET /api/rejections answered ${res.status}: ${res.text}`);
+    out.push(...res.body.rejections);
+    if (res.body.nextAfterId === null) return out;
+    after = res.body.nextAfterId;
+  }
+}
+
 export function tempDir(prefix = 'ingest-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }

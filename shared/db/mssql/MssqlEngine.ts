@@ -29,8 +29,6 @@ import { MssqlStatements } from './statements';
 import { bind, fromStored } from './values';
 
 const SNAPSHOT_PAGE_ROWS = 5_000;
-/** Scratch tables (dry runs) outlive a process that died; older ones are dropped at startup. */
-const STALE_SCRATCH_MS = 24 * 60 * 60_000;
 
 export interface MssqlOptions {
   /** The schema holding the service's tables: `dbo` in production, a throwaway one in tests. */
@@ -41,7 +39,7 @@ export interface MssqlOptions {
 export class MssqlEngine implements Engine {
   readonly dialect = 'mssql' as const;
   /** SQL Server's bulk copy checks foreign keys with checkConstraints; Babelfish's skips the triggers that enforce them. */
-  capabilities = { bulkInsertChecksForeignKeys: true, parallelSnapshot: false };
+  capabilities = { bulkInsertChecksForeignKeys: true, parallelSnapshot: false, snapshotBetweenWrites: false };
   readonly syntax: Engine['syntax'];
   readonly metrics: Engine['metrics'];
   private readonly names: MssqlNames;
@@ -74,7 +72,6 @@ export class MssqlEngine implements Engine {
     const transaction = await this.begin({});
     try {
       for (const statement of schemaStatements(this.names)) await transaction.batch(statement);
-      await this.dropStaleScratchTables(transaction);
       await transaction.commit();
     } catch (error) {
       await transaction.rollback().catch(() => undefined); // the original error is the one to report
@@ -136,12 +133,19 @@ export class MssqlEngine implements Engine {
     return new MssqlSnapshot(transaction, this.statements);
   }
 
-  async createScratch(table: TableDef): Promise<string> {
+  async createScratch(table: TableDef, name: string): Promise<void> {
     // A real table, not a #temp one: a pool gives each transaction whichever connection is free,
     // and a session's #temp table is visible on its own connection only.
-    const name = `scratch_${table.name}_${Date.now()}_${Math.random().toString(36).slice(2, 8)}`;
     await this.ddl(ifNoTable(this.names, name, createTable(table, this.names, name)));
-    return name;
+  }
+
+  async scratchTables(): Promise<string[]> {
+    const found = await this.query(
+      this.statements.scratchTables(),
+      { schema: { type: 'string', value: this.names.schema, maxLength: 128 } },
+      [{ name: 'name', type: 'string' }],
+    );
+    return found.map(([name]) => name as string);
   }
 
   async dropScratch(name: string): Promise<void> {
@@ -176,18 +180,6 @@ export class MssqlEngine implements Engine {
   private async ddl(text: string): Promise<void> {
     const pool = await this.connected();
     await this.withRetry(() => pool.request().batch(text));
-  }
-
-  private async dropStaleScratchTables(transaction: MssqlTransaction): Promise<void> {
-    const found = await transaction.query(
-      this.statements.scratchTables(),
-      { schema: { type: 'string', value: this.names.schema, maxLength: 128 } },
-      [{ name: 'name', type: 'string' }],
-    );
-    for (const [name] of found as string[][]) {
-      const created = Number(/_(\d+)_[a-z0-9]+$/.exec(name)?.[1]);
-      if (created && Date.now() - created > STALE_SCRATCH_MS) await transaction.batch(this.statements.dropTable(name));
-    }
   }
 }
 

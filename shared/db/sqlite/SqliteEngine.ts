@@ -19,7 +19,7 @@ const INSERT_MESSAGE_ROWS = 1_000;
 
 export class SqliteEngine implements Engine {
   readonly dialect = 'sqlite' as const;
-  readonly capabilities = { bulkInsertChecksForeignKeys: true, parallelSnapshot: true };
+  readonly capabilities = { bulkInsertChecksForeignKeys: true, parallelSnapshot: true, snapshotBetweenWrites: true };
   readonly syntax = SQLITE_SYNTAX;
   readonly metrics = SQLITE_METRICS;
   private readonly writer: WriterThread;
@@ -48,15 +48,27 @@ export class SqliteEngine implements Engine {
   async beginSnapshot(tables: readonly TableDef[]): Promise<EngineSnapshot> {
     // Every read of the snapshot begins while this holds the write lock: no commit falls between them.
     const transaction = await this.begin({});
+    let snapshot: EngineSnapshot | undefined;
     try {
-      return await transaction.beginSnapshot(tables);
-    } finally {
+      snapshot = await transaction.beginSnapshot(tables);
       await transaction.rollback();
+      return snapshot;
+    } catch (error) {
+      await snapshot?.close();
+      await transaction.rollback().catch(() => undefined); // the original error is the one to report
+      throw error;
     }
   }
 
-  createScratch(table: TableDef): Promise<string> {
-    return this.writer.call('createScratch', table.name);
+  async createScratch(table: TableDef, name: string): Promise<void> {
+    await this.writer.call('createScratch', table.name, name);
+  }
+
+  async scratchTables(): Promise<string[]> {
+    const found = await this.query(`SELECT name FROM sqlite_schema WHERE type = 'table' AND name LIKE 'scratch\\_%' ESCAPE '\\'`, {}, [
+      { name: 'name', type: 'string' },
+    ]);
+    return found.map(([name]) => name as string);
   }
 
   async dropScratch(name: string): Promise<void> {

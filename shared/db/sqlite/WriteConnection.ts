@@ -26,7 +26,6 @@ const WRITER_CACHE_KIB = 32 * 1024;
 export class WriteConnection {
   private readonly connection: BetterSqlite3.Database;
   private readonly statements = new Map<string, Statement>();
-  private scratchCount = 0;
   /** Set while a transaction begun by beginReplacing runs. */
   private foreignKeysOff = false;
 
@@ -40,10 +39,13 @@ export class WriteConnection {
   }
 
   migrate(): void {
-    this.connection.transaction(() => {
-      this.addColumns();
-      for (const sql of schemaStatements()) this.connection.exec(sql);
-    })();
+    // IMMEDIATE: holding the write lock before it reads the schema, two processes migrating at once take turns.
+    this.connection
+      .transaction(() => {
+        this.addColumns();
+        for (const sql of schemaStatements()) this.connection.exec(sql);
+      })
+      .immediate();
   }
 
   /** Adds the columns that tables of an earlier version lack (their indexes follow in the schema statements). */
@@ -107,19 +109,17 @@ export class WriteConnection {
     const table = STORED_TABLES.find((t) => t.name === tableName)!;
     const columns = writtenColumns(table);
     const statement = this.prepared(
-      `INSERT INTO ${target ? `temp.${quote(target)}` : quote(table.name)} (${columns.map((c) => quote(c.name)).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
+      `INSERT INTO ${quote(target ?? table.name)} (${columns.map((c) => quote(c.name)).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
     );
     for (const row of rows) statement.run(row as unknown[]);
   }
 
-  createScratch(tableName: TableName): string {
-    const name = `scratch_${tableName}_${++this.scratchCount}`;
-    this.connection.exec(createTable(getTable(tableName), name, 'TEMP '));
-    return name;
+  createScratch(tableName: TableName, name: string): void {
+    this.connection.exec(createTable(getTable(tableName), name));
   }
 
   dropScratch(name: string): void {
-    this.connection.exec(`DROP TABLE IF EXISTS temp.${quote(name)}`);
+    this.connection.exec(`DROP TABLE IF EXISTS ${quote(name)}`);
     for (const key of this.statements.keys()) if (key.includes(quote(name))) this.statements.delete(key);
   }
 

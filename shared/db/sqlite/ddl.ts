@@ -31,10 +31,10 @@ function columnDefinition(table: StoredTable, column: StoredColumn, withConstrai
 }
 
 /** CREATE TABLE for `name` with the columns of `table`: the table itself, or a scratch copy without foreign keys. */
-export function createTable(table: StoredTable, name: string = table.name, prefix = ''): string {
+export function createTable(table: StoredTable, name: string = table.name): string {
   const columns = table.columns.map((c) => columnDefinition(table, c, name === table.name)).join(', ');
   // STRICT: a value of the wrong type is an error, as it would be on Azure SQL.
-  return `CREATE ${prefix}TABLE IF NOT EXISTS ${quote(name)} (${columns}) STRICT`;
+  return `CREATE TABLE IF NOT EXISTS ${quote(name)} (${columns}) STRICT`;
 }
 
 /** ALTER TABLE that adds `column`, for a table created before it. */
