@@ -9,7 +9,9 @@
  * sqliteImport) and prints the ratio.
  * Then the latency of 1000-row JSON batches sent by 8 concurrent clients, and the metrics. Last,
  * where a Babelfish install exists, the load, backup and restore through the Azure SQL code path
- * over TDS (bench/tdsBench.ts; BENCH_TDS=0 skips it).
+ * over TDS (bench/tdsBench.ts; BENCH_TDS=0 skips it). Then the asynchronous load from the historic
+ * container against the synchronous one (bench/asyncBench.ts, BENCH_ASYNC_ROWS rows; BENCH_ASYNC=0
+ * skips it, BENCH_PART=async runs it alone).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -24,12 +26,24 @@ import { benchMetrics } from './metricsBench';
 import { backupRestoreResults, measureBackupRestore, type BackupRestoreFigures } from './backupBench';
 import { peakRssKib } from './processMemory';
 import { benchTds } from './tdsBench';
+import { benchAsync } from './asyncBench';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 2_000_000);
+const ASYNC_ROWS = Number(process.env.BENCH_ASYNC_ROWS ?? 10_000_000);
 const ROOT = path.resolve(__dirname, '..', '..');
 
 async function main(): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ingest-bench-'));
+  if (process.env.BENCH_PART === 'async') {
+    try {
+      const results = await benchAsync({ startHost, upload }, work, ASYNC_ROWS);
+      console.log('\nIngest benchmark: asynchronous loads');
+      for (const [name, value] of results) console.log(`  ${name.padEnd(34)} ${value}`);
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+    return;
+  }
   try {
     console.log(`Generating ${ROWS.toLocaleString('en')} hired_employees rows in ${work} ...`);
     await writeDataset(path.join(work, 'data'), { rows: ROWS, seed: 42 });
@@ -87,6 +101,7 @@ async function main(): Promise<void> {
     results.push(...metrics);
     if (process.env.BENCH_TDS !== '0')
       results.push(...(await benchTds({ startHost, upload }, file, path.join(work, 'tds-host'), ROWS, load.seconds)));
+    if (process.env.BENCH_ASYNC !== '0') results.push(...(await benchAsync({ startHost, upload }, work, ASYNC_ROWS)));
 
     console.log('\nIngest benchmark');
     for (const [name, value] of results) console.log(`  ${name.padEnd(34)} ${value}`);
@@ -105,7 +120,7 @@ interface Host {
 /** The local host in its own process, so that its peak RSS is its own. */
 async function startHost(dataDir: string, env: Record<string, string> = {}): Promise<Host> {
   const child = spawn(process.execPath, [...HOST_NODE_FLAGS, path.join(ROOT, 'dist', 'local', 'host.js')], {
-    env: { ...process.env, PORT: '0', AZURITE_BLOB_PORT: '0', DATA_DIR: dataDir, AzureWebJobsStorage: '', ...env },
+    env: { ...process.env, PORT: '0', AZURITE_BLOB_PORT: '0', AZURITE_QUEUE_PORT: '0', DATA_DIR: dataDir, AzureWebJobsStorage: '', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise<string>((resolve, reject) => {

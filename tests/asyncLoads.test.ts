@@ -104,6 +104,11 @@ async function expectLikeReference(host: HostHandle, run: any): Promise<void> {
   expect(await rejectionsOf(host, run.runId)).toEqual(reference.rejections);
 }
 
+/** Resolves once the run has committed some of its file. */
+async function untilCommitted(host: HostHandle, runId: string): Promise<void> {
+  while (!((await get(host.url, `/api/runs/${runId}`)).body.bytesDone > 0)) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
 async function freshHost(env: Record<string, string> = {}, dataDir?: string): Promise<HostHandle> {
   const host = await startHost({ env: { AzureWebJobsStorage: azurite.connectionString, ...FAST, ...env }, dataDir });
   dirs.push(host.dataDir);
@@ -239,11 +244,7 @@ describe('a load from the historic container', () => {
       await seedTables(host);
       const queued = await postJson(host.url, '/api/tables/hired_employees/load', { blob: 'hostile.csv' });
       const runId = queued.body.runId;
-      for (;;) {
-        const now = (await get(host.url, `/api/runs/${runId}`)).body;
-        if (now.bytesDone > 0) break;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await untilCommitted(host, runId);
       const cancel = await request(`${host.url}/api/runs/${runId}`, { method: 'DELETE' });
       expect([200, 202]).toContain(cancel.status);
       const cancelled = (await waitForRun(host.url, runId)).body;
@@ -302,11 +303,7 @@ describe('a load from the historic container', () => {
       await seedTables(host);
       await upload('changing.csv', path.join(data, 'hostile.csv'));
       const queued = await postJson(host.url, '/api/tables/hired_employees/load', { blob: 'changing.csv' });
-      for (;;) {
-        const now = (await get(host.url, `/api/runs/${queued.body.runId}`)).body;
-        if (now.bytesDone > 0) break;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await untilCommitted(host, queued.body.runId);
       await upload('changing.csv', path.join(data, 'departments.csv'));
       const run = (await waitForRun(host.url, queued.body.runId)).body;
       expect(run.status).toBe('failed');
