@@ -7,7 +7,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { HttpRequest, HttpResponse, InvocationContext, type HttpRequestInit, type HttpResponseInit } from '@azure/functions';
+import {
+  HttpRequest,
+  HttpResponse,
+  InvocationContext,
+  type HttpRequestInit,
+  type HttpResponseInit,
+  type TriggerMetadata,
+} from '@azure/functions';
 
 export function toHttpRequest(req: IncomingMessage, url: URL, params: Record<string, string>): HttpRequest {
   const headers = new Headers();
@@ -25,10 +32,11 @@ export function toHttpRequest(req: IncomingMessage, url: URL, params: Record<str
   return new HttpRequest({ nativeRequest, params } as HttpRequestInit);
 }
 
-export function newInvocationContext(functionName: string): InvocationContext {
+export function newInvocationContext(functionName: string, triggerMetadata?: TriggerMetadata): InvocationContext {
   return new InvocationContext({
     invocationId: randomUUID(),
     functionName,
+    triggerMetadata,
     logHandler: (level, ...args) => {
       if (level === 'trace' || level === 'debug') return;
       const line = [`[${functionName}]`, ...args];

@@ -6,10 +6,9 @@
  * `visibilityTimeout` on failure, and moved to `<queue>-poison` after `maxDequeueCount` attempts.
  */
 import fs from 'node:fs';
-import { randomUUID } from 'node:crypto';
-import { InvocationContext } from '@azure/functions';
 import { QueueServiceClient, type DequeuedMessageItem, type QueueClient } from '@azure/storage-queue';
 import type { Registration } from './functionsCore';
+import { newInvocationContext } from './httpAdapter';
 import { resolveSetting } from './timers';
 
 export interface QueueSettings {
@@ -144,24 +143,13 @@ class QueueListener {
       },
       (this.settings.invisibleSeconds * 1000) / 2,
     );
-    const context = new InvocationContext({
-      invocationId: randomUUID(),
-      functionName: this.registration.name,
-      logHandler: (level, ...args) => {
-        if (level === 'trace' || level === 'debug') return;
-        (level === 'error' || level === 'critical' || level === 'warning' ? console.error : console.log)(
-          `[${this.registration.name}]`,
-          ...args,
-        );
-      },
-      triggerMetadata: {
-        id: message.messageId,
-        popReceipt: message.popReceipt,
-        dequeueCount: message.dequeueCount,
-        insertionTime: message.insertedOn.toISOString(),
-        expirationTime: message.expiresOn.toISOString(),
-        nextVisibleTime: message.nextVisibleOn.toISOString(),
-      },
+    const context = newInvocationContext(this.registration.name, {
+      id: message.messageId,
+      popReceipt: message.popReceipt,
+      dequeueCount: message.dequeueCount,
+      insertionTime: message.insertedOn.toISOString(),
+      expirationTime: message.expiresOn.toISOString(),
+      nextVisibleTime: message.nextVisibleOn.toISOString(),
     });
     let failed = false;
     try {

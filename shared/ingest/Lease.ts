@@ -31,16 +31,24 @@ export class Lease {
 
   /** Gives the run up; it stays live for a lease's length, for a continuation to take it. */
   release(run: RunRecord): void {
-    this.hold(run);
-    run.leaseOwner = null;
+    leaveUnheld(run, this.leaseMs);
   }
 
   /** Saves the run as of its last commit with the lease renewed, unless another worker holds it now. */
-  async renew(committed: RunRecord): Promise<void> {
+  renew(committed: RunRecord): Promise<void> {
+    return this.saveIfHeld(committed, (run) => this.hold(run));
+  }
+
+  /** Saves the run as of its last commit with the lease given up, unless another worker holds it now. */
+  giveUp(committed: RunRecord): Promise<void> {
+    return this.saveIfHeld(committed, (run) => this.release(run));
+  }
+
+  private async saveIfHeld(committed: RunRecord, mark: (run: RunRecord) => void): Promise<void> {
     await this.db.write(async (tx) => {
       const stored = await this.db.getRun(this.runId);
       if (stored?.leaseOwner !== this.owner) return;
-      this.hold(committed);
+      mark(committed);
       committed.cancelRequested = stored.cancelRequested;
       await tx.saveRun(committed);
     });
@@ -56,4 +64,22 @@ export class Lease {
     run.cancelRequested = stored.cancelRequested;
     return !!stored.cancelRequested;
   }
+}
+
+/** Marks `run` as held by no worker, live for `leaseMs`: for a continuation, or a first worker, to take it. */
+export function leaveUnheld(run: RunRecord, leaseMs: number): void {
+  const now = Date.now();
+  run.leaseOwner = null;
+  run.leaseExpiresAt = new Date(now + leaseMs).toISOString();
+  run.heartbeatAt = new Date(now).toISOString();
+}
+
+/** Until when (epoch ms) a worker holds the run; 0 if none does. */
+export function heldUntil(run: RunRecord): number {
+  return run.leaseOwner && run.leaseExpiresAt ? Date.parse(run.leaseExpiresAt) : 0;
+}
+
+/** Whether the run's lease, held or not, has run out (or it never had one). */
+export function leaseExpired(run: RunRecord, now = Date.now()): boolean {
+  return !run.leaseExpiresAt || Date.parse(run.leaseExpiresAt) < now;
 }

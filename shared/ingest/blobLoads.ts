@@ -13,9 +13,9 @@ import type { LoadQueue } from '../storage/LoadQueue';
 import { getTable, type TableDef } from '../tables';
 import { applyFile, rowSlices, stoppedBecause, type ApplyEnd } from './loadCsv';
 import type { RejectionLogger } from './applyRows';
-import { Lease } from './Lease';
+import { heldUntil, Lease, leaseExpired, leaveUnheld } from './Lease';
 import { LeaseLostError } from './LeaseLostError';
-import { finishRun, newRun } from './runs';
+import { finishRun, isPendingLoad, newRun } from './runs';
 import { assertSupportedCharset, charsetParam, toUtf8 } from './transcode';
 
 /** How long an Idempotency-Key is remembered: a retry after that is a new load. */
@@ -67,7 +67,7 @@ export async function queueBlobLoad(
       checkpoint: START_OF_FILE,
     } satisfies Partial<RunRecord>);
     // Not held by anyone: a message lost before it was sent is sent again once this expires (requeueStalledLoads).
-    new Lease(db, run.id, '', leaseMs).release(run);
+    leaveUnheld(run, leaseMs);
     await tx.saveRun(run);
     return { run, created: true };
   });
@@ -115,7 +115,7 @@ export async function workOnLoad(
     release = claimLoad(db, table, run.id);
   } catch (error) {
     // A restore of the table is running here: try again once it has had time to end.
-    await giveUp(db, lease, run);
+    await lease.giveUp(run);
     await queue.send({ runId }, Math.ceil(settings.leaseMs / 1000));
     if (error instanceof ServiceError) return 'paused';
     throw error;
@@ -126,12 +126,12 @@ export async function workOnLoad(
     if (failure && !(failure instanceof ServiceError)) {
       // Retried by the queue: the run keeps its state, with the error that stopped this attempt.
       committed.error = stoppedBecause(failure, committed);
-      await giveUp(db, lease, committed);
+      await lease.giveUp(committed);
       throw failure;
     }
     if (end === 'cancelled') return 'cancelled';
     if (end === 'paused') {
-      await giveUp(db, lease, committed);
+      await lease.giveUp(committed);
       await queue.send({ runId });
       return 'paused';
     }
@@ -201,15 +201,15 @@ async function takeLease(db: Database, lease: Lease, runId: string, leaseMs: num
   for (let attempt = 0; attempt < 2; attempt++) {
     const taken = await db.write(async (tx) => {
       const run = await db.getRun(runId);
-      if (!run || run.kind !== 'load' || (run.status !== 'queued' && run.status !== 'running')) return { run: undefined };
+      if (!run || !isPendingLoad(run)) return { run: undefined };
       if (run.cancelRequested) {
         finishRun(run, undefined, 'cancelled');
         lease.release(run);
         await tx.saveRun(run);
         return { run: undefined };
       }
-      const heldUntil = run.leaseOwner && run.leaseExpiresAt ? Date.parse(run.leaseExpiresAt) : 0;
-      if (heldUntil > Date.now()) return { run: undefined, heldUntil };
+      const until = heldUntil(run);
+      if (until > Date.now()) return { run: undefined, heldUntil: until };
       run.status = 'running';
       run.attempts = (run.attempts ?? 0) + 1;
       run.error = null;
@@ -221,17 +221,6 @@ async function takeLease(db: Database, lease: Lease, runId: string, leaseMs: num
     if (attempt === 0) await new Promise((resolve) => setTimeout(resolve, Math.min(leaseMs, taken.heldUntil - Date.now()) + 50));
   }
   return undefined;
-}
-
-/** Saves the run as committed with its lease given up, unless another worker holds it now. */
-async function giveUp(db: Database, lease: Lease, committed: RunRecord): Promise<void> {
-  await db.write(async (tx) => {
-    const stored = await db.getRun(committed.id);
-    if (stored?.leaseOwner !== lease.owner) return;
-    committed.cancelRequested = stored.cancelRequested;
-    lease.release(committed);
-    await tx.saveRun(committed);
-  });
 }
 
 /** Drops the first `count` bytes of a stream. */
@@ -255,14 +244,13 @@ export async function cancelLoad(db: Database, runId: string): Promise<RunRecord
   return db.write(async (tx) => {
     const run = await db.getRun(runId);
     if (!run) return undefined;
-    if (run.kind !== 'load' || (run.status !== 'queued' && run.status !== 'running')) {
+    if (!isPendingLoad(run)) {
       throw new ConflictError(
         `run ${runId} is a ${run.kind} that is ${run.status}: only a queued or running load can be cancelled`,
         'not_cancellable',
       );
     }
-    const held = run.leaseOwner && run.leaseExpiresAt && Date.parse(run.leaseExpiresAt) > Date.now();
-    if (held) run.cancelRequested = true;
+    if (heldUntil(run) > Date.now()) run.cancelRequested = true;
     else finishRun(run, undefined, 'cancelled');
     await tx.saveRun(run);
     return run;
@@ -281,7 +269,7 @@ export async function resumeLoad(db: Database, queue: LoadQueue, runId: string, 
       );
     }
     Object.assign(stored, { status: 'queued', cancelRequested: false, finishedAt: null, error: null } satisfies Partial<RunRecord>);
-    new Lease(db, stored.id, '', leaseMs).release(stored);
+    leaveUnheld(stored, leaseMs);
     await tx.saveRun(stored);
     return stored;
   });
@@ -293,7 +281,7 @@ export async function resumeLoad(db: Database, queue: LoadQueue, runId: string, 
 export async function failPoisonedLoad(db: Database, runId: string): Promise<void> {
   await db.write(async (tx) => {
     const run = await db.getRun(runId);
-    if (!run || run.kind !== 'load' || (run.status !== 'queued' && run.status !== 'running')) return;
+    if (!run || !isPendingLoad(run)) return;
     finishRun(run, new Error(run.error ?? 'the load failed on every attempt (see the function log)'));
     await tx.saveRun(run);
   });
@@ -307,8 +295,7 @@ export async function requeueStalledLoads(db: Database, queue: LoadQueue): Promi
   const stalled: string[] = [];
   for (const status of ['queued', 'running'] as const) {
     for (const run of await db.listRuns({ kind: 'load', status, limit: 100 })) {
-      const expired = !run.leaseExpiresAt || Date.parse(run.leaseExpiresAt) < Date.now();
-      if (run.source.startsWith('blob:') && run.blobEtag && expired) stalled.push(run.id);
+      if (run.source.startsWith('blob:') && run.blobEtag && leaseExpired(run)) stalled.push(run.id);
     }
   }
   for (const runId of stalled) await queue.send({ runId });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { RunKind, RunRecord } from '../db';
 import type { TableName } from '../tables';
 import { topReasons } from './reasonSummary';
+import { leaseExpired } from './Lease';
 
 /** A running load saves its heartbeat at least this often, even while it waits for the client's bytes. */
 export const HEARTBEAT_MS = 15_000;
@@ -47,8 +48,7 @@ export function finishRun(run: RunRecord, error?: Error, status: 'succeeded' | '
 export function describeRun(run: RunRecord, now = Date.now()) {
   // A load's lease says whether its worker is alive; runs from before leases, their heartbeat.
   const stale =
-    run.status === 'running' &&
-    (run.leaseExpiresAt ? Date.parse(run.leaseExpiresAt) < now : now - Date.parse(run.heartbeatAt) > STALE_AFTER_MS);
+    run.status === 'running' && (run.leaseExpiresAt ? leaseExpired(run, now) : now - Date.parse(run.heartbeatAt) > STALE_AFTER_MS);
   return {
     runId: run.id,
     table: run.table,
@@ -99,6 +99,11 @@ function loadProgress(run: RunRecord, now: number) {
     attempts: run.attempts ?? 0,
     updatedAt: run.heartbeatAt,
   };
+}
+
+/** A load that a worker is to do or doing: queued or running (however its lease stands). */
+export function isPendingLoad(run: RunRecord): boolean {
+  return run.kind === 'load' && (run.status === 'queued' || run.status === 'running');
 }
 
 /** Whether the run is still going on: marked running, and its process has not died. */
