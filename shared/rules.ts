@@ -24,8 +24,6 @@ export const MAX_ID = 2147483647;
 /** NVARCHAR(255) holds 255 UTF-16 code units, so that is what "255 characters" means here. */
 export const MAX_TEXT_LENGTH = 255;
 
-const DIGITS = /^[0-9]+$/;
-
 type ValueResult = number | string | { error: string };
 
 /** Checks a CSV row: exactly the table's fields, in column order. */
@@ -119,9 +117,12 @@ function idError(): string {
 }
 
 function parseId(text: string): ValueResult {
-  if (!DIGITS.test(text)) return { error: idError() };
-  // Leading zeros are digits too; more than 10 significant digits is out of range before Number() rounds it.
-  const significant = text.replace(/^0+/, '');
-  const value = significant.length > 10 ? Infinity : Number(significant);
+  // Digit by digit, stopping once past MAX_ID: leading zeros are digits too, and no string is made.
+  let value = 0;
+  for (let i = 0; i < text.length; i++) {
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return { error: idError() };
+    if (value <= MAX_ID) value = value * 10 + digit;
+  }
   return value >= 1 && value <= MAX_ID ? value : { error: idError() };
 }

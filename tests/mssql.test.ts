@@ -9,7 +9,7 @@ import { Parser } from 'node-sql-parser';
 import { readConfig } from '../shared/config';
 import { ConfigurationError } from '../shared/errors';
 import { TABLES, getTable } from '../shared/tables';
-import { bulkTable, createTable, MssqlNames, schemaStatements } from '../shared/db/mssql/ddl';
+import { bulkTable, createTable, dropIndexStatements, indexStatements, MssqlNames, schemaStatements } from '../shared/db/mssql/ddl';
 import { MssqlStatements } from '../shared/db/mssql/statements';
 import { StoreStatements } from '../shared/db/statements';
 import { REJECTED_ROWS } from '../shared/db/auditTables';
@@ -48,6 +48,8 @@ function everyStatement(): string[] {
       store.findRows(table, `scratch_${table.name}_1_a`),
       store.existingIds(table),
       statements.deleteAll(table),
+      ...indexStatements(names, table),
+      ...dropIndexStatements(names, table),
     );
     for (const key of statements.foreignKeysAround([table])) {
       // The grammar takes constraint names bare only; ADD CONSTRAINT ... FOREIGN KEY is checked on its own below.

@@ -126,11 +126,14 @@ async function replaceTables(
         const safety = options.safety === false ? null : await safetyBackup(tx, store, tables, request.kind === 'set');
         detail.safetyBackup = request.kind === 'set' ? (safety?.set ?? null) : (safety?.tables[0].backup ?? null);
         await tx.clearTables(tables);
+        // The tables are empty: their indexes are built once, after the rows, not kept row by row.
+        for (const table of tables) await tx.dropIndexes(table);
         const restored: TableRestored[] = [];
         for (const [i, file] of files.entries()) {
           const rows = await refill(tx, store, file);
           restored.push({ table: file.table.name, backup: file.info.backup, rows, rowsBefore: rowsBefore[i] });
         }
+        for (const table of tables) await tx.buildIndexes(table);
         await refuseBrokenReferences(tx, tables);
         const runIds = runs.map((r) => r.id);
         const response =

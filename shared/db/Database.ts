@@ -150,6 +150,14 @@ export interface WriteTransaction {
    * transaction ends, so the caller checks them before it commits (see `orphans`).
    */
   clearTables(tables: readonly TableDef[]): Promise<void>;
+  /**
+   * Drops `table`'s secondary indexes before many rows are inserted into it: building an index
+   * once, after, costs far less than keeping it row by row. Reads stay correct, only slower;
+   * `buildIndexes`, or the next migrate, creates them again.
+   */
+  dropIndexes(table: TableDef): Promise<void>;
+  /** Creates whichever of `table`'s secondary indexes are missing. */
+  buildIndexes(table: TableDef): Promise<void>;
   /** Values of `child.column` with no row in `parent`: up to `limit` of them with how many rows use each, and the total. */
   orphans(child: TableDef, column: string, parent: TableDef, limit: number): Promise<Orphans>;
   /** Inserts or updates the run. */

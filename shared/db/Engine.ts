@@ -33,7 +33,10 @@ export interface SqlSyntax {
   idsOf(param: string): string;
 }
 
-/** The statements only an engine's own SQL can say well: the metrics, with `@first`, `@last`, `@q2`, `@q3`, `@q4` (datetimes). */
+/**
+ * The statements only an engine's own SQL can say well: the metrics, with `@year` and the year's
+ * bounds `@first`, `@last`, `@q2`, `@q3`, `@q4` (datetimes, see yearBounds), each using what it needs.
+ */
 export interface MetricsStatements {
   /** Columns: department, job, Q1, Q2, Q3, Q4. */
   readonly hiresByQuarter: string;
@@ -71,6 +74,10 @@ export interface EngineTransaction {
   execute(text: string, params: Params): Promise<number>;
   /** Inserts rows of `table`'s written columns, in order, into the table or into the scratch table `target`. */
   insertRows(table: StoredTable, rows: readonly (readonly StoredValue[])[], target?: string): Promise<void>;
+  /** Drops `table`'s secondary indexes: buildIndexes, or the next migrate, creates them again. */
+  dropIndexes(table: TableDef): Promise<void>;
+  /** Creates whichever of `table`'s secondary indexes are missing. */
+  buildIndexes(table: TableDef): Promise<void>;
   /** Deletes every row of `tables`, which begin's `replacing` named. */
   clearTables(tables: readonly TableDef[]): Promise<void>;
   /** The tables as they were when this transaction began: nothing else can have committed since. */

@@ -184,7 +184,7 @@ export class Store implements Database {
 
 function yearParams(year: number): Params {
   const bounds = yearBounds(year);
-  return Object.fromEntries(Object.entries(bounds).map(([name, value]) => [name, param(DATETIME, value)]));
+  return { year: param(COUNT, year), ...Object.fromEntries(Object.entries(bounds).map(([name, value]) => [name, param(DATETIME, value)])) };
 }
 
 function jsonIds(ids: readonly number[]): Params {
@@ -221,6 +221,11 @@ class StoreTransaction implements WriteTransaction {
 
   async findRows(table: TableDef, ids: readonly number[], scratch?: string): Promise<Map<number, Row>> {
     const found = new Map<number, Row>();
+    let lowest = Infinity;
+    for (const id of ids) if (id < lowest) lowest = id;
+    // A file in id order brings ids above every stored one: a single key lookup answers for them all.
+    const [[highest]] = await this.tx.query(this.statements.maxId(table, scratch), {}, [ID]);
+    if (highest === null || lowest > (highest as number)) return found;
     for (const row of await this.tx.query(this.statements.findRows(table, scratch), jsonIds(ids), table.columns)) {
       found.set(row[0] as number, row as Row);
     }
@@ -281,6 +286,16 @@ class StoreTransaction implements WriteTransaction {
     if (undeclared.length) throw new Error(`clearTables: ${undeclared.map((t) => t.name).join(', ')} not declared in write()'s replacing`);
     this.writing();
     await this.tx.clearTables(tables);
+  }
+
+  async dropIndexes(table: TableDef): Promise<void> {
+    this.writing();
+    await this.tx.dropIndexes(table);
+  }
+
+  async buildIndexes(table: TableDef): Promise<void> {
+    this.writing();
+    await this.tx.buildIndexes(table);
   }
 
   async orphans(child: TableDef, column: string, parent: TableDef, limit: number): Promise<Orphans> {

@@ -55,6 +55,11 @@ export class StoreStatements {
     );
   }
 
+  /** The highest id of `table` (or of the scratch table `target`), null when it is empty. */
+  maxId(table: TableDef, target: string = table.name): string {
+    return `SELECT MAX(id) AS id FROM ${this.sql.table(target)}`;
+  }
+
   /** Rows of `table` (or of the scratch table `target`) whose id is in the JSON array @ids. */
   findRows(table: TableDef, target: string = table.name): string {
     return `SELECT ${this.columns(table.columns)} FROM ${this.sql.table(target)} WHERE id IN (${this.sql.idsOf('@ids')})`;

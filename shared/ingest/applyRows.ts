@@ -14,6 +14,8 @@ export interface Rejection {
   readonly reasons: readonly Reason[];
 }
 
+const NO_REASONS: readonly Reason[] = [];
+
 /** Called for each rejected row, so that it reaches the function's log too. */
 export type RejectionLogger = (table: TableDef, rejection: Rejection) => void;
 
@@ -52,13 +54,16 @@ export async function applyRows(
       return { fk, present: await tx.existingIds(fk.target, [...values]) };
     }),
   );
-  const missingReferences = (values: Partial<Row>): Reason[] =>
-    references.flatMap(({ fk, present }) => {
+  // Most rows miss nothing: they share one empty list, and no list is made for them.
+  const missingReferences = (values: Partial<Row>): readonly Reason[] => {
+    let missing: Reason[] | undefined;
+    for (const { fk, present } of references) {
       const value = values[fk.index];
-      return typeof value === 'number' && !present.has(value)
-        ? [{ field: fk.column.name, message: `${fk.target.name} has no id ${value}` }]
-        : [];
-    });
+      if (typeof value === 'number' && !present.has(value))
+        (missing ??= []).push({ field: fk.column.name, message: `${fk.target.name} has no id ${value}` });
+    }
+    return missing ?? NO_REASONS;
+  };
 
   const rejections: Rejection[] = invalid.map(({ source, reasons, partial }) => ({
     source,
@@ -66,7 +71,7 @@ export async function applyRows(
   }));
   const accepted = new Map<number, Row>();
   for (const { source, row } of candidates) {
-    const reasons = missingReferences(row);
+    let reasons = missingReferences(row);
     const id = row[0] as number;
     const earlier = stored.get(id) ?? accepted.get(id);
     if (earlier) {
@@ -75,7 +80,8 @@ export async function applyRows(
         run.skipped++;
         continue;
       }
-      if (differing.length) reasons.push({ field: 'id', message: `id ${id} already exists with a different ${differing.join(', ')}` });
+      if (differing.length)
+        reasons = [...reasons, { field: 'id', message: `id ${id} already exists with a different ${differing.join(', ')}` }];
     }
     if (reasons.length) rejections.push({ source, reasons });
     else accepted.set(id, row);

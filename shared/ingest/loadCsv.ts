@@ -10,7 +10,7 @@ import { Lease } from './Lease';
 import { fromCsvRecord, type SourceRow } from './SourceRow';
 
 /** Rows checked and applied together: bounds the memory a load holds, whatever the file size. */
-const SLICE_ROWS = 5_000;
+const SLICE_ROWS = 2_000;
 /** ...and their characters, for rows far longer than any valid one (each may be up to MAX_RECORD_CHARS). */
 const SLICE_CHARS = 16 * 1024 * 1024;
 /**
@@ -29,6 +29,11 @@ const WAITING_WRITE_MS = 2_000;
 export function transactionFull(rows: number, elapsedMs: number, othersWaiting: boolean): boolean {
   return rows >= TRANSACTION_ROWS || elapsedMs >= TRANSACTION_MS || (othersWaiting && elapsedMs >= WAITING_WRITE_MS);
 }
+/**
+ * A load of more than one slice into a table of fewer rows than this drops the table's indexes and
+ * builds them when it ends: building an index once costs far less than keeping it row by row.
+ */
+const DROP_INDEXES_BELOW_ROWS = 100_000;
 /** How long a transaction waits for more input before it commits instead. */
 const INPUT_GRACE_MS = 20;
 
@@ -94,11 +99,20 @@ export interface ApplyOptions {
 /** How a share of a load ended: the file read to its end, a stop asked for, or the time budget spent. */
 export type ApplyEnd = 'end' | 'cancelled' | 'paused';
 
+/** The run as of a share's last commit, and how the share ended. */
+export interface ApplyOutcome {
+  committed: RunRecord;
+  failure?: Error;
+  end?: ApplyEnd;
+}
+
 /**
  * Applies a file's slices in transactions, each committing its rows, rejections, counts and the
  * checkpoint after them together. Before each transaction's first row, under the write lock, the
  * lease is checked (LeaseLostError if another worker holds the run now) and a cancel honoured.
- * Resolves to the run as of its last commit, and the failure that stopped it, if any.
+ * Resolves to the run as of its last commit, and the failure that stopped it, if any. A load
+ * into a small table drops its indexes first, and whichever share ends the load builds them (a
+ * crash leaves that to the load's next share, or to the next migrate).
  */
 export async function applyFile(
   db: Database,
@@ -106,10 +120,26 @@ export async function applyFile(
   run: RunRecord,
   slices: AsyncIterable<Slice>,
   options: ApplyOptions,
-): Promise<{ committed: RunRecord; failure?: Error; end?: ApplyEnd }> {
+): Promise<ApplyOutcome> {
+  const outcome = await applySlices(db, table, run, slices, options);
+  if (!options.scratch && outcome.end !== 'paused') {
+    await db.write((tx) => tx.buildIndexes(table)).catch((error: Error) => (outcome.failure ??= error));
+  }
+  return outcome;
+}
+
+async function applySlices(
+  db: Database,
+  table: TableDef,
+  run: RunRecord,
+  slices: AsyncIterable<Slice>,
+  options: ApplyOptions,
+): Promise<ApplyOutcome> {
   /** The run as of its last commit: what a heartbeat or a failure may record. */
   let committed: RunRecord = { ...run };
   let inTransaction = false;
+  /** Whether the share's first transaction has decided on the indexes. */
+  let sizedUp = false;
   const heartbeat = setInterval(() => {
     // A transaction's commit renews the lease; a write queued meanwhile would only end it early.
     if (!inTransaction) void options.lease.renew(committed).catch(() => undefined); // a missed renewal only ages the lease
@@ -132,6 +162,10 @@ export async function applyFile(
             await tx.saveRun(run);
             return;
           }
+          if (!sizedUp && !options.scratch && slice.rows.length >= SLICE_ROWS && (await db.countRows(table)) < DROP_INDEXES_BELOW_ROWS) {
+            await tx.dropIndexes(table);
+          }
+          sizedUp = true;
           const started = Date.now();
           let applied = 0;
           for (;;) {

@@ -23,7 +23,7 @@ import {
 } from '../Engine';
 import { SerialQueue } from '../SerialQueue';
 import { poolConfig } from './connectionConfig';
-import { bulkTable, createTable, ifNoTable, MssqlNames, schemaStatements } from './ddl';
+import { bulkTable, createTable, dropIndexStatements, ifNoTable, indexStatements, MssqlNames, schemaStatements } from './ddl';
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from './retry';
 import { MssqlStatements } from './statements';
 import { bind, fromStored } from './values';
@@ -223,6 +223,14 @@ class MssqlTransaction implements EngineTransaction {
     const bulk = bulkTable(table, this.names, target);
     for (const row of rows) bulk.rows.add(...row);
     await this.run((request) => request.bulk(bulk, { checkConstraints: true }));
+  }
+
+  async dropIndexes(table: TableDef): Promise<void> {
+    for (const statement of dropIndexStatements(this.names, table)) await this.batch(statement);
+  }
+
+  async buildIndexes(table: TableDef): Promise<void> {
+    for (const statement of indexStatements(this.names, table)) await this.batch(statement);
   }
 
   async clearTables(tables: readonly TableDef[]): Promise<void> {

@@ -4,7 +4,7 @@
  * one of their own). Every statement is idempotent: the service migrates at every start.
  */
 import sql from 'mssql';
-import { TABLES, type StoredColumn, type StoredTable, type StoredType } from '../../tables';
+import { RETIRED_INDEXES, TABLES, type StoredColumn, type StoredTable, type StoredType } from '../../tables';
 import { AUDIT_TABLES, isNullable, writtenColumns } from '../auditTables';
 
 /** The SQL type of a column and the driver type of its values. */
@@ -85,13 +85,28 @@ export function ifNoTable(names: MssqlNames, name: string, statement: string): s
   return `IF OBJECT_ID(${literal(names.table(name))}, N'U') IS NULL ${statement}`;
 }
 
+/** Creates the table's secondary indexes that are missing. */
+export function indexStatements(names: MssqlNames, table: StoredTable): string[] {
+  return table.indexes.map((index) => ifNoIndex(names, table.name, index.name, index.columns));
+}
+
+/** Drops the table's secondary indexes. */
+export function dropIndexStatements(names: MssqlNames, table: StoredTable): string[] {
+  return table.indexes.map((index) => dropIndex(names, table.name, index.name));
+}
+
+function dropIndex(names: MssqlNames, table: string, index: string): string {
+  return `IF ${indexExists(names, table, index)} DROP INDEX ${quoteName(index)} ON ${names.table(table)}`;
+}
+
 function ifNoIndex(names: MssqlNames, table: string, index: string, columns: readonly string[]): string {
+  return `IF NOT ${indexExists(names, table, index)} CREATE INDEX ${quoteName(index)} ON ${names.table(table)} (${columns.map(quoteName).join(', ')})`;
+}
+
+function indexExists(names: MssqlNames, table: string, index: string): string {
   // Babelfish lists an index as its name and its table's, cut to 31 characters, then a 32-digit hash.
   const named = `(name = ${literal(index)} OR name = ${literal((index + table).slice(0, 31))} + RIGHT(name, 32))`;
-  return (
-    `IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE object_id = OBJECT_ID(${literal(names.table(table))}) AND ${named}) ` +
-    `CREATE INDEX ${quoteName(index)} ON ${names.table(table)} (${columns.map(quoteName).join(', ')})`
-  );
+  return `EXISTS (SELECT 1 FROM sys.indexes WHERE object_id = OBJECT_ID(${literal(names.table(table))}) AND ${named})`;
 }
 
 function ifNoColumn(names: MssqlNames, table: StoredTable, column: StoredColumn): string {
@@ -108,7 +123,8 @@ export function schemaStatements(names: MssqlNames): string[] {
     `IF SCHEMA_ID(${literal(names.schema)}) IS NULL EXEC (${literal(`CREATE SCHEMA ${quoteName(names.schema)}`)})`,
     ...tables.map((table) => ifNoTable(names, table.name, createTable(table, names))),
     ...tables.flatMap((table) => table.columns.filter((c) => c.added).map((column) => ifNoColumn(names, table, column))),
-    ...tables.flatMap((table) => table.indexes.map((index) => ifNoIndex(names, table.name, index.name, index.columns))),
+    ...tables.flatMap((table) => indexStatements(names, table)),
+    ...RETIRED_INDEXES.map((index) => dropIndex(names, index.table, index.name)),
   ];
 }
 

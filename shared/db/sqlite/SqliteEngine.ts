@@ -111,9 +111,20 @@ class SqliteTransaction implements EngineTransaction {
   async insertRows(table: StoredTable, rows: readonly (readonly StoredValue[])[] | readonly Row[], target?: string): Promise<void> {
     const messages = [];
     for (let start = 0; start < rows.length; start += INSERT_MESSAGE_ROWS) {
-      messages.push(this.writer.call('insertRows', table.name, rows.slice(start, start + INSERT_MESSAGE_ROWS), target));
+      // One flat array per message: a clone of one array, not of one per row.
+      const values: StoredValue[] = [];
+      for (let i = start; i < Math.min(rows.length, start + INSERT_MESSAGE_ROWS); i++) for (const value of rows[i]) values.push(value);
+      messages.push(this.writer.call('insertRows', table.name, values, target));
     }
     await Promise.all(messages);
+  }
+
+  async dropIndexes(table: TableDef): Promise<void> {
+    await this.writer.call('dropIndexes', table.name);
+  }
+
+  async buildIndexes(table: TableDef): Promise<void> {
+    await this.writer.call('buildIndexes', table.name);
   }
 
   async clearTables(tables: readonly TableDef[]): Promise<void> {

@@ -5,29 +5,49 @@
  * tables by name: they are called through messages.
  */
 import type BetterSqlite3 from 'better-sqlite3';
-import { getTable, type TableName } from '../../tables';
+import { getTable, type StoredTable, type TableName } from '../../tables';
 import type { StoredValue } from '../Engine';
 import { WRITE_LOCK_TIMEOUT_MS } from '../Engine';
 import { writtenColumns } from '../auditTables';
 import { openConnection } from './connection';
-import { addColumn, createTable, quote, schemaStatements, STORED_TABLES } from './ddl';
+import {
+  addColumn,
+  createTable,
+  dropIndexStatements,
+  indexStatements,
+  quote,
+  retiredIndexStatements,
+  schemaStatements,
+  STORED_TABLES,
+} from './ddl';
+import {
+  ADD_QUARTERLY_HIRES,
+  CLEAR_QUARTERLY_HIRES,
+  CREATE_QUARTERLY_HIRES,
+  QUARTERLY_HIRES,
+  QuarterlyHiresTally,
+  REBUILD_QUARTERLY_HIRES,
+} from './quarterlyHires';
 import type { Bindings } from './values';
 
 type Statement = BetterSqlite3.Statement;
 
 /**
- * The writer's page cache. A load inserts into the hire-date index at random places, so the index
- * pages must stay cached between commits; the rest of the host's memory budget is left to a
- * backup or restore run right after a load (SQLite frees the pages, but the allocator keeps them
- * for the thread).
+ * The writer's page cache, which also bounds the sorter of an index build. Rows are appended in id
+ * order and the indexes left after a bulk insert are built once, so few pages need to stay cached;
+ * the rest of the host's memory budget is left to a backup or restore run right after a load
+ * (SQLite frees the pages, but the allocator keeps them for the thread).
  */
-const WRITER_CACHE_KIB = 32 * 1024;
+const WRITER_CACHE_KIB = 8 * 1024;
+/** Rows per INSERT statement: one call into SQLite binds this many rows, not one. */
+const ROWS_PER_STATEMENT = 100;
 
 export class WriteConnection {
   private readonly connection: BetterSqlite3.Database;
   private readonly statements = new Map<string, Statement>();
   /** Set while a transaction begun by beginReplacing runs. */
   private foreignKeysOff = false;
+  private readonly quarterlyHires = new QuarterlyHiresTally((...values) => this.prepared(ADD_QUARTERLY_HIRES).run(values));
 
   constructor(file: string) {
     this.connection = openConnection(file, false);
@@ -44,6 +64,10 @@ export class WriteConnection {
       .transaction(() => {
         this.addColumns();
         for (const sql of schemaStatements()) this.connection.exec(sql);
+        for (const sql of retiredIndexStatements()) this.connection.exec(sql);
+        const counted = this.connection.prepare(`SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?`).get(QUARTERLY_HIRES);
+        this.connection.exec(CREATE_QUARTERLY_HIRES);
+        if (!counted) this.connection.exec(REBUILD_QUARTERLY_HIRES);
       })
       .immediate();
   }
@@ -84,14 +108,28 @@ export class WriteConnection {
   clearTables(tableNames: readonly TableName[]): void {
     if (!this.foreignKeysOff) throw new Error('clearTables needs a transaction begun by beginReplacing');
     for (const name of tableNames) this.connection.exec(`DELETE FROM ${quote(name)}`);
+    if (tableNames.includes('hired_employees')) {
+      this.quarterlyHires.clear();
+      this.connection.exec(CLEAR_QUARTERLY_HIRES);
+    }
+  }
+
+  dropIndexes(tableName: TableName): void {
+    for (const sql of dropIndexStatements(getTable(tableName))) this.connection.exec(sql);
+  }
+
+  buildIndexes(tableName: TableName): void {
+    for (const sql of indexStatements(getTable(tableName))) this.connection.exec(sql);
   }
 
   commit(): void {
+    this.quarterlyHires.flush();
     this.connection.exec('COMMIT');
     this.restoreForeignKeys();
   }
 
   rollback(): void {
+    this.quarterlyHires.clear();
     if (this.connection.inTransaction) this.connection.exec('ROLLBACK');
     this.restoreForeignKeys();
   }
@@ -104,14 +142,25 @@ export class WriteConnection {
     return this.prepared(sql).run(bindings).changes;
   }
 
-  /** Rows of the table's written columns, into the table or into the scratch table `target`. */
-  insertRows(tableName: string, rows: readonly (readonly StoredValue[])[], target?: string): void {
+  /** Rows of the table's written columns, their values in one flat array, into the table or into the scratch table `target`. */
+  insertRows(tableName: string, values: readonly StoredValue[], target?: string): void {
     const table = STORED_TABLES.find((t) => t.name === tableName)!;
+    const width = writtenColumns(table).length;
+    const rows = values.length / width;
+    const whole = rows - (rows % ROWS_PER_STATEMENT);
+    if (whole) {
+      const statement = this.prepared(this.insert(table, target, ROWS_PER_STATEMENT));
+      for (let at = 0; at < whole * width; at += ROWS_PER_STATEMENT * width)
+        statement.run(values.slice(at, at + ROWS_PER_STATEMENT * width));
+    }
+    if (whole < rows) this.prepared(this.insert(table, target, rows - whole)).run(values.slice(whole * width));
+    if (tableName === 'hired_employees' && target === undefined) this.quarterlyHires.tally(values, width);
+  }
+
+  private insert(table: StoredTable, target: string | undefined, rows: number): string {
     const columns = writtenColumns(table);
-    const statement = this.prepared(
-      `INSERT INTO ${quote(target ?? table.name)} (${columns.map((c) => quote(c.name)).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
-    );
-    for (const row of rows) statement.run(row as unknown[]);
+    const row = `(${columns.map(() => '?').join(', ')})`;
+    return `INSERT INTO ${quote(target ?? table.name)} (${columns.map((c) => quote(c.name)).join(', ')}) VALUES ${Array(rows).fill(row).join(', ')}`;
   }
 
   createScratch(tableName: TableName, name: string): void {

@@ -1,5 +1,5 @@
 /** SQLite DDL, generated from the table definitions. Every statement is idempotent. */
-import { TABLES, type StoredColumn, type StoredTable, type StoredType } from '../../tables';
+import { RETIRED_INDEXES, TABLES, type StoredColumn, type StoredTable, type StoredType } from '../../tables';
 import { AUDIT_TABLES, isNullable } from '../auditTables';
 
 const TYPES: Record<StoredType, string> = {
@@ -47,10 +47,22 @@ export const STORED_TABLES: readonly StoredTable[] = [...TABLES, ...AUDIT_TABLES
 
 /** The tables and their indexes; run after the columns that older tables lack have been added. */
 export function schemaStatements(): string[] {
-  return STORED_TABLES.flatMap((table) => [
-    createTable(table),
-    ...table.indexes.map(
-      (index) => `CREATE INDEX IF NOT EXISTS ${quote(index.name)} ON ${quote(table.name)} (${index.columns.map(quote).join(', ')})`,
-    ),
-  ]);
+  return STORED_TABLES.flatMap((table) => [createTable(table), ...indexStatements(table)]);
+}
+
+/** Creates the table's secondary indexes that are missing. */
+export function indexStatements(table: StoredTable): string[] {
+  return table.indexes.map(
+    (index) => `CREATE INDEX IF NOT EXISTS ${quote(index.name)} ON ${quote(table.name)} (${index.columns.map(quote).join(', ')})`,
+  );
+}
+
+/** Drops the table's secondary indexes. */
+export function dropIndexStatements(table: StoredTable): string[] {
+  return table.indexes.map((index) => `DROP INDEX IF EXISTS ${quote(index.name)}`);
+}
+
+/** Drops the indexes of earlier versions. */
+export function retiredIndexStatements(): string[] {
+  return RETIRED_INDEXES.map((index) => `DROP INDEX IF EXISTS ${quote(index.name)}`);
 }

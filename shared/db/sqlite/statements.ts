@@ -1,6 +1,7 @@
 /** SQLite's part of the statements: its syntax for the store's (../statements.ts), and the metrics in its own SQL. */
 import type { MetricsStatements, SqlSyntax } from '../Engine';
 import { quote } from './ddl';
+import { QUARTERLY_HIRES } from './quarterlyHires';
 
 export const SQLITE_SYNTAX: SqlSyntax = {
   table: quote,
@@ -10,10 +11,9 @@ export const SQLITE_SYNTAX: SqlSyntax = {
 };
 
 /*
- * The metrics read the covering index ix_hired_employees_datetime (datetime, department_id,
- * job_id) over the year's range, count in SQL, and join the names onto the counts (one lookup
- * per group, not per hire). Datetimes are UTC epoch milliseconds, so the year and quarter are
- * those of the UTC instant.
+ * The metrics read the year's counts (quarterly_hires.ts), kept as hires are written: a year's
+ * rows, in key order by department and job, and the names joined onto them. Year and quarter
+ * are those of the hire's UTC instant.
  *
  * Order: `COLLATE NOCASE` first, as Azure SQL's default case-insensitive collation orders
  * ("General Manager" before "GIS Technical Architect"), then the exact text (BINARY) for names
@@ -21,28 +21,24 @@ export const SQLITE_SYNTAX: SqlSyntax = {
  * accents may order differently from Azure SQL's linguistic collation.
  */
 export const SQLITE_METRICS: MetricsStatements = {
-  // One group per (department_id, job_id), keyed by a single integer (ids < 2^31, so the key
-  // < 2^62), which the GROUP BY sorter compares faster than two columns. The quarters are counted
-  // as cumulative sums (hires before Q2, Q3, Q4 start), differenced after grouping.
   hiresByQuarter: `WITH counts AS (
-       SELECT department_id * 2147483648 + job_id AS pair,
-              SUM(datetime < @q2) AS before_q2, SUM(datetime < @q3) AS before_q3, SUM(datetime < @q4) AS before_q4,
-              COUNT(*) AS hired
-       FROM hired_employees
-       WHERE datetime BETWEEN @first AND @last
-       GROUP BY pair)
-     SELECT d.department AS department, j.job AS job,
-            c.before_q2 AS Q1, c.before_q3 - c.before_q2 AS Q2, c.before_q4 - c.before_q3 AS Q3, c.hired - c.before_q4 AS Q4
+       SELECT department_id, job_id,
+              SUM(hired * (quarter = 1)) AS Q1, SUM(hired * (quarter = 2)) AS Q2,
+              SUM(hired * (quarter = 3)) AS Q3, SUM(hired * (quarter = 4)) AS Q4
+       FROM ${quote(QUARTERLY_HIRES)}
+       WHERE year = @year
+       GROUP BY department_id, job_id)
+     SELECT d.department AS department, j.job AS job, c.Q1, c.Q2, c.Q3, c.Q4
      FROM counts c
-     JOIN departments d ON d.id = c.pair >> 31
-     JOIN jobs j ON j.id = c.pair & 2147483647
+     JOIN departments d ON d.id = c.department_id
+     JOIN jobs j ON j.id = c.job_id
      ORDER BY d.department COLLATE NOCASE, d.department, j.job COLLATE NOCASE, j.job, d.id, j.id`,
   // mean = total hires / number of departments (those without hires count as 0); compared
   // exactly in integers as hired * departments > total, no division.
   departmentsAboveMean: `WITH counts AS (
-       SELECT department_id, COUNT(*) AS hired
-       FROM hired_employees
-       WHERE datetime BETWEEN @first AND @last
+       SELECT department_id, SUM(hired) AS hired
+       FROM ${quote(QUARTERLY_HIRES)}
+       WHERE year = @year
        GROUP BY department_id),
      totals AS (
        SELECT (SELECT COUNT(*) FROM departments) AS departments, (SELECT COALESCE(SUM(hired), 0) FROM counts) AS hires)

@@ -1,0 +1,91 @@
+/**
+ * The hires counted per (year, quarter, department, job) of the hire's UTC instant: what both
+ * metrics read, so that they cost the same at any number of hires. The write connection keeps it
+ * in the transaction that inserts the hires (it tallies each insert and adds the tally before the
+ * commit), empties it with the hires, and rebuilds it from them where the table is new.
+ */
+import { getTable } from '../../tables';
+import { quote } from './ddl';
+
+export const QUARTERLY_HIRES = 'quarterly_hires';
+
+const HIRES = getTable('hired_employees');
+const DATETIME = HIRES.columns.findIndex((c) => c.name === 'datetime');
+const DEPARTMENT = HIRES.columns.findIndex((c) => c.name === 'department_id');
+const JOB = HIRES.columns.findIndex((c) => c.name === 'job_id');
+
+/** Keyed in the order the metrics read it: a year's rows, grouped by department and job, without a sort. */
+export const CREATE_QUARTERLY_HIRES = `CREATE TABLE IF NOT EXISTS ${quote(QUARTERLY_HIRES)} (
+  year INTEGER NOT NULL, department_id INTEGER NOT NULL, job_id INTEGER NOT NULL, quarter INTEGER NOT NULL, hired INTEGER NOT NULL,
+  PRIMARY KEY (year, department_id, job_id, quarter)) STRICT, WITHOUT ROWID`;
+
+/** The counts of every stored hire, for a table that was created after the hires were (an upgrade). */
+export const REBUILD_QUARTERLY_HIRES = `INSERT INTO ${quote(QUARTERLY_HIRES)} (year, department_id, job_id, quarter, hired)
+  SELECT CAST(strftime('%Y', datetime / 1000.0, 'unixepoch') AS INTEGER) AS year, department_id, job_id,
+         (CAST(strftime('%m', datetime / 1000.0, 'unixepoch') AS INTEGER) + 2) / 3 AS quarter, COUNT(*)
+  FROM ${quote(HIRES.name)} GROUP BY 1, 2, 3, 4`;
+
+export const ADD_QUARTERLY_HIRES = `INSERT INTO ${quote(QUARTERLY_HIRES)} (year, department_id, job_id, quarter, hired) VALUES (?, ?, ?, ?, ?)
+  ON CONFLICT DO UPDATE SET hired = hired + excluded.hired`;
+
+export const CLEAR_QUARTERLY_HIRES = `DELETE FROM ${quote(QUARTERLY_HIRES)}`;
+
+/** Tallies beyond this many keys are added to the table before the transaction ends: memory stays bounded. */
+const MAX_TALLY_KEYS = 100_000;
+
+/** The counts a transaction's inserted hires add, until they are added to the table. */
+export class QuarterlyHiresTally {
+  /** year*4 + quarter-1 → department → job → hires: small integers at every level, which maps hash fastest. */
+  private readonly counts = new Map<number, Map<number, Map<number, number>>>();
+  private keys = 0;
+
+  constructor(private readonly add: (year: number, department: number, job: number, quarter: number, hired: number) => void) {}
+
+  /** Tallies hired_employees rows, `width` values each, in one flat array. */
+  tally(values: readonly unknown[], width: number): void {
+    for (let at = 0; at < values.length; at += width) {
+      const quarter = quarterIndex(values[at + DATETIME] as number);
+      let departments = this.counts.get(quarter);
+      if (!departments) this.counts.set(quarter, (departments = new Map()));
+      const department = values[at + DEPARTMENT] as number;
+      let jobs = departments.get(department);
+      if (!jobs) departments.set(department, (jobs = new Map()));
+      const job = values[at + JOB] as number;
+      const hired = jobs.get(job);
+      if (hired === undefined) this.keys++;
+      jobs.set(job, (hired ?? 0) + 1);
+    }
+    if (this.keys > MAX_TALLY_KEYS) this.flush();
+  }
+
+  /** Adds the tallies to the table, inside the transaction. */
+  flush(): void {
+    for (const [quarter, departments] of this.counts)
+      for (const [department, jobs] of departments)
+        for (const [job, hired] of jobs) this.add(Math.floor(quarter / 4), department, job, (quarter % 4) + 1, hired);
+    this.clear();
+  }
+
+  /** Forgets the tallies: the transaction rolled back. */
+  clear(): void {
+    this.counts.clear();
+    this.keys = 0;
+  }
+}
+
+const MS_PER_DAY = 86_400_000;
+
+/** year*4 + quarter-1 of a UTC instant, by arithmetic (the civil-from-days algorithm): no Date per hire. */
+export function quarterIndex(ms: number): number {
+  const days = Math.floor(ms / MS_PER_DAY) + 719_468;
+  const era = Math.floor(days / 146_097);
+  const dayOfEra = days - era * 146_097;
+  const yearOfEra = Math.floor(
+    (dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36_524) - Math.floor(dayOfEra / 146_096)) / 365,
+  );
+  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
+  const shiftedMonth = Math.floor((5 * dayOfYear + 2) / 153); // March is 0
+  const month = shiftedMonth < 10 ? shiftedMonth + 2 : shiftedMonth - 10; // January is 0
+  const year = yearOfEra + era * 400 + (month < 2 ? 1 : 0);
+  return year * 4 + Math.floor(month / 3);
+}

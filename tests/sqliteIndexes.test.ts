@@ -1,0 +1,124 @@
+/**
+ * SQLite's indexes and counts as the file holds them: a load into an empty table builds its
+ * indexes once, after the rows; a file of an earlier version loses the retired hire-date index
+ * and gains the metrics' counts, built from its hires; indexes a dead load dropped come back at
+ * the next start.
+ */
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Store } from '../shared/db/Store';
+import { SqliteEngine } from '../shared/db/sqlite/SqliteEngine';
+import { getTable } from '../shared/tables';
+import { loadCsv } from '../shared/ingest/loadCsv';
+import { insertBatch } from '../shared/ingest/insertBatch';
+import { fromJsonElement } from '../shared/ingest/SourceRow';
+import { removeDir, tempDir } from './helpers/localHost';
+
+const hired = getTable('hired_employees');
+
+function indexes(file: string): string[] {
+  const db = new BetterSqlite3(file, { readonly: true });
+  try {
+    const rows = db
+      .prepare(`SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'hired_employees' AND sql IS NOT NULL`)
+      .all();
+    return (rows as { name: string }[]).map((r) => r.name).sort();
+  } finally {
+    db.close();
+  }
+}
+
+async function* bytes(text: string): AsyncIterable<Uint8Array> {
+  yield new TextEncoder().encode(text);
+}
+
+/** Hires 1..n across 2021's quarters, departments 1-3 and jobs 1-2. */
+function hiresCsv(n: number): string {
+  const lines = [];
+  for (let id = 1; id <= n; id++) {
+    const month = String(1 + (id % 12)).padStart(2, '0');
+    lines.push(`${id},Person ${id},2021-${month}-15T10:00:00Z,${1 + (id % 3)},${1 + (id % 2)}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+async function seeded(file: string): Promise<Store> {
+  const db = new Store(new SqliteEngine(file));
+  await db.migrate();
+  for (const [table, values] of [
+    ['departments', [1, 2, 3].map((id) => ({ id, department: `D${id}` }))],
+    ['jobs', [1, 2].map((id) => ({ id, job: `J${id}` }))],
+  ] as const) {
+    const def = getTable(table);
+    await insertBatch(
+      db,
+      def,
+      values.map((v, i) => fromJsonElement(def, i, JSON.stringify(v), v)),
+      'json',
+    );
+  }
+  return db;
+}
+
+describe('SQLite indexes and counts', () => {
+  let dir: string;
+  let file: string;
+  beforeEach(() => {
+    dir = tempDir('sqlite-indexes-');
+    file = path.join(dir, 'service.sqlite');
+  });
+  afterEach(() => removeDir(dir));
+
+  it('a load into an empty table ends with its indexes and the counts of every hire', async () => {
+    const db = await seeded(file);
+    try {
+      const result = await loadCsv(db, hired, bytes(hiresCsv(12_000)), { source: 'csv', dryRun: false });
+      expect(result).toMatchObject({ inserted: 12_000, rejected: 0 });
+      expect(indexes(file)).toEqual(['ix_hired_employees_department_job']);
+      const rows = await db.hiresByQuarter(2021);
+      expect(rows.reduce((n, r) => n + r.Q1 + r.Q2 + r.Q3 + r.Q4, 0)).toBe(12_000);
+      // id % 6 === 0 is department 1 and job 1, in months 1 and 7 (id % 12 is 0 or 6): 1000 hires in each of Q1 and Q3.
+      expect(rows.find((r) => r.department === 'D1' && r.job === 'J1')).toEqual({
+        department: 'D1',
+        job: 'J1',
+        Q1: 1000,
+        Q2: 0,
+        Q3: 1000,
+        Q4: 0,
+      });
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('a file of an earlier version drops the hire-date index and counts its hires', async () => {
+    const db = await seeded(file);
+    await loadCsv(db, hired, bytes(hiresCsv(30)), { source: 'csv', dryRun: false });
+    const expected = await db.hiresByQuarter(2021);
+    await db.close();
+    const old = new BetterSqlite3(file);
+    old.exec(`DROP TABLE quarterly_hires; CREATE INDEX ix_hired_employees_datetime ON hired_employees (datetime, department_id, job_id)`);
+    old.close();
+    const upgraded = new Store(new SqliteEngine(file));
+    await upgraded.migrate();
+    try {
+      expect(indexes(file)).toEqual(['ix_hired_employees_department_job']);
+      expect(await upgraded.hiresByQuarter(2021)).toEqual(expected);
+      expect(expected.reduce((n, r) => n + r.Q1 + r.Q2 + r.Q3 + r.Q4, 0)).toBe(30);
+    } finally {
+      await upgraded.close();
+    }
+  });
+
+  it('indexes a load dropped before it died are built again at the next start', async () => {
+    const db = await seeded(file);
+    await db.write((tx) => tx.dropIndexes(hired));
+    await db.close();
+    expect(indexes(file)).toEqual([]);
+    const restarted = new Store(new SqliteEngine(file));
+    await restarted.migrate();
+    await restarted.close();
+    expect(indexes(file)).toEqual(['ix_hired_employees_department_job']);
+  });
+});
