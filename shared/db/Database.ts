@@ -169,6 +169,12 @@ export interface WriteTransaction {
 export interface WriteOptions {
   /** Tables the transaction empties and refills (a restore), with clearTables. */
   readonly replacing?: readonly TableDef[];
+  /**
+   * The work is short and may share its commit with other such writes queued meanwhile, each in
+   * a savepoint of its own: it still commits all or nothing, and its failure undoes only its own
+   * work. Where the engine has no `sharedCommits`, it runs as a write of its own.
+   */
+  readonly shareCommit?: boolean;
 }
 
 export type DatabaseCapabilities = EngineCapabilities;

@@ -55,6 +55,18 @@ export interface EngineCapabilities {
   readonly parallelSnapshot: boolean;
   /** Whether a snapshot begins only between this store's write transactions (beginSnapshot takes the write lock itself). */
   readonly snapshotBetweenWrites: boolean;
+  /**
+   * Whether its transactions have savepoints that undo a failed part and leave the rest able to
+   * commit, so that writes can share a commit (the savepoint methods of EngineTransaction). Not on
+   * Azure SQL, where a failed bulk insert can doom the whole transaction.
+   */
+  readonly sharedCommits: boolean;
+  /**
+   * Whether the metrics read counts per (year, quarter, department, job) that the database keeps
+   * in each write's own transaction (SQLite: a table the write path keeps; Azure SQL: an indexed
+   * view), at the same cost at any number of hires; without, they count the year's hires at each call.
+   */
+  readonly countsHiresAsWritten: boolean;
 }
 
 /** Tables read as of one instant. */
@@ -82,6 +94,12 @@ export interface EngineTransaction {
   clearTables(tables: readonly TableDef[]): Promise<void>;
   /** The tables as they were when this transaction began: nothing else can have committed since. */
   beginSnapshot(tables: readonly TableDef[]): Promise<EngineSnapshot>;
+  /** Where `rollbackTo` returns; present where the engine declares `sharedCommits`. */
+  savepoint?(name: string): Promise<void>;
+  /** Keeps the work since the savepoint in the transaction. */
+  release?(name: string): Promise<void>;
+  /** Undoes the work since the savepoint, and the savepoint itself. */
+  rollbackTo?(name: string): Promise<void>;
   commit(): Promise<void>;
   rollback(): Promise<void>;
 }

@@ -43,9 +43,18 @@ const HIRES_BY_QUARTER: readonly StoredColumn[] = [TEXT, TEXT, COUNT, COUNT, COU
 const run = (name: string) => columnOf(RUNS, name);
 const DEPARTMENTS_ABOVE_MEAN: readonly StoredColumn[] = [ID, TEXT, COUNT];
 
+/** A write waiting to share the next commit. */
+interface SharedWrite {
+  readonly work: (tx: WriteTransaction) => Promise<unknown>;
+  readonly resolve: (result: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
 export class Store implements Database {
   private readonly writes = new SerialQueue();
   private readonly statements: StoreStatements;
+  /** The writes that will share the commit queued next, joined by any that arrive before it begins. */
+  private sharing: SharedWrite[] | undefined;
 
   constructor(private readonly engine: Engine) {
     this.statements = new StoreStatements(engine.syntax);
@@ -71,6 +80,7 @@ export class Store implements Database {
   }
 
   write<T>(work: (tx: WriteTransaction) => Promise<T>, options: WriteOptions = {}): Promise<T> {
+    if (options.shareCommit && this.engine.capabilities.sharedCommits) return this.writeShared(work);
     return this.writes.run(async () => {
       const engineTx = await this.engine.begin(options);
       const replacing = new Set(options.replacing?.map((t) => t.name));
@@ -87,6 +97,47 @@ export class Store implements Database {
         throw tx.firstFailure ?? error;
       }
     });
+  }
+
+  private writeShared<T>(work: (tx: WriteTransaction) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const write: SharedWrite = { work, resolve: resolve as (result: unknown) => void, reject };
+      if (this.sharing) return void this.sharing.push(write);
+      const group = (this.sharing = [write]);
+      void this.writes.run(() => {
+        this.sharing = undefined; // writes arriving from now on share the commit after this one
+        return this.commitShared(group);
+      });
+    });
+  }
+
+  /** One transaction for the group, each write in its own savepoint: one that fails is undone alone, the rest commit together. */
+  private async commitShared(group: readonly SharedWrite[]): Promise<void> {
+    const done: { write: SharedWrite; result: unknown }[] = [];
+    let engineTx: EngineTransaction | undefined;
+    try {
+      engineTx = await this.engine.begin({});
+      for (const write of group) {
+        await engineTx.savepoint!('shared_write');
+        const tx = new StoreTransaction(this.engine, engineTx, this.statements, new Set(), () => this.writes.hasWaiting());
+        try {
+          const result = await write.work(tx);
+          await tx.written();
+          await engineTx.release!('shared_write');
+          done.push({ write, result });
+        } catch (error) {
+          await tx.settled();
+          await engineTx.rollbackTo!('shared_write');
+          write.reject(tx.firstFailure ?? error);
+        }
+      }
+      await engineTx.commit();
+    } catch (error) {
+      await engineTx?.rollback().catch(() => undefined); // the original error is the one to report
+      for (const write of group) write.reject(error); // a write already rejected keeps its own error
+      return;
+    }
+    for (const { write, result } of done) write.resolve(result);
   }
 
   async createScratch(table: TableDef): Promise<string> {

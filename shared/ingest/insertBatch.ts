@@ -25,13 +25,17 @@ export async function insertBatch(
     );
   }
   const run = newRun(table.name, 'batch', source, false);
-  const rejections = await db.write(async (tx) => {
-    await tx.saveRun(run); // first: the rejections refer to it
-    const rejected = await applyRows(tx, table, run, rows, { log });
-    finishRun(run);
-    await tx.saveRun(run);
-    return rejected;
-  });
+  // Batches sent together share one commit, each still all or nothing.
+  const rejections = await db.write(
+    async (tx) => {
+      await tx.saveRun(run); // first: the rejections refer to it
+      const rejected = await applyRows(tx, table, run, rows, { log });
+      finishRun(run);
+      await tx.saveRun(run);
+      return rejected;
+    },
+    { shareCommit: true },
+  );
   return {
     ...runCounts(run),
     rejections: rejections.map((r) => ({ position: r.source.position, reasons: r.reasons, data: r.source.value })),

@@ -828,6 +828,19 @@ export function describeDatabaseContract(name: string, target: ContractTarget): 
         await db.migrate();
         expect((await all(db, hired)).map((r) => r[0])).toEqual([20, 21]);
       });
+
+      it('answers with what another store committed since the last answer', async () => {
+        const first = await db.hiresByQuarter(2021);
+        expect(await db.hiresByQuarter(2021)).toEqual(first);
+        const other = await target.openAnother(db);
+        try {
+          await batch(other, hired, [hire(30, '2021-02-01T00:00:00Z', 2, 1)]);
+        } finally {
+          await other.close();
+        }
+        expect((await db.hiresByQuarter(2021)).find((r) => r.department === 'Engineering' && r.job === 'Zeta')).toMatchObject({ Q1: 3 });
+        expect(await db.departmentsAboveMean(2021)).toEqual([{ id: 2, department: 'Engineering', hired: 6 }]);
+      });
     });
   });
 }

@@ -23,7 +23,16 @@ import {
 } from '../Engine';
 import { SerialQueue } from '../SerialQueue';
 import { poolConfig } from './connectionConfig';
-import { bulkTable, createTable, dropIndexStatements, ifNoTable, indexStatements, MssqlNames, schemaStatements } from './ddl';
+import {
+  bulkTable,
+  createTable,
+  dropIndexStatements,
+  ifNoTable,
+  indexStatements,
+  MssqlNames,
+  quarterlyHiresView,
+  schemaStatements,
+} from './ddl';
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from './retry';
 import { MssqlStatements } from './statements';
 import { bind, fromStored } from './values';
@@ -38,10 +47,18 @@ export interface MssqlOptions {
 
 export class MssqlEngine implements Engine {
   readonly dialect = 'mssql' as const;
-  /** SQL Server's bulk copy checks foreign keys with checkConstraints; Babelfish's skips the triggers that enforce them. */
-  capabilities = { bulkInsertChecksForeignKeys: true, parallelSnapshot: false, snapshotBetweenWrites: false };
+  /**
+   * SQL Server's bulk copy checks foreign keys with checkConstraints; Babelfish's skips the
+   * triggers that enforce them. Babelfish has no indexed views.
+   */
+  capabilities = {
+    bulkInsertChecksForeignKeys: true,
+    parallelSnapshot: false,
+    snapshotBetweenWrites: false,
+    sharedCommits: false,
+    countsHiresAsWritten: true,
+  };
   readonly syntax: Engine['syntax'];
-  readonly metrics: Engine['metrics'];
   private readonly names: MssqlNames;
   private readonly statements: MssqlStatements;
   private readonly retry: RetryPolicy;
@@ -54,7 +71,6 @@ export class MssqlEngine implements Engine {
     this.names = new MssqlNames(options.schema ?? 'dbo');
     this.statements = new MssqlStatements(this.names);
     this.syntax = this.statements.syntax;
-    this.metrics = this.statements.metrics;
     this.retry = options.retry ?? DEFAULT_RETRY;
   }
 
@@ -62,16 +78,23 @@ export class MssqlEngine implements Engine {
     return new MssqlEngine(poolConfig(connection), options);
   }
 
+  get metrics(): Engine['metrics'] {
+    return this.capabilities.countsHiresAsWritten ? this.statements.countedMetrics : this.statements.scannedMetrics;
+  }
+
   async migrate(): Promise<void> {
     const pool = await this.connected();
     // SNAPSHOT isolation (snapshots, reads) is on by default in Azure SQL, off in a new SQL Server database.
     await this.withRetry(() => pool.request().batch(this.statements.allowSnapshotIsolation));
     const server = await this.withRetry(() => pool.request().query(this.statements.isBabelfish));
-    this.capabilities = { ...this.capabilities, bulkInsertChecksForeignKeys: !server.recordset[0].babelfish };
+    const babelfish = !!server.recordset[0].babelfish;
+    this.capabilities = { ...this.capabilities, bulkInsertChecksForeignKeys: !babelfish, countsHiresAsWritten: !babelfish };
     // Under the write lock, so that instances starting together do not race to create the same tables.
     const transaction = await this.begin({});
     try {
       for (const statement of schemaStatements(this.names)) await transaction.batch(statement);
+      if (this.capabilities.countsHiresAsWritten)
+        for (const statement of quarterlyHiresView(this.names)) await transaction.batch(statement);
       await transaction.commit();
     } catch (error) {
       await transaction.rollback().catch(() => undefined); // the original error is the one to report
@@ -192,6 +215,8 @@ class MssqlTransaction implements EngineTransaction {
   /** Statements that add dropped foreign keys back, run before commit. */
   private readonly reenable: string[] = [];
   private readonly requests = new SerialQueue();
+  /** Tables whose indexes this transaction dropped: a bulk insert into them follows. */
+  private readonly bulkInto = new Set<string>();
 
   constructor(
     private readonly transaction: sql.Transaction,
@@ -222,11 +247,14 @@ class MssqlTransaction implements EngineTransaction {
     // rows are copied into it now, before the caller can reuse them.
     const bulk = bulkTable(table, this.names, target);
     for (const row of rows) bulk.rows.add(...row);
-    await this.run((request) => request.bulk(bulk, { checkConstraints: true }));
+    // TABLOCK where the indexes were dropped for a bulk insert: one lock, and minimal logging into an empty table.
+    const tableLock = target === undefined && this.bulkInto.has(table.name);
+    await this.run((request) => request.bulk(bulk, { checkConstraints: true, tableLock }));
   }
 
   async dropIndexes(table: TableDef): Promise<void> {
     for (const statement of dropIndexStatements(this.names, table)) await this.batch(statement);
+    this.bulkInto.add(table.name);
   }
 
   async buildIndexes(table: TableDef): Promise<void> {

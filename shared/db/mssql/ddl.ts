@@ -129,6 +129,25 @@ export function schemaStatements(names: MssqlNames): string[] {
 }
 
 /**
+ * The hires counted per (year, quarter, department, job) of their UTC instant, kept by the
+ * server in every write's own transaction: an indexed view (SCHEMABINDING, COUNT_BIG, a unique
+ * clustered index in the order the metrics read it). CREATE VIEW must be alone in its batch.
+ */
+export function quarterlyHiresView(names: MssqlNames): string[] {
+  const view = names.table(QUARTERLY_HIRES_VIEW);
+  const select =
+    `SELECT YEAR([datetime]) AS [year], DATEPART(QUARTER, [datetime]) AS [quarter], [department_id], [job_id], COUNT_BIG(*) AS [hired] ` +
+    `FROM ${names.table('hired_employees')} GROUP BY YEAR([datetime]), DATEPART(QUARTER, [datetime]), [department_id], [job_id]`;
+  return [
+    `IF OBJECT_ID(${literal(view)}, N'V') IS NULL EXEC (${literal(`CREATE VIEW ${view} WITH SCHEMABINDING AS ${select}`)})`,
+    `IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE object_id = OBJECT_ID(${literal(view)}) AND name = N'ix_quarterly_hires') ` +
+      `CREATE UNIQUE CLUSTERED INDEX [ix_quarterly_hires] ON ${view} ([year], [department_id], [job_id], [quarter])`,
+  ];
+}
+
+export const QUARTERLY_HIRES_VIEW = 'quarterly_hires';
+
+/**
  * The bulk-load table for `table`'s written columns (into the table, or a scratch copy named
  * `name`): the DDL's column types, so the server converts nothing. Rows are added with
  * `rows.add(...row)`, which copies them: mssql replaces datetime numbers by Dates in place.

@@ -6,7 +6,7 @@
  */
 import { referencesAround, type TableDef } from '../../tables';
 import type { MetricsStatements, SqlSyntax } from '../Engine';
-import { quoteName, type MssqlNames } from './ddl';
+import { QUARTERLY_HIRES_VIEW, quoteName, type MssqlNames } from './ddl';
 
 /** A foreign-key constraint: the table holding it, its column, the table it references. */
 export interface ForeignKey {
@@ -17,10 +17,14 @@ export interface ForeignKey {
 }
 
 export class MssqlStatements {
-  readonly metrics: MetricsStatements;
+  /** The metrics over the indexed view's counts (countsHiresAsWritten). */
+  readonly countedMetrics: MetricsStatements;
+  /** The metrics counting the year's hires at each call, where there is no indexed view (Babelfish). */
+  readonly scannedMetrics: MetricsStatements;
 
   constructor(readonly names: MssqlNames) {
-    this.metrics = metricsStatements(names);
+    this.countedMetrics = countedMetrics(names);
+    this.scannedMetrics = scannedMetrics(names);
   }
 
   readonly syntax: SqlSyntax = {
@@ -81,35 +85,25 @@ export class MssqlStatements {
 }
 
 /*
- * The metrics, as the SQLite ones: the year's range of the covering index
- * ix_hired_employees_datetime, counted in SQL, names joined onto the counts. Names are ordered
- * by the database's default collation (case-insensitive on Azure SQL), then by their exact text
- * (BIN2, code-point order, as SQLite's BINARY) for names differing only in case. The engines'
- * case-insensitive orders agree on letters, digits and spaces; Azure SQL's linguistic collation
- * may order punctuation and accented letters differently from SQLite's NOCASE.
+ * The metrics, as the SQLite ones: counts by department and job, names joined onto them. Names
+ * are ordered by the database's default collation (case-insensitive on Azure SQL), then by their
+ * exact text (BIN2, code-point order, as SQLite's BINARY) for names differing only in case. The
+ * engines' case-insensitive orders agree on letters, digits and spaces; Azure SQL's linguistic
+ * collation may order punctuation and accented letters differently from SQLite's NOCASE.
  */
-function metricsStatements(names: MssqlNames): MetricsStatements {
+const NAMES_ORDER = 'ORDER BY d.department, d.department COLLATE Latin1_General_BIN2, j.job, j.job COLLATE Latin1_General_BIN2, d.id, j.id';
+
+/** Each metric from its counts: per (department, job) with Q1-Q4, and per department (hired). */
+function metricsOver(names: MssqlNames, byDepartmentAndJob: string, byDepartment: string): MetricsStatements {
   return {
-    hiresByQuarter: `WITH counts AS (
-        SELECT department_id, job_id,
-               SUM(CASE WHEN [datetime] < @q2 THEN 1 ELSE 0 END) AS Q1,
-               SUM(CASE WHEN [datetime] >= @q2 AND [datetime] < @q3 THEN 1 ELSE 0 END) AS Q2,
-               SUM(CASE WHEN [datetime] >= @q3 AND [datetime] < @q4 THEN 1 ELSE 0 END) AS Q3,
-               SUM(CASE WHEN [datetime] >= @q4 THEN 1 ELSE 0 END) AS Q4
-        FROM ${names.table('hired_employees')}
-        WHERE [datetime] BETWEEN @first AND @last
-        GROUP BY department_id, job_id)
+    hiresByQuarter: `WITH counts AS (${byDepartmentAndJob})
       SELECT d.department, j.job, c.Q1, c.Q2, c.Q3, c.Q4
       FROM counts c
       JOIN ${names.table('departments')} d ON d.id = c.department_id
       JOIN ${names.table('jobs')} j ON j.id = c.job_id
-      ORDER BY d.department, d.department COLLATE Latin1_General_BIN2, j.job, j.job COLLATE Latin1_General_BIN2, d.id, j.id`,
+      ${NAMES_ORDER}`,
     // Compared exactly in integers, hired * departments > total hires, as on SQLite: no rounded mean.
-    departmentsAboveMean: `WITH counts AS (
-        SELECT department_id, COUNT(*) AS hired
-        FROM ${names.table('hired_employees')}
-        WHERE [datetime] BETWEEN @first AND @last
-        GROUP BY department_id),
+    departmentsAboveMean: `WITH counts AS (${byDepartment}),
       totals AS (
         SELECT (SELECT COUNT(*) FROM ${names.table('departments')}) AS departments,
                (SELECT COALESCE(SUM(CAST(hired AS BIGINT)), 0) FROM counts) AS hires)
@@ -120,4 +114,32 @@ function metricsStatements(names: MssqlNames): MetricsStatements {
       WHERE CAST(c.hired AS BIGINT) * t.departments > t.hires
       ORDER BY c.hired DESC, d.id`,
   };
+}
+
+/** Over the indexed view, its own index read as the view (NOEXPAND): one year's counts. */
+function countedMetrics(names: MssqlNames): MetricsStatements {
+  const view = `${names.table(QUARTERLY_HIRES_VIEW)} WITH (NOEXPAND)`;
+  const quarter = (q: number) => `SUM(CASE WHEN [quarter] = ${q} THEN hired ELSE 0 END) AS Q${q}`;
+  return metricsOver(
+    names,
+    `SELECT department_id, job_id, ${[1, 2, 3, 4].map(quarter).join(', ')} FROM ${view} WHERE [year] = @year GROUP BY department_id, job_id`,
+    `SELECT department_id, SUM(hired) AS hired FROM ${view} WHERE [year] = @year GROUP BY department_id`,
+  );
+}
+
+/** Over the hires of the year's range, counted at each call. */
+function scannedMetrics(names: MssqlNames): MetricsStatements {
+  const hires = names.table('hired_employees');
+  return metricsOver(
+    names,
+    `SELECT department_id, job_id,
+               SUM(CASE WHEN [datetime] < @q2 THEN 1 ELSE 0 END) AS Q1,
+               SUM(CASE WHEN [datetime] >= @q2 AND [datetime] < @q3 THEN 1 ELSE 0 END) AS Q2,
+               SUM(CASE WHEN [datetime] >= @q3 AND [datetime] < @q4 THEN 1 ELSE 0 END) AS Q3,
+               SUM(CASE WHEN [datetime] >= @q4 THEN 1 ELSE 0 END) AS Q4
+        FROM ${hires}
+        WHERE [datetime] BETWEEN @first AND @last
+        GROUP BY department_id, job_id`,
+    `SELECT department_id, COUNT(*) AS hired FROM ${hires} WHERE [datetime] BETWEEN @first AND @last GROUP BY department_id`,
+  );
 }

@@ -16,15 +16,28 @@ import { WriterThread } from './WriterThread';
 
 /** Rows per message to the writer thread: it starts on the first while the rest are sent. */
 const INSERT_MESSAGE_ROWS = 1_000;
+/** Metrics answers kept until the next commit: one per year asked, at most this many, each of at most MAX_KEPT_ROWS. */
+const MAX_KEPT_ANSWERS = 32;
+const MAX_KEPT_ROWS = 10_000;
+const METRICS_STATEMENTS: ReadonlySet<string> = new Set(Object.values(SQLITE_METRICS));
 
 export class SqliteEngine implements Engine {
   readonly dialect = 'sqlite' as const;
-  readonly capabilities = { bulkInsertChecksForeignKeys: true, parallelSnapshot: true, snapshotBetweenWrites: true };
+  readonly capabilities = {
+    bulkInsertChecksForeignKeys: true,
+    parallelSnapshot: true,
+    snapshotBetweenWrites: true,
+    sharedCommits: true,
+    countsHiresAsWritten: true,
+  };
   readonly syntax = SQLITE_SYNTAX;
   readonly metrics = SQLITE_METRICS;
   private readonly writer: WriterThread;
-  private reader: BetterSqlite3.Database | undefined;
+  private readConnection: BetterSqlite3.Database | undefined;
   private readonly readStatements = new Map<string, BetterSqlite3.Statement>();
+  /** Metrics answers as of `keptAt`, SQLite's data_version: it changes with every commit of another connection, this one only reads. */
+  private readonly kept = new Map<string, StoredValue[][]>();
+  private keptAt: number | undefined;
 
   constructor(readonly file: string) {
     this.writer = new WriterThread(file);
@@ -40,8 +53,28 @@ export class SqliteEngine implements Engine {
   }
 
   async query(text: string, params: Params, columns: readonly StoredColumn[]): Promise<StoredValue[][]> {
+    if (!METRICS_STATEMENTS.has(text)) return this.read(text, params, columns);
+    // The metrics read counts kept as hires are written; the same answer is read once per commit.
+    const version = this.read('PRAGMA data_version', {}, [{ name: 'data_version', type: 'bigint' }])[0][0] as number;
+    if (version !== this.keptAt) {
+      this.kept.clear();
+      this.keptAt = version;
+    }
+    const key = `${text}\n${JSON.stringify(bindings(params))}`;
+    const kept = this.kept.get(key);
+    if (kept) return kept.map((row) => [...row]);
+    const rows = this.read(text, params, columns);
+    if (rows.length <= MAX_KEPT_ROWS && this.kept.size < MAX_KEPT_ANSWERS)
+      this.kept.set(
+        key,
+        rows.map((row) => [...row]),
+      );
+    return rows;
+  }
+
+  private read(text: string, params: Params, columns: readonly StoredColumn[]): StoredValue[][] {
     let statement = this.readStatements.get(text);
-    if (!statement) this.readStatements.set(text, (statement = this.read().prepare(text).raw()));
+    if (!statement) this.readStatements.set(text, (statement = this.reader().prepare(text).raw()));
     return fromStored(columns, statement.all(bindings(params)) as StoredValue[][]);
   }
 
@@ -76,20 +109,20 @@ export class SqliteEngine implements Engine {
   }
 
   async close(): Promise<void> {
-    this.reader?.close();
+    this.readConnection?.close();
     await this.writer.call('close');
   }
 
   /** Opened on first use, after migrate() has created the file's schema. */
-  private read(): BetterSqlite3.Database {
-    if (!this.reader) {
-      this.reader = openConnection(this.file, true);
+  private reader(): BetterSqlite3.Database {
+    if (!this.readConnection) {
+      this.readConnection = openConnection(this.file, true);
       // SQLite's default 2 MB page cache, not better-sqlite3's 16 MB: the cache also bounds the
       // GROUP BY sorter's in-memory runs, and the metrics' sorts are faster with the smaller one.
       // This connection only reads, and WAL invalidates its cache at every commit anyway.
-      this.reader.pragma('cache_size = -2000');
+      this.readConnection.pragma('cache_size = -2000');
     }
-    return this.reader;
+    return this.readConnection;
   }
 }
 
@@ -136,6 +169,18 @@ class SqliteTransaction implements EngineTransaction {
 
   beginSnapshot(tables: readonly TableDef[]): Promise<EngineSnapshot> {
     return SqliteSnapshot.begin(this.file, this.writer, tables);
+  }
+
+  async savepoint(name: string): Promise<void> {
+    await this.writer.call('savepoint', name);
+  }
+
+  async release(name: string): Promise<void> {
+    await this.writer.call('release', name);
+  }
+
+  async rollbackTo(name: string): Promise<void> {
+    await this.writer.call('rollbackTo', name);
   }
 
   async commit(): Promise<void> {

@@ -47,7 +47,8 @@ export class WriteConnection {
   private readonly statements = new Map<string, Statement>();
   /** Set while a transaction begun by beginReplacing runs. */
   private foreignKeysOff = false;
-  private readonly quarterlyHires = new QuarterlyHiresTally((...values) => this.prepared(ADD_QUARTERLY_HIRES).run(values));
+  /** The transaction's tally, then one per open savepoint: a savepoint rolled back drops its own. */
+  private readonly tallies = [this.newTally()];
 
   constructor(file: string) {
     this.connection = openConnection(file, false);
@@ -109,7 +110,7 @@ export class WriteConnection {
     if (!this.foreignKeysOff) throw new Error('clearTables needs a transaction begun by beginReplacing');
     for (const name of tableNames) this.connection.exec(`DELETE FROM ${quote(name)}`);
     if (tableNames.includes('hired_employees')) {
-      this.quarterlyHires.clear();
+      for (const tally of this.tallies) tally.clear();
       this.connection.exec(CLEAR_QUARTERLY_HIRES);
     }
   }
@@ -122,16 +123,41 @@ export class WriteConnection {
     for (const sql of indexStatements(getTable(tableName))) this.connection.exec(sql);
   }
 
+  savepoint(name: string): void {
+    this.connection.exec(`SAVEPOINT ${quote(name)}`);
+    this.tallies.push(this.newTally());
+  }
+
+  release(name: string): void {
+    this.connection.exec(`RELEASE ${quote(name)}`);
+    this.tallies.pop()!.addTo(this.tally());
+  }
+
+  rollbackTo(name: string): void {
+    this.connection.exec(`ROLLBACK TO ${quote(name)}`);
+    this.connection.exec(`RELEASE ${quote(name)}`);
+    this.tallies.pop();
+  }
+
   commit(): void {
-    this.quarterlyHires.flush();
+    this.tally().flush();
     this.connection.exec('COMMIT');
     this.restoreForeignKeys();
   }
 
   rollback(): void {
-    this.quarterlyHires.clear();
+    this.tallies.splice(1);
+    this.tally().clear();
     if (this.connection.inTransaction) this.connection.exec('ROLLBACK');
     this.restoreForeignKeys();
+  }
+
+  private tally(): QuarterlyHiresTally {
+    return this.tallies[this.tallies.length - 1];
+  }
+
+  private newTally(): QuarterlyHiresTally {
+    return new QuarterlyHiresTally((...values) => this.prepared(ADD_QUARTERLY_HIRES).run(values));
   }
 
   query(sql: string, bindings: Bindings): StoredValue[][] {
@@ -154,7 +180,7 @@ export class WriteConnection {
         statement.run(values.slice(at, at + ROWS_PER_STATEMENT * width));
     }
     if (whole < rows) this.prepared(this.insert(table, target, rows - whole)).run(values.slice(whole * width));
-    if (tableName === 'hired_employees' && target === undefined) this.quarterlyHires.tally(values, width);
+    if (tableName === 'hired_employees' && target === undefined) this.tally().tally(values, width);
   }
 
   private insert(table: StoredTable, target: string | undefined, rows: number): string {

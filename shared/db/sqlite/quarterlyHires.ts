@@ -44,18 +44,19 @@ export class QuarterlyHiresTally {
   /** Tallies hired_employees rows, `width` values each, in one flat array. */
   tally(values: readonly unknown[], width: number): void {
     for (let at = 0; at < values.length; at += width) {
-      const quarter = quarterIndex(values[at + DATETIME] as number);
-      let departments = this.counts.get(quarter);
-      if (!departments) this.counts.set(quarter, (departments = new Map()));
-      const department = values[at + DEPARTMENT] as number;
-      let jobs = departments.get(department);
-      if (!jobs) departments.set(department, (jobs = new Map()));
-      const job = values[at + JOB] as number;
-      const hired = jobs.get(job);
-      if (hired === undefined) this.keys++;
-      jobs.set(job, (hired ?? 0) + 1);
+      this.count(quarterIndex(values[at + DATETIME] as number), values[at + DEPARTMENT] as number, values[at + JOB] as number, 1);
     }
     if (this.keys > MAX_TALLY_KEYS) this.flush();
+  }
+
+  private count(quarter: number, department: number, job: number, hires: number): void {
+    let departments = this.counts.get(quarter);
+    if (!departments) this.counts.set(quarter, (departments = new Map()));
+    let jobs = departments.get(department);
+    if (!jobs) departments.set(department, (jobs = new Map()));
+    const hired = jobs.get(job);
+    if (hired === undefined) this.keys++;
+    jobs.set(job, (hired ?? 0) + hires);
   }
 
   /** Adds the tallies to the table, inside the transaction. */
@@ -64,6 +65,13 @@ export class QuarterlyHiresTally {
       for (const [department, jobs] of departments)
         for (const [job, hired] of jobs) this.add(Math.floor(quarter / 4), department, job, (quarter % 4) + 1, hired);
     this.clear();
+  }
+
+  /** Adds these tallies to `other`'s (a savepoint's, once released, to its transaction's). */
+  addTo(other: QuarterlyHiresTally): void {
+    for (const [quarter, departments] of this.counts)
+      for (const [department, jobs] of departments) for (const [job, hired] of jobs) other.count(quarter, department, job, hired);
+    if (other.keys > MAX_TALLY_KEYS) other.flush();
   }
 
   /** Forgets the tallies: the transaction rolled back. */
