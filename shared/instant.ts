@@ -10,6 +10,11 @@ const MAX_INSTANT = Date.parse('9999-12-31T23:59:59.999Z');
 const MAX_OFFSET_MINUTES = 14 * 60;
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
+/** An instant given as epoch ms (a backup's timestamp-millis): the instants the parser can give, and no others. */
+export function checkInstantMs(ms: number): number | { error: string } {
+  return Number.isInteger(ms) && ms >= MIN_INSTANT && ms <= MAX_INSTANT ? ms : { error: 'is outside the years 0001 to 9999' };
+}
+
 /** Canonical text of an instant: UTC, millisecond precision, e.g. 2021-07-27T16:02:08.000Z. */
 export function formatInstant(ms: number): string {
   return new Date(ms).toISOString();

@@ -3,7 +3,7 @@
  * These checks need only the row itself; the ones that need the database (references, ids already
  * stored) are decided in `ingest/decide.ts` from what the database reports.
  */
-import { formatInstant, parseInstant } from './instant';
+import { checkInstantMs, formatInstant, parseInstant } from './instant';
 import type { ColumnDef, Row, TableDef } from './tables';
 
 /** Why a row was rejected. `field` is null when the reason concerns the whole row. */
@@ -66,6 +66,23 @@ export function checkObject(table: TableDef, value: unknown): Checked {
     if (!table.columns.some((c) => c.name === key)) reasons.push({ field: key.slice(0, 100), message: `is not a column of ${table.name}` });
   }
   return reasons.length ? { reasons, partial: row } : { row };
+}
+
+/**
+ * Checks a backup's record: the table's columns as stored (datetimes as epoch ms, Avro's
+ * timestamp-millis), held to the same rules as a JSON row, without making a datetime's text.
+ */
+export function checkStored(table: TableDef, record: Record<string, unknown>): Checked {
+  const { columns } = table;
+  const row: Row = new Array(columns.length);
+  let reasons: Reason[] | undefined;
+  for (let i = 0; i < columns.length; i++) {
+    const value = record[columns[i].name];
+    const result = columns[i].type === 'datetime' && typeof value === 'number' ? checkInstantMs(value) : parseJsonValue(columns[i], value);
+    if (typeof result === 'object') (reasons ??= []).push({ field: columns[i].name, message: result.error });
+    else row[i] = result;
+  }
+  return reasons ? { reasons, partial: row } : { row };
 }
 
 /** Reasons as one line of text, for logs and error messages: `datetime is required; job_id jobs has no id 9`. */

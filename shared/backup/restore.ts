@@ -12,8 +12,7 @@ import { createHash, type Hash } from 'node:crypto';
 import type { Database, RunRecord, WriteTransaction } from '../db';
 import { ConflictError, NotFoundError, ServiceError, UnusableError } from '../errors';
 import { finishRun, isLive, newRun } from '../ingest/runs';
-import { checkObject, describeReasons } from '../rules';
-import { formatInstant } from '../instant';
+import { checkStored, describeReasons } from '../rules';
 import { referencesAround, referencingTables, TABLES, type Row, type TableDef } from '../tables';
 import { AvroFileReader } from '../avro/containerReader';
 import { AvroFormatError } from '../avro/AvroFormatError';
@@ -294,7 +293,7 @@ async function insertBackupRows(tx: WriteTransaction, table: TableDef, info: Bac
     if (count + block.count > info.rows) throw rowCountDiffers(info, `more than ${count + block.count - 1}`);
     for (const record of block.records) {
       count++;
-      const checked = checkObject(table, asJsonRow(table, record));
+      const checked = checkStored(table, record);
       if (!checked.row) {
         throw new UnusableError(
           `row ${count} of backup ${info.backup} breaks the data rules: ${describeReasons(checked.reasons)}`,
@@ -313,15 +312,6 @@ async function insertBackupRows(tx: WriteTransaction, table: TableDef, info: Bac
   }
   if (page.length) await tx.insertRows(table, page);
   return count;
-}
-
-/** The record as the JSON row the rules read: datetimes as ISO text. */
-function asJsonRow(table: TableDef, record: Record<string, unknown>): Record<string, unknown> {
-  const row: Record<string, unknown> = { ...record };
-  for (const column of table.columns) {
-    if (column.type === 'datetime' && typeof row[column.name] === 'number') row[column.name] = formatInstant(row[column.name] as number);
-  }
-  return row;
 }
 
 /** Refuses (409) a restore after which some row would reference a row that does not exist. */
