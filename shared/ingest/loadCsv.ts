@@ -121,20 +121,6 @@ export async function applyFile(
   slices: AsyncIterable<Slice>,
   options: ApplyOptions,
 ): Promise<ApplyOutcome> {
-  const outcome = await applySlices(db, table, run, slices, options);
-  if (!options.scratch && outcome.end !== 'paused') {
-    await db.write((tx) => tx.buildIndexes(table)).catch((error: Error) => (outcome.failure ??= error));
-  }
-  return outcome;
-}
-
-async function applySlices(
-  db: Database,
-  table: TableDef,
-  run: RunRecord,
-  slices: AsyncIterable<Slice>,
-  options: ApplyOptions,
-): Promise<ApplyOutcome> {
   /** The run as of its last commit: what a heartbeat or a failure may record. */
   let committed: RunRecord = { ...run };
   let inTransaction = false;
@@ -145,13 +131,14 @@ async function applySlices(
     if (!inTransaction) void options.lease.renew(committed).catch(() => undefined); // a missed renewal only ages the lease
   }, options.lease.renewEveryMs);
   heartbeat.unref();
+  let outcome: ApplyOutcome;
   try {
     const iterator = slices[Symbol.asyncIterator]();
     let pending = nextSlice(iterator);
+    let end: ApplyEnd | undefined;
     for (let first = await pending; !first.done; first = await pending) {
       // Input is awaited here, outside any transaction: the write lock is never held for the network.
       let slice = first.value;
-      let end: ApplyEnd | undefined;
       await db
         .write(async (tx) => {
           inTransaction = true;
@@ -189,15 +176,19 @@ async function applySlices(
         })
         .finally(() => (inTransaction = false));
       committed = { ...run };
-      if (end) return { committed, end };
-      if (options.until !== undefined && Date.now() >= options.until) return { committed, end: 'paused' };
+      end ??= options.until !== undefined && Date.now() >= options.until ? 'paused' : undefined;
+      if (end) break;
     }
-    return { committed, end: 'end' };
+    outcome = { committed, end: end ?? 'end' };
   } catch (error) {
-    return { committed, failure: error as Error };
+    outcome = { committed, failure: error as Error };
   } finally {
     clearInterval(heartbeat);
   }
+  if (!options.scratch && outcome.end !== 'paused') {
+    await db.write((tx) => tx.buildIndexes(table)).catch((error: Error) => (outcome.failure ??= error));
+  }
+  return outcome;
 }
 
 /**
