@@ -2,8 +2,9 @@
  * The metrics endpoints' latency on the benchmark's loaded table, against the plain SQL for the
  * same answer run by the `sqlite3` command.
  *
- * Each endpoint, for each year of the data and one without hires: 20 calls one after another
- * (after one warm-up call), median wall time over HTTP; the worst year is reported. Plain SQL:
+ * Each endpoint, for each year of the data and one without hires: 20 calls right after a commit
+ * (a batch that skips a stored row: the answer is read afresh) and 20 answered again, median wall
+ * time over HTTP; the worst year is reported. Plain SQL:
  * the fastest statement for the same answer over the hires themselves, on a copy of the database
  * given the covering index it needs (the former schema's ix_hired_employees_datetime), run 20
  * times by `sqlite3 <copy> "<sql>"`; its time is the median minus the median of 20 runs of
@@ -14,11 +15,14 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { yearBounds } from '../shared/metrics';
+import { departmentLines } from '../tools/datagen';
 
 const CALLS = 20;
 /** The generated hires' years (tools/datagen.ts), and one without hires. */
 const YEARS = [2019, 2020, 2021, 2022];
 const PLAIN_SQL_YEAR = 2021;
+/** Department 1's name as the generated file has it. */
+const DEPARTMENT_1 = departmentLines(1)[0].split(',')[1];
 
 /**
  * The fastest plain SQL found for each answer: the year's range read from the covering index
@@ -72,6 +76,18 @@ function hasSqlite3(): boolean {
   }
 }
 
+/** A batch of one row already stored: it commits its run and changes nothing else, so the next metric is read afresh. */
+async function commitSomething(url: string): Promise<void> {
+  const res = await fetch(`${url}/api/tables/departments/rows`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify([{ id: 1, department: DEPARTMENT_1 }]),
+  });
+  const body = (await res.json()) as { skipped?: number };
+  if (res.status !== 200 || body.skipped !== 1)
+    throw new Error(`the commit between metric calls failed: ${res.status} ${JSON.stringify(body)}`);
+}
+
 /** GET `url` once: wall time in ms and the rows. One retry if a kept-alive socket was closed by the host meanwhile. */
 async function call(url: string, retry = true): Promise<{ ms: number; rows: Record<string, unknown>[] }> {
   const start = performance.now();
@@ -92,19 +108,26 @@ async function call(url: string, retry = true): Promise<{ ms: number; rows: Reco
 export async function benchMetrics(url: string, dbFile: string, work: string): Promise<[string, string][]> {
   const queries = plainSql(PLAIN_SQL_YEAR);
   // The HTTP calls first, then the sqlite3 runs, so that neither waits on the other.
-  const endpoints: { ms: number; year: number; rows: Record<string, unknown>[] }[] = [];
+  const endpoints: { ms: number; year: number; afterCommit: { ms: number; year: number }; rows: Record<string, unknown>[] }[] = [];
   for (const { route } of queries) {
     console.log(`Timing ${route}{${YEARS.join(',')}} (${CALLS} calls each) ...`);
     let worst = { ms: 0, year: 0 };
+    let worstAfterCommit = { ms: 0, year: 0 };
     let answer: Record<string, unknown>[] = [];
     for (const year of YEARS) {
       const { rows } = await call(url + route + year); // warm-up
       if (year === PLAIN_SQL_YEAR) answer = rows;
-      const times: number[] = [];
-      for (let i = 0; i < CALLS; i++) times.push((await call(url + route + year)).ms);
-      if (median(times) > worst.ms) worst = { ms: median(times), year };
+      const kept: number[] = [];
+      const afterCommit: number[] = [];
+      for (let i = 0; i < CALLS; i++) {
+        kept.push((await call(url + route + year)).ms);
+        await commitSomething(url);
+        afterCommit.push((await call(url + route + year)).ms);
+      }
+      if (median(kept) > worst.ms) worst = { ms: median(kept), year };
+      if (median(afterCommit) > worstAfterCommit.ms) worstAfterCommit = { ms: median(afterCommit), year };
     }
-    endpoints.push({ ...worst, rows: answer });
+    endpoints.push({ ...worst, afterCommit: worstAfterCommit, rows: answer });
   }
 
   const results: [string, string][] = [];
@@ -120,7 +143,10 @@ export async function benchMetrics(url: string, dbFile: string, work: string): P
   }
   queries.forEach(({ name, sql }, i) => {
     const endpoint = endpoints[i];
-    results.push([`${name}: endpoint`, `median ${endpoint.ms.toFixed(2)} ms in the slowest year (${endpoint.year}) (target < 10 ms)`]);
+    results.push([
+      `${name}: endpoint`,
+      `median ${endpoint.afterCommit.ms.toFixed(2)} ms right after a commit, ${endpoint.ms.toFixed(2)} ms answered again, in the slowest year (${endpoint.afterCommit.year}, ${endpoint.year}) (target < 10 ms)`,
+    ]);
     if (!cli) {
       results.push([`${name}: plain SQL`, 'skipped: no sqlite3 command']);
       return;
@@ -135,7 +161,7 @@ export async function benchMetrics(url: string, dbFile: string, work: string): P
       `${name}: plain SQL (${PLAIN_SQL_YEAR})`,
       `${sqlMs.toFixed(1)} ms over a covering index (sqlite3 median ${query.toFixed(1)} ms - startup ${startup.toFixed(1)} ms), same ${lines.length} rows`,
     ]);
-    results.push([`${name}: speed-up`, `${(sqlMs / endpoint.ms).toFixed(0)}x faster than the plain SQL`]);
+    results.push([`${name}: speed-up`, `${(sqlMs / endpoint.afterCommit.ms).toFixed(0)}x faster than the plain SQL, right after a commit`]);
   });
   fs.rmSync(copy, { force: true });
   return results;

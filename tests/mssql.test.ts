@@ -42,7 +42,10 @@ const CLUSTERED = / UNIQUE CLUSTERED INDEX \[ix_quarterly_hires\] /;
 const COUNT_BIG = /\bCOUNT_BIG\(\*\)/g;
 
 function parse(sql: string) {
-  const withoutForeignKeys = sql.replace(FOREIGN_KEY, '').replace(CLUSTERED, ' UNIQUE INDEX [ix_quarterly_hires] ').replace(COUNT_BIG, 'COUNT(*)');
+  const withoutForeignKeys = sql
+    .replace(FOREIGN_KEY, '')
+    .replace(CLUSTERED, ' UNIQUE INDEX [ix_quarterly_hires] ')
+    .replace(COUNT_BIG, 'COUNT(*)');
   const ast = parser.astify(withoutForeignKeys, { database: 'transactsql' });
   return Array.isArray(ast) ? ast : [ast];
 }

@@ -111,6 +111,23 @@ describe('SQLite indexes and counts', () => {
     }
   });
 
+  it('counts again at start the hires that a writer without the counts added', async () => {
+    const db = await seeded(file);
+    await loadCsv(db, hired, bytes(hiresCsv(30)), { source: 'csv', dryRun: false });
+    await db.close();
+    const other = new BetterSqlite3(file);
+    other.exec(`INSERT INTO hired_employees VALUES (31, 'Added elsewhere', ${Date.parse('2021-11-11T00:00:00Z')}, 1, 1)`);
+    other.close();
+    const restarted = new Store(new SqliteEngine(file));
+    await restarted.migrate();
+    try {
+      const rows = await restarted.hiresByQuarter(2021);
+      expect(rows.reduce((n, r) => n + r.Q1 + r.Q2 + r.Q3 + r.Q4, 0)).toBe(31);
+    } finally {
+      await restarted.close();
+    }
+  });
+
   it('indexes a load dropped before it died are built again at the next start', async () => {
     const db = await seeded(file);
     await db.write((tx) => tx.dropIndexes(hired));

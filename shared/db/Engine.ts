@@ -67,6 +67,12 @@ export interface EngineCapabilities {
    * view), at the same cost at any number of hires; without, they count the year's hires at each call.
    */
   readonly countsHiresAsWritten: boolean;
+  /**
+   * Whether a load into a small table may drop its indexes and build them at its end. Not on Azure
+   * SQL: its index DDL would block snapshot readers until the load's transaction commits, and fail
+   * a backup's snapshot that began before (error 3961). Restores drop them on every engine.
+   */
+  readonly loadsDropIndexes: boolean;
 }
 
 /** Tables read as of one instant. */

@@ -80,7 +80,7 @@ export class Store implements Database {
   }
 
   write<T>(work: (tx: WriteTransaction) => Promise<T>, options: WriteOptions = {}): Promise<T> {
-    if (options.shareCommit && this.engine.capabilities.sharedCommits) return this.writeShared(work);
+    if (options.shareCommit && !options.replacing && this.engine.capabilities.sharedCommits) return this.writeShared(work);
     return this.writes.run(async () => {
       const engineTx = await this.engine.begin(options);
       const replacing = new Set(options.replacing?.map((t) => t.name));
@@ -119,7 +119,7 @@ export class Store implements Database {
       engineTx = await this.engine.begin({});
       for (const write of group) {
         await engineTx.savepoint!('shared_write');
-        const tx = new StoreTransaction(this.engine, engineTx, this.statements, new Set(), () => this.writes.hasWaiting());
+        const tx = new StoreTransaction(this.engine, engineTx, this.statements, new Set(), () => this.writes.hasWaiting(), true);
         try {
           const result = await write.work(tx);
           await tx.written();
@@ -127,8 +127,8 @@ export class Store implements Database {
           done.push({ write, result });
         } catch (error) {
           await tx.settled();
+          write.reject(tx.firstFailure ?? error); // its own error, whatever happens to the others
           await engineTx.rollbackTo!('shared_write');
-          write.reject(tx.firstFailure ?? error);
         }
       }
       await engineTx.commit();
@@ -268,6 +268,8 @@ class StoreTransaction implements WriteTransaction {
     private readonly statements: StoreStatements,
     private readonly replacing: ReadonlySet<TableName>,
     readonly othersWaiting: () => boolean,
+    /** Whether it shares its commit: earlier writes of the group are in the transaction, uncommitted. */
+    private readonly shared = false,
   ) {}
 
   async findRows(table: TableDef, ids: readonly number[], scratch?: string): Promise<Map<number, Row>> {
@@ -319,6 +321,7 @@ class StoreTransaction implements WriteTransaction {
 
   async readSnapshot<T>(tables: readonly TableDef[], read: (snapshot: Snapshot) => Promise<T>): Promise<T> {
     if (this.hasWritten) throw new Error("a transaction's snapshot is read before its first write");
+    if (this.shared) throw new Error('a write that shares its commit reads no snapshot: the writes before it in the group are not in it');
     this.reading++;
     try {
       const snapshot = await this.tx.beginSnapshot(tables);

@@ -4,7 +4,7 @@
  * checkpoint its predecessor committed. The queue's messages only name the run; where it stands is
  * read from the database, under a lease that lets one worker at a time work on it.
  */
-import type { Database, LoadCheckpoint, RunRecord } from '../db';
+import type { Database, LoadCheckpoint, RunRecord, WriteTransaction } from '../db';
 import { START_OF_FILE } from '../csv';
 import { ConflictError, ServiceError } from '../errors';
 import { claimLoad } from '../backup/restoresInProgress';
@@ -206,6 +206,7 @@ async function takeLease(db: Database, lease: Lease, runId: string, leaseMs: num
         finishRun(run, undefined, 'cancelled');
         lease.release(run);
         await tx.saveRun(run);
+        await buildDroppedIndexes(db, tx, run);
         return { run: undefined };
       }
       const until = heldUntil(run);
@@ -251,7 +252,10 @@ export async function cancelLoad(db: Database, runId: string): Promise<RunRecord
       );
     }
     if (heldUntil(run) > Date.now()) run.cancelRequested = true;
-    else finishRun(run, undefined, 'cancelled');
+    else {
+      finishRun(run, undefined, 'cancelled');
+      await buildDroppedIndexes(db, tx, run);
+    }
     await tx.saveRun(run);
     return run;
   });
@@ -284,7 +288,13 @@ export async function failPoisonedLoad(db: Database, runId: string): Promise<voi
     if (!run || !isPendingLoad(run)) return;
     finishRun(run, new Error(run.error ?? 'the load failed on every attempt (see the function log)'));
     await tx.saveRun(run);
+    await buildDroppedIndexes(db, tx, run);
   });
+}
+
+/** A load that ends between two of its shares builds the indexes an earlier share may have dropped for the rest of it. */
+async function buildDroppedIndexes(db: Database, tx: WriteTransaction, run: RunRecord): Promise<void> {
+  if (!run.dryRun && db.capabilities.loadsDropIndexes) await tx.buildIndexes(getTable(run.table));
 }
 
 /**

@@ -7,6 +7,7 @@ import { applyRows, type Rejection, type RejectionLogger } from './applyRows';
 import { formatGuess } from './reasonSummary';
 import { finishRun, newRun, runCounts } from './runs';
 import { Lease } from './Lease';
+import { LeaseLostError } from './LeaseLostError';
 import { fromCsvRecord, type SourceRow } from './SourceRow';
 
 /** Rows checked and applied together: bounds the memory a load holds, whatever the file size. */
@@ -30,8 +31,8 @@ export function transactionFull(rows: number, elapsedMs: number, othersWaiting: 
   return rows >= TRANSACTION_ROWS || elapsedMs >= TRANSACTION_MS || (othersWaiting && elapsedMs >= WAITING_WRITE_MS);
 }
 /**
- * A load of more than one slice into a table of fewer rows than this drops the table's indexes and
- * builds them when it ends: building an index once costs far less than keeping it row by row.
+ * A load whose first slice is full, into a table of fewer rows than this, drops the table's indexes
+ * and builds them when it ends: building an index once costs far less than keeping it row by row.
  */
 const DROP_INDEXES_BELOW_ROWS = 100_000;
 /** How long a transaction waits for more input before it commits instead. */
@@ -124,8 +125,10 @@ export async function applyFile(
   /** The run as of its last commit: what a heartbeat or a failure may record. */
   let committed: RunRecord = { ...run };
   let inTransaction = false;
-  /** Whether the share's first transaction has decided on the indexes. */
+  /** Whether the share's first transaction has decided on the indexes, and whether it dropped them. */
   let sizedUp = false;
+  let droppedIndexes = false;
+  const dropsIndexes = !options.scratch && db.capabilities.loadsDropIndexes;
   const heartbeat = setInterval(() => {
     // A transaction's commit renews the lease; a write queued meanwhile would only end it early.
     if (!inTransaction) void options.lease.renew(committed).catch(() => undefined); // a missed renewal only ages the lease
@@ -149,8 +152,9 @@ export async function applyFile(
             await tx.saveRun(run);
             return;
           }
-          if (!sizedUp && !options.scratch && slice.rows.length >= SLICE_ROWS && (await db.countRows(table)) < DROP_INDEXES_BELOW_ROWS) {
+          if (!sizedUp && dropsIndexes && slice.rows.length >= SLICE_ROWS && (await db.countRows(table)) < DROP_INDEXES_BELOW_ROWS) {
             await tx.dropIndexes(table);
+            droppedIndexes = true;
           }
           sizedUp = true;
           const started = Date.now();
@@ -182,11 +186,16 @@ export async function applyFile(
     outcome = { committed, end: end ?? 'end' };
   } catch (error) {
     outcome = { committed, failure: error as Error };
+  }
+  try {
+    // This share dropped them, or an earlier share of a resumed load may have: built while the lease is renewed.
+    const mayLackIndexes = droppedIndexes || (dropsIndexes && options.checkpoint !== undefined);
+    if (mayLackIndexes && outcome.end !== 'paused' && !(outcome.failure instanceof LeaseLostError)) {
+      // The rows are committed either way: an index that fails to build is built by the next load's end or the next start.
+      await db.write((tx) => tx.buildIndexes(table)).catch(() => undefined);
+    }
   } finally {
     clearInterval(heartbeat);
-  }
-  if (!options.scratch && outcome.end !== 'paused') {
-    await db.write((tx) => tx.buildIndexes(table)).catch((error: Error) => (outcome.failure ??= error));
   }
   return outcome;
 }

@@ -444,6 +444,35 @@ export function describeDatabaseContract(name: string, target: ContractTarget): 
         expect(results.every((r) => r.rejected === 0)).toBe(true);
         expect(await db.countRows(hired)).toBe(distinct);
       });
+
+      it('writes sharing a commit stay independent: one that fails is undone alone, its hires uncounted', async () => {
+        await seed(db);
+        const write = (id: number, fail: boolean) =>
+          db.write(
+            async (tx) => {
+              await tx.insertRows(hired, [[id, `Person ${id}`, Date.parse('2021-02-01T00:00:00Z'), 1, 1]]);
+              if (fail) throw new Error(`write ${id} fails`);
+              return id;
+            },
+            { shareCommit: true },
+          );
+        const blocker = db.write(() => new Promise((resolve) => setTimeout(resolve, 200))); // the others queue behind it, together
+        const writes = [write(1, false), write(2, true), write(3, false), write(4, true), write(5, false)];
+        const settled = await Promise.allSettled(writes);
+        await blocker;
+        expect(settled.map((s) => (s.status === 'fulfilled' ? s.value : (s.reason as Error).message))).toEqual([
+          1,
+          'write 2 fails',
+          3,
+          'write 4 fails',
+          5,
+        ]);
+        expect((await all(db, hired)).map((r) => r[0])).toEqual([1, 3, 5]);
+        expect(await db.hiresByQuarter(2021)).toEqual([{ department: 'Supply Chain', job: 'Recruiter', Q1: 3, Q2: 0, Q3: 0, Q4: 0 }]);
+        const snapshotInShared = db.write((tx) => tx.readSnapshot([hired], async () => 0), { shareCommit: true });
+        if (db.capabilities.sharedCommits) await expect(snapshotInShared).rejects.toThrow('reads no snapshot');
+        else await expect(snapshotInShared).resolves.toBe(0);
+      });
     });
 
     describe('snapshots and restore', () => {

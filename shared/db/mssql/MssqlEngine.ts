@@ -57,6 +57,7 @@ export class MssqlEngine implements Engine {
     snapshotBetweenWrites: false,
     sharedCommits: false,
     countsHiresAsWritten: true,
+    loadsDropIndexes: false,
   };
   readonly syntax: Engine['syntax'];
   private readonly names: MssqlNames;
@@ -247,7 +248,7 @@ class MssqlTransaction implements EngineTransaction {
     // rows are copied into it now, before the caller can reuse them.
     const bulk = bulkTable(table, this.names, target);
     for (const row of rows) bulk.rows.add(...row);
-    // TABLOCK where the indexes were dropped for a bulk insert: one lock, and minimal logging into an empty table.
+    // TABLOCK where a restore dropped the indexes: one table lock instead of many row locks.
     const tableLock = target === undefined && this.bulkInto.has(table.name);
     await this.run((request) => request.bulk(bulk, { checkConstraints: true, tableLock }));
   }

@@ -29,6 +29,7 @@ export class SqliteEngine implements Engine {
     snapshotBetweenWrites: true,
     sharedCommits: true,
     countsHiresAsWritten: true,
+    loadsDropIndexes: true,
   };
   readonly syntax = SQLITE_SYNTAX;
   readonly metrics = SQLITE_METRICS;

@@ -23,8 +23,8 @@ import {
 import {
   ADD_QUARTERLY_HIRES,
   CLEAR_QUARTERLY_HIRES,
+  COUNTS_AGREE,
   CREATE_QUARTERLY_HIRES,
-  QUARTERLY_HIRES,
   QuarterlyHiresTally,
   REBUILD_QUARTERLY_HIRES,
 } from './quarterlyHires';
@@ -34,9 +34,10 @@ type Statement = BetterSqlite3.Statement;
 
 /**
  * The writer's page cache, which also bounds the sorter of an index build. Rows are appended in id
- * order and the indexes left after a bulk insert are built once, so few pages need to stay cached;
- * the rest of the host's memory budget is left to a backup or restore run right after a load
- * (SQLite frees the pages, but the allocator keeps them for the thread).
+ * order, and a bulk insert into a small table builds its index once after the rows; an insert
+ * into a large table updates the index at random places, which the OS's file cache serves about
+ * as fast. The rest of the host's memory budget is left to a backup or restore run right after a
+ * load (SQLite frees the pages, but the allocator keeps them for the thread).
  */
 const WRITER_CACHE_KIB = 8 * 1024;
 /** Rows per INSERT statement: one call into SQLite binds this many rows, not one. */
@@ -66,9 +67,13 @@ export class WriteConnection {
         this.addColumns();
         for (const sql of schemaStatements()) this.connection.exec(sql);
         for (const sql of retiredIndexStatements()) this.connection.exec(sql);
-        const counted = this.connection.prepare(`SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?`).get(QUARTERLY_HIRES);
         this.connection.exec(CREATE_QUARTERLY_HIRES);
-        if (!counted) this.connection.exec(REBUILD_QUARTERLY_HIRES);
+        // New, or written to by a version that did not keep it: counted again from the hires.
+        const [hires, counted] = this.connection.prepare(COUNTS_AGREE).raw().get() as [number, number];
+        if (hires !== counted) {
+          this.connection.exec(CLEAR_QUARTERLY_HIRES);
+          this.connection.exec(REBUILD_QUARTERLY_HIRES);
+        }
       })
       .immediate();
   }
@@ -140,6 +145,7 @@ export class WriteConnection {
   }
 
   commit(): void {
+    while (this.tallies.length > 1) this.tallies.pop()!.addTo(this.tally()); // a savepoint still open commits with the transaction
     this.tally().flush();
     this.connection.exec('COMMIT');
     this.restoreForeignKeys();

@@ -2,7 +2,8 @@
  * The hires counted per (year, quarter, department, job) of the hire's UTC instant: what both
  * metrics read, so that they cost the same at any number of hires. The write connection keeps it
  * in the transaction that inserts the hires (it tallies each insert and adds the tally before the
- * commit), empties it with the hires, and rebuilds it from them where the table is new.
+ * commit), empties it with the hires, and rebuilds it from them at start where the two disagree (a new
+ * table, or hires written by a version that did not keep it).
  */
 import { getTable } from '../../tables';
 import { quote } from './ddl';
@@ -29,6 +30,9 @@ export const ADD_QUARTERLY_HIRES = `INSERT INTO ${quote(QUARTERLY_HIRES)} (year,
   ON CONFLICT DO UPDATE SET hired = hired + excluded.hired`;
 
 export const CLEAR_QUARTERLY_HIRES = `DELETE FROM ${quote(QUARTERLY_HIRES)}`;
+
+/** The number of hires, and the number the counts add up to. */
+export const COUNTS_AGREE = `SELECT (SELECT COUNT(*) FROM ${quote(HIRES.name)}), (SELECT COALESCE(SUM(hired), 0) FROM ${quote(QUARTERLY_HIRES)})`;
 
 /** Tallies beyond this many keys are added to the table before the transaction ends: memory stays bounded. */
 const MAX_TALLY_KEYS = 100_000;
