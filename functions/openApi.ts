@@ -10,6 +10,6 @@ export async function openApi(): Promise<HttpResponseInit> {
 app.http('openApi', {
   methods: ['GET'],
   route: 'openapi.json',
-  authLevel: 'anonymous',
+  authLevel: 'function',
   handler: jsonErrors(openApi, []),
 });

@@ -98,11 +98,31 @@ const SCHEMAS: Record<string, Schema> = {
       error: nullable(string),
       bytesTotal: nullable(integer),
       bytesDone: nullable(integer),
-      percent: nullable({ type: 'number' }),
+      percent: nullable({ type: 'number', minimum: 0, maximum: 100 }),
+      line: nullable(integer),
+      rowsPerSecond: integer,
+      etaSeconds: nullable(integer),
+      attempts: integer,
+      updatedAt: instant,
+      warning: string,
       reasons: { type: 'array', items: ref('ReasonCount') },
       detail: {},
     },
-    ['runId', 'table', 'kind', 'source', 'dryRun', 'status', 'startedAt', 'finishedAt', 'received', 'inserted', 'skipped', 'rejected', 'error'],
+    [
+      'runId',
+      'table',
+      'kind',
+      'source',
+      'dryRun',
+      'status',
+      'startedAt',
+      'finishedAt',
+      'received',
+      'inserted',
+      'skipped',
+      'rejected',
+      'error',
+    ],
   ),
   Rejection: object(
     {
@@ -167,7 +187,7 @@ const PATHS = {
         required: true,
         content: { 'text/csv': { schema: { type: 'string' } }, 'application/json': { schema: object({ blob: string }) } },
       },
-      responses: { 200: json({ oneOf: [ref('LoadResult'), ref('Run')] }), 202: json(ref('Run'), 'Queued'), ...errors },
+      responses: { 200: json({ anyOf: [ref('LoadResult'), ref('Run')] }), 202: json(ref('Run'), 'Queued'), ...errors },
     },
   },
   '/tables/{table}/backups': {
@@ -176,7 +196,10 @@ const PATHS = {
       operationId: 'listBackups',
       responses: { 200: json(object({ table: string, backups: { type: 'array', items: ref('Backup') } })), ...errors },
     },
-    post: { operationId: 'backupOneTable', responses: { 200: json(object({ backups: { type: 'array', items: ref('Backup') } })), ...errors } },
+    post: {
+      operationId: 'backupOneTable',
+      responses: { 200: json(object({ backups: { type: 'array', items: ref('Backup') } })), ...errors },
+    },
   },
   '/tables/{table}/restore': {
     parameters: [tableParameter],
@@ -184,12 +207,18 @@ const PATHS = {
       operationId: 'restoreTable',
       description: 'Admin key. Replaces the table with a backup in one transaction, after a safety backup.',
       parameters: [idempotencyHeader],
-      requestBody: { required: true, content: { 'application/json': { schema: object({ backup: string, safety: { type: 'boolean' } }, []) } } },
+      requestBody: {
+        required: true,
+        content: { 'application/json': { schema: object({ backup: string, safety: { type: 'boolean' } }, []) } },
+      },
       responses: { 200: json({ type: 'object', required: ['table', 'rows'] }), ...errors },
     },
   },
   '/backups': {
-    get: { operationId: 'listBackupSets', responses: { 200: json(object({ sets: { type: 'array', items: ref('BackupSet') } })), ...errors } },
+    get: {
+      operationId: 'listBackupSets',
+      responses: { 200: json(object({ sets: { type: 'array', items: ref('BackupSet') } })), ...errors },
+    },
     post: { operationId: 'backupTables', responses: { 200: json(ref('BackupSet')), ...errors } },
   },
   '/restore': {
@@ -197,7 +226,10 @@ const PATHS = {
       operationId: 'restoreSet',
       description: 'Admin key. Replaces every table with a backup set in one transaction, after a safety set.',
       parameters: [idempotencyHeader],
-      requestBody: { required: true, content: { 'application/json': { schema: object({ set: string, safety: { type: 'boolean' } }, []) } } },
+      requestBody: {
+        required: true,
+        content: { 'application/json': { schema: object({ set: string, safety: { type: 'boolean' } }, []) } },
+      },
       responses: { 200: json({ type: 'object', required: ['set', 'tables'] }), ...errors },
     },
   },
@@ -225,7 +257,11 @@ const PATHS = {
   },
   '/runs/{runId}/resume': {
     parameters: [runIdParameter],
-    post: { operationId: 'resumeRun', description: 'Admin key.', responses: { 200: json(ref('Run')), 202: json(ref('Run'), 'Queued'), ...errors } },
+    post: {
+      operationId: 'resumeRun',
+      description: 'Admin key.',
+      responses: { 200: json(ref('Run')), 202: json(ref('Run'), 'Queued'), ...errors },
+    },
   },
   '/rejections': {
     get: {
@@ -243,7 +279,9 @@ const PATHS = {
         200: {
           description: 'OK',
           content: {
-            'application/json': { schema: object({ rejections: { type: 'array', items: ref('Rejection') }, nextAfterId: nullable(integer) }) },
+            'application/json': {
+              schema: object({ rejections: { type: 'array', items: ref('Rejection') }, nextAfterId: nullable(integer) }),
+            },
             ...csv,
           },
         },
@@ -262,7 +300,10 @@ const PATHS = {
             'application/json': {
               schema: object({
                 year: integer,
-                rows: { type: 'array', items: object({ department: string, job: string, Q1: integer, Q2: integer, Q3: integer, Q4: integer }) },
+                rows: {
+                  type: 'array',
+                  items: object({ department: string, job: string, Q1: integer, Q2: integer, Q3: integer, Q4: integer }),
+                },
               }),
             },
             ...csv,
@@ -293,14 +334,26 @@ const PATHS = {
       },
     },
   },
-  '/health': { get: { operationId: 'health', security: [], responses: { 200: json(ref('Health')), 503: json(ref('Health'), 'Unavailable') } } },
+  '/health': {
+    get: {
+      operationId: 'health',
+      security: [],
+      responses: { 200: json(ref('Health')), 503: json(ref('Health'), 'Unavailable'), ...errors },
+    },
+  },
   '/health/details': {
     get: {
       operationId: 'healthDetails',
-      responses: { 200: json({ allOf: [ref('Health')], required: ['database', 'storage'] }), 503: json(ref('Health'), 'Unavailable') },
+      responses: {
+        200: json({ allOf: [ref('Health')], required: ['database', 'storage'] }),
+        503: json(ref('Health'), 'Unavailable'),
+        ...errors,
+      },
     },
   },
-  '/openapi.json': { get: { operationId: 'openApi', security: [], responses: { 200: json({ type: 'object', required: ['openapi', 'paths'] }) } } },
+  '/openapi.json': {
+    get: { operationId: 'openApi', responses: { 200: json({ type: 'object', required: ['openapi', 'paths'] }), ...errors } },
+  },
 };
 
 /** The document, the same at every call. */
@@ -309,13 +362,19 @@ export const OPENAPI_DOCUMENT = {
   info: {
     title: 'CSV to Azure SQL',
     version: '0.1.0',
-    description: 'Loads CSV exports into the departments, jobs and hired_employees tables, with validation, rejected rows, backups and metrics.',
+    description:
+      'Loads CSV exports into the departments, jobs and hired_employees tables, with validation, rejected rows, backups and metrics.',
   },
   servers: [{ url: '/api' }],
   security: [{ functionKey: [] }],
   components: {
     securitySchemes: {
-      functionKey: { type: 'apiKey', in: 'header', name: 'x-functions-key', description: 'A function key; admin routes need the admin key' },
+      functionKey: {
+        type: 'apiKey',
+        in: 'header',
+        name: 'x-functions-key',
+        description: 'A function key; admin routes need the admin key',
+      },
     },
     schemas: SCHEMAS,
   },

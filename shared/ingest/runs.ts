@@ -83,7 +83,9 @@ function interruptedBecause(run: RunRecord): string {
 
 /** A load's progress as of its last commit: bytes and lines read, speed and, while it runs, the time left. */
 function loadProgress(run: RunRecord, now: number) {
-  const bytesDone = run.checkpoint?.offset ?? null;
+  const offset = run.checkpoint?.offset;
+  // A checkpoint that is no position in the file (a damaged run) tells no progress.
+  const bytesDone = Number.isInteger(offset) && offset! >= 0 ? offset! : null;
   const end = run.finishedAt ? Date.parse(run.finishedAt) : Math.min(now, Date.parse(run.heartbeatAt));
   const seconds = Math.max(0.001, (end - Date.parse(run.startedAt)) / 1000);
   const total = run.bytesTotal;

@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import { assertDocumented } from './openapi';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -175,7 +176,7 @@ export interface ApiResponse<T = any> {
   readonly body: T;
 }
 
-async function toApiResponse(response: Response): Promise<ApiResponse> {
+async function toApiResponse(method: string, url: string, response: Response): Promise<ApiResponse> {
   const text = await response.text();
   let body: any;
   try {
@@ -183,11 +184,13 @@ async function toApiResponse(response: Response): Promise<ApiResponse> {
   } catch {
     body = undefined;
   }
+  assertDocumented(method, url, response.status, response.headers.get('content-type'), body);
   return { status: response.status, headers: response.headers, text, body };
 }
 
+/** Every response is checked against the OpenAPI document. */
 export async function request(url: string, init: RequestInit = {}): Promise<ApiResponse> {
-  return toApiResponse(await fetch(url, init));
+  return toApiResponse(init.method ?? 'GET', url, await fetch(url, init));
 }
 
 export function get(base: string, route: string): Promise<ApiResponse> {
@@ -245,6 +248,13 @@ export function readApiResponse(res: http.IncomingMessage): Promise<ApiResponse>
       }
       const headers = new Headers();
       for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headers.set(k, v);
+      const sent = (res as http.IncomingMessage & { req?: http.ClientRequest }).req;
+      try {
+        if (sent) assertDocumented(sent.method, `http://${sent.host}${sent.path}`, res.statusCode ?? 0, headers.get('content-type'), body);
+      } catch (error) {
+        reject(error);
+        return;
+      }
       resolve({ status: res.statusCode ?? 0, headers, text, body });
     });
   });
