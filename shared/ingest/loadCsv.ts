@@ -11,7 +11,7 @@ import { LeaseLostError } from './LeaseLostError';
 import { fromCsvRecord, type SourceRow } from './SourceRow';
 
 /** Rows checked and applied together: bounds the memory a load holds, whatever the file size. */
-const SLICE_ROWS = 2_000;
+const SLICE_ROWS = 5_000;
 /** ...and their characters, for rows far longer than any valid one (each may be up to MAX_RECORD_CHARS). */
 const SLICE_CHARS = 16 * 1024 * 1024;
 /**

@@ -249,8 +249,8 @@ class MssqlTransaction implements EngineTransaction {
     const bulk = bulkTable(table, this.names, target);
     for (const row of rows) bulk.rows.add(...row);
     // TABLOCK where a restore dropped the indexes: one table lock instead of many row locks.
-    const tableLock = target === undefined && this.bulkInto.has(table.name);
-    await this.run((request) => request.bulk(bulk, { checkConstraints: true, tableLock }));
+    const lockTable = target === undefined && this.bulkInto.has(table.name);
+    await this.run((request) => request.bulk(bulk, { checkConstraints: true, lockTable } as sql.IBulkOptions));
   }
 
   async dropIndexes(table: TableDef): Promise<void> {
