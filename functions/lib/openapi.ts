@@ -151,6 +151,20 @@ const SCHEMAS: Record<string, Schema> = {
   Health: object({ status: { enum: ['ok', 'unavailable'] } }),
 };
 
+/** A restore: admin key, the backup or set named in the body (the newest by default), a safety backup first. */
+function restoreOperation(operationId: string, what: string, named: string, answers: string[]) {
+  return {
+    operationId,
+    description: `Admin key. Replaces ${what} in one transaction, after a safety backup.`,
+    parameters: [idempotencyHeader],
+    requestBody: {
+      required: true,
+      content: { 'application/json': { schema: object({ [named]: string, safety: { type: 'boolean' } }, []) } },
+    },
+    responses: { 200: json({ type: 'object', required: answers }), ...errors },
+  };
+}
+
 const PATHS = {
   '/tables': { get: { operationId: 'listTables', responses: { 200: json(object({ tables: { type: 'array', items: {} } })), ...errors } } },
   '/tables/{table}/rows': {
@@ -203,16 +217,7 @@ const PATHS = {
   },
   '/tables/{table}/restore': {
     parameters: [tableParameter],
-    post: {
-      operationId: 'restoreTable',
-      description: 'Admin key. Replaces the table with a backup in one transaction, after a safety backup.',
-      parameters: [idempotencyHeader],
-      requestBody: {
-        required: true,
-        content: { 'application/json': { schema: object({ backup: string, safety: { type: 'boolean' } }, []) } },
-      },
-      responses: { 200: json({ type: 'object', required: ['table', 'rows'] }), ...errors },
-    },
+    post: restoreOperation('restoreTable', 'the table with a backup', 'backup', ['table', 'rows']),
   },
   '/backups': {
     get: {
@@ -222,16 +227,7 @@ const PATHS = {
     post: { operationId: 'backupTables', responses: { 200: json(ref('BackupSet')), ...errors } },
   },
   '/restore': {
-    post: {
-      operationId: 'restoreSet',
-      description: 'Admin key. Replaces every table with a backup set in one transaction, after a safety set.',
-      parameters: [idempotencyHeader],
-      requestBody: {
-        required: true,
-        content: { 'application/json': { schema: object({ set: string, safety: { type: 'boolean' } }, []) } },
-      },
-      responses: { 200: json({ type: 'object', required: ['set', 'tables'] }), ...errors },
-    },
+    post: restoreOperation('restoreSet', 'every table with a backup set', 'set', ['set', 'tables']),
   },
   '/runs': {
     get: {
