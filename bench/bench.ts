@@ -263,7 +263,7 @@ function sqliteImports(work: string, file: (name: string) => string): { bare: nu
     return Number(process.hrtime.bigint() - start) / 1e9;
   };
   const tables = TABLES.map((table) => createTable(table).replace(/\) STRICT$/, ')'));
-  const indexes = getTable('hired_employees').indexes.length ? indexStatements(getTable('hired_employees')) : [];
+  const indexes = indexStatements(getTable('hired_employees'));
   const importInto = (dbFile: string, schema: string[]) => {
     execFileSync('sqlite3', [dbFile, schema.join(';\n')], { stdio: 'inherit' });
     const run = (table: string) => execFileSync('sqlite3', [dbFile, '.mode csv', `.import ${file(table)} ${table}`], { stdio: 'inherit' });

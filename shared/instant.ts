@@ -12,7 +12,11 @@ const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /** An instant given as epoch ms (a backup's timestamp-millis): the instants the parser can give, and no others. */
 export function checkInstantMs(ms: number): number | { error: string } {
-  return Number.isInteger(ms) && ms >= MIN_INSTANT && ms <= MAX_INSTANT ? ms : { error: 'is outside the years 0001 to 9999' };
+  return Number.isInteger(ms) && storable(ms) ? ms : { error: 'is outside the years 0001 to 9999' };
+}
+
+function storable(ms: number): boolean {
+  return ms >= MIN_INSTANT && ms <= MAX_INSTANT;
 }
 
 /** Canonical text of an instant: UTC, millisecond precision, e.g. 2021-07-27T16:02:08.000Z. */
@@ -74,7 +78,7 @@ export function parseInstant(text: string): number | { error: string } {
     daysFromCivil(year, month, day) * MS_PER_DAY +
     ((hour * 60 + minute - offsetMinutes) * 60 + second) * 1000 +
     Math.round(tenthsOfMs / 10);
-  return ms >= MIN_INSTANT && ms <= MAX_INSTANT ? ms : { error: 'is outside the years 0001 to 9999 once converted to UTC' };
+  return storable(ms) ? ms : { error: 'is outside the years 0001 to 9999 once converted to UTC' };
 }
 
 function isDigit(code: number): boolean {

@@ -52,3 +52,23 @@ export function yearBounds(year: number): YearBounds {
   const start = (month: number) => Date.UTC(year, month, 1);
   return { first: start(0), q2: start(3), q3: start(6), q4: start(9), last: Date.UTC(year + 1, 0, 1) - 1 };
 }
+
+const MS_PER_DAY = 86_400_000;
+
+/**
+ * year*4 + quarter-1 of a UTC instant (epoch ms), the quarters yearBounds draws, by arithmetic (the
+ * civil-from-days algorithm): no Date per hire.
+ */
+export function quarterIndex(ms: number): number {
+  const days = Math.floor(ms / MS_PER_DAY) + 719_468;
+  const era = Math.floor(days / 146_097);
+  const dayOfEra = days - era * 146_097;
+  const yearOfEra = Math.floor(
+    (dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36_524) - Math.floor(dayOfEra / 146_096)) / 365,
+  );
+  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
+  const shiftedMonth = Math.floor((5 * dayOfYear + 2) / 153); // March is 0
+  const month = shiftedMonth < 10 ? shiftedMonth + 2 : shiftedMonth - 10; // January is 0
+  const year = yearOfEra + era * 400 + (month < 2 ? 1 : 0);
+  return year * 4 + Math.floor(month / 3);
+}

@@ -55,13 +55,9 @@ export function checkObject(table: TableDef, value: unknown): Checked {
     return { reasons: [{ field: null, message: `must be a JSON object with the keys ${table.columns.map((c) => c.name).join(', ')}` }] };
   }
   const record = value as Record<string, unknown>;
-  const reasons: Reason[] = [];
-  const row: Row = new Array(table.columns.length);
-  table.columns.forEach((column, i) => {
-    const result = Object.hasOwn(record, column.name) ? parseJsonValue(column, record[column.name]) : { error: 'is required' };
-    if (typeof result === 'object') reasons.push({ field: column.name, message: result.error });
-    else row[i] = result;
-  });
+  const { row, reasons } = checkColumns(table, (column) =>
+    Object.hasOwn(record, column.name) ? parseJsonValue(column, record[column.name]) : { error: 'is required' },
+  );
   for (const key of Object.keys(record)) {
     if (!table.columns.some((c) => c.name === key)) reasons.push({ field: key.slice(0, 100), message: `is not a column of ${table.name}` });
   }
@@ -73,16 +69,23 @@ export function checkObject(table: TableDef, value: unknown): Checked {
  * timestamp-millis), held to the same rules as a JSON row, without making a datetime's text.
  */
 export function checkStored(table: TableDef, record: Record<string, unknown>): Checked {
-  const { columns } = table;
-  const row: Row = new Array(columns.length);
-  let reasons: Reason[] | undefined;
-  for (let i = 0; i < columns.length; i++) {
-    const value = record[columns[i].name];
-    const result = columns[i].type === 'datetime' && typeof value === 'number' ? checkInstantMs(value) : parseJsonValue(columns[i], value);
-    if (typeof result === 'object') (reasons ??= []).push({ field: columns[i].name, message: result.error });
+  const { row, reasons } = checkColumns(table, (column) => {
+    const value = record[column.name];
+    return column.type === 'datetime' && typeof value === 'number' ? checkInstantMs(value) : parseJsonValue(column, value);
+  });
+  return reasons.length ? { reasons, partial: row } : { row };
+}
+
+/** Each column's value as `parse` reads it: the values that pass, and the reasons of those that do not. */
+function checkColumns(table: TableDef, parse: (column: ColumnDef) => ValueResult): { row: Row; reasons: Reason[] } {
+  const row: Row = new Array(table.columns.length);
+  const reasons: Reason[] = [];
+  table.columns.forEach((column, i) => {
+    const result = parse(column);
+    if (typeof result === 'object') reasons.push({ field: column.name, message: result.error });
     else row[i] = result;
-  }
-  return reasons ? { reasons, partial: row } : { row };
+  });
+  return { row, reasons };
 }
 
 /** Reasons as one line of text, for logs and error messages: `datetime is required; job_id jobs has no id 9`. */

@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Store } from '../shared/db/Store';
 import { SqliteEngine } from '../shared/db/sqlite/SqliteEngine';
 import { getTable } from '../shared/tables';
+import { quarterIndex } from '../shared/metrics';
 import { loadCsv } from '../shared/ingest/loadCsv';
 import { insertBatch } from '../shared/ingest/insertBatch';
 import { fromJsonElement } from '../shared/ingest/SourceRow';
@@ -137,5 +138,22 @@ describe('SQLite indexes and counts', () => {
     await restarted.migrate();
     await restarted.close();
     expect(indexes(file)).toEqual(['ix_hired_employees_department_job']);
+  });
+});
+
+describe('quarterIndex', () => {
+  it('gives each instant the year and quarter of its UTC date, as Date does, from 0001 to 9999', () => {
+    const edges = [Date.parse('0001-01-01T00:00:00.000Z'), Date.parse('9999-12-31T23:59:59.999Z'), -1, 0];
+    for (let year = 1; year <= 9999; year += 37)
+      for (const month of [0, 2, 3, 11]) {
+        const start = new Date(0);
+        start.setUTCFullYear(year, month, 1);
+        edges.push(start.getTime(), start.getTime() - 1);
+      }
+    for (let i = 0; i < 20_000; i++) edges.push(Math.floor(-62135596800000 + Math.random() * 315537897599999));
+    for (const ms of edges) {
+      const date = new Date(ms);
+      expect(quarterIndex(ms), date.toISOString()).toBe(date.getUTCFullYear() * 4 + Math.floor(date.getUTCMonth() / 3));
+    }
   });
 });

@@ -129,6 +129,8 @@ export async function applyFile(
   let sizedUp = false;
   let droppedIndexes = false;
   const dropsIndexes = !options.scratch && db.capabilities.loadsDropIndexes;
+  /** An earlier share committed rows: it may have dropped the indexes, for the share that ends the load to build. */
+  const resumed = run.received > 0;
   const heartbeat = setInterval(() => {
     // A transaction's commit renews the lease; a write queued meanwhile would only end it early.
     if (!inTransaction) void options.lease.renew(committed).catch(() => undefined); // a missed renewal only ages the lease
@@ -188,8 +190,8 @@ export async function applyFile(
     outcome = { committed, failure: error as Error };
   }
   try {
-    // This share dropped them, or an earlier share of a resumed load may have: built while the lease is renewed.
-    const mayLackIndexes = droppedIndexes || (dropsIndexes && options.checkpoint !== undefined);
+    // Built while the lease is renewed.
+    const mayLackIndexes = droppedIndexes || (dropsIndexes && resumed);
     if (mayLackIndexes && outcome.end !== 'paused' && !(outcome.failure instanceof LeaseLostError)) {
       // The rows are committed either way: an index that fails to build is built by the next load's end or the next start.
       await db.write((tx) => tx.buildIndexes(table)).catch(() => undefined);

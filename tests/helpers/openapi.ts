@@ -20,7 +20,8 @@ const TEMPLATES = Object.keys(PATHS).map((template) => ({
 }));
 const compiled = new Map<string, ValidateFunction>();
 
-function validator(pointer: string[]): ValidateFunction {
+/** A validator of the schema at `pointer` in the document (its path segments, unescaped). */
+export function validator(pointer: string[]): ValidateFunction {
   const ref = `openapi#/${pointer.map((p) => encodeURIComponent(p.replace(/~/g, '~0').replace(/\//g, '~1'))).join('/')}`;
   let validate = compiled.get(ref);
   if (!validate) compiled.set(ref, (validate = ajv.compile({ $ref: ref })));

@@ -59,10 +59,14 @@ export function indexStatements(table: StoredTable): string[] {
 
 /** Drops the table's secondary indexes. */
 export function dropIndexStatements(table: StoredTable): string[] {
-  return table.indexes.map((index) => `DROP INDEX IF EXISTS ${quote(index.name)}`);
+  return table.indexes.map(dropIndex);
 }
 
 /** Drops the indexes of earlier versions. */
 export function retiredIndexStatements(): string[] {
-  return RETIRED_INDEXES.map((index) => `DROP INDEX IF EXISTS ${quote(index.name)}`);
+  return RETIRED_INDEXES.map(dropIndex);
+}
+
+function dropIndex(index: { readonly name: string }): string {
+  return `DROP INDEX IF EXISTS ${quote(index.name)}`;
 }

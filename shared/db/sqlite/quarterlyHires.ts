@@ -5,6 +5,7 @@
  * commit), empties it with the hires, and rebuilds it from them at start where the two disagree (a new
  * table, or hires written by a version that did not keep it).
  */
+import { quarterIndex } from '../../metrics';
 import { getTable } from '../../tables';
 import { quote } from './ddl';
 
@@ -83,21 +84,4 @@ export class QuarterlyHiresTally {
     this.counts.clear();
     this.keys = 0;
   }
-}
-
-const MS_PER_DAY = 86_400_000;
-
-/** year*4 + quarter-1 of a UTC instant, by arithmetic (the civil-from-days algorithm): no Date per hire. */
-export function quarterIndex(ms: number): number {
-  const days = Math.floor(ms / MS_PER_DAY) + 719_468;
-  const era = Math.floor(days / 146_097);
-  const dayOfEra = days - era * 146_097;
-  const yearOfEra = Math.floor(
-    (dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36_524) - Math.floor(dayOfEra / 146_096)) / 365,
-  );
-  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
-  const shiftedMonth = Math.floor((5 * dayOfYear + 2) / 153); // March is 0
-  const month = shiftedMonth < 10 ? shiftedMonth + 2 : shiftedMonth - 10; // January is 0
-  const year = yearOfEra + era * 400 + (month < 2 ? 1 : 0);
-  return year * 4 + Math.floor(month / 3);
 }
