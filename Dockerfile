@@ -12,6 +12,7 @@ RUN npm ci
 COPY tsconfig.json ./
 COPY functions ./functions
 COPY shared ./shared
+COPY clients/dashboard ./clients/dashboard
 RUN npm run build && npm prune --omit=dev
 
 FROM mcr.microsoft.com/azure-functions/node:4-node22

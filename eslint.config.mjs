@@ -16,6 +16,8 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  // The dashboard runs in a browser.
+  { files: ['clients/dashboard/**'], languageOptions: { globals: { ...globals.browser } } },
   // Tests read JSON response bodies whose shape each assertion checks.
   { files: ['tests/**'], rules: { '@typescript-eslint/no-explicit-any': 'off' } },
 );

@@ -6,16 +6,16 @@ import { csvResponse, json, jsonErrors, queryInt, responseFormat } from './lib/h
 /**
  * GET /api/metrics/departments-above-mean?year=2021[&format=json|csv] — the departments that hired
  * more than the mean of all departments in the year (departments without hires count as 0):
- * `{"year":2021,"rows":[{"id","department","hired"}]}`, by hired descending then id, or CSV with a
- * header row (`?format=csv` or `Accept: text/csv`).
+ * `{"year":2021,"hires","departments","mean","rows":[{"id","department","hired"}]}`, by hired
+ * descending then id, or the rows as CSV with a header row (`?format=csv` or `Accept: text/csv`).
  */
 export async function departmentsAboveMean(request: HttpRequest): Promise<HttpResponseInit> {
   const year = queryInt(request, 'year', { min: MIN_YEAR, max: MAX_YEAR, default: DEFAULT_YEAR });
   const format = responseFormat(request);
   const { db } = await getServices();
-  const rows = await db.departmentsAboveMean(year);
-  if (format === 'csv') return csvResponse(`departments-above-mean-${year}.csv`, DEPARTMENTS_ABOVE_MEAN_COLUMNS, rows);
-  return json({ year, rows });
+  const answer = await db.departmentsAboveMean(year);
+  if (format === 'csv') return csvResponse(`departments-above-mean-${year}.csv`, DEPARTMENTS_ABOVE_MEAN_COLUMNS, answer.rows);
+  return json({ year, ...answer });
 }
 
 app.http('departmentsAboveMean', {

@@ -28,10 +28,12 @@ export class Router {
         const source = template
           .split('/')
           .map((segment) => {
-            const param = /^\{(\w+)(?::\w+)?(\?)?\}$/.exec(segment);
+            const param = /^\{(\*)?(\w+)(?::\w+)?(\?)?\}$/.exec(segment);
             if (!param) return '/' + segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-            names.push(param[1]);
-            return param[2] ? '(?:/([^/]+))?' : '/([^/]+)';
+            names.push(param[2]);
+            // A catch-all ({*rest}) takes the rest of the path, slashes and all, or nothing.
+            if (param[1]) return '(?:/(.*))?';
+            return param[3] ? '(?:/([^/]+))?' : '/([^/]+)';
           })
           .join('');
         return {

@@ -21,6 +21,23 @@ export interface DepartmentHiresRow {
   readonly hired: number;
 }
 
+/**
+ * The departments above the mean of one year, with what the mean is of: the year's hires over
+ * every department (those without hires count as 0).
+ */
+export interface DepartmentsAboveMean {
+  readonly hires: number;
+  readonly departments: number;
+  readonly mean: number;
+  readonly rows: DepartmentHiresRow[];
+}
+
+/** A year that has hires, and how many. */
+export interface HireYear {
+  readonly year: number;
+  readonly hired: number;
+}
+
 export const MIN_YEAR = 1900;
 export const MAX_YEAR = 9999;
 export const DEFAULT_YEAR = 2021;
@@ -28,6 +45,11 @@ export const DEFAULT_YEAR = 2021;
 /** CSV header rows (and JSON key order) of the two metrics. */
 export const HIRES_BY_QUARTER_COLUMNS = ['department', 'job', 'Q1', 'Q2', 'Q3', 'Q4'] as const;
 export const DEPARTMENTS_ABOVE_MEAN_COLUMNS = ['id', 'department', 'hired'] as const;
+
+/** The mean that the departments above it exceed; 0 with no departments. */
+export function meanHires(hires: number, departments: number): number {
+  return departments === 0 ? 0 : hires / departments;
+}
 
 /**
  * The UTC instants that bound `year` and its quarters, in milliseconds since the epoch (the form of

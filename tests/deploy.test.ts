@@ -654,7 +654,7 @@ afterAll(() => {
   for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
-/** Copies `files` into an empty folder and runs the project's `build` there (tsc), with this node_modules. */
+/** Copies `files` into an empty folder and runs the project's `build` there (tsc, then the dashboard's bundle), with this node_modules. */
 function buildFrom(files: string[]): { dir: string; status: number | null; output: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'deploy-build-'));
   tempDirs.push(dir);
@@ -665,12 +665,14 @@ function buildFrom(files: string[]): { dir: string; status: number | null; outpu
   fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
   const script = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).scripts.build as string;
   expect(script).toMatch(/^tsc\b/);
-  const tsc = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), ...script.split(/\s+/).slice(1)], {
+  // The build script as npm runs it: node_modules/.bin first on the PATH.
+  const build = spawnSync('sh', ['-c', script], {
     cwd: dir,
     encoding: 'utf8',
     timeout: 120_000,
+    env: { ...process.env, PATH: `${path.join(ROOT, 'node_modules', '.bin')}${path.delimiter}${process.env.PATH}` },
   });
-  return { dir, status: tsc.status, output: tsc.stdout + tsc.stderr };
+  return { dir, status: build.status, output: build.stdout + build.stderr };
 }
 
 /** Every function file, compiled to where package.json's `main` glob finds it. */
@@ -688,7 +690,16 @@ describe('.funcignore: the package azd uploads for the remote build', () => {
   const kept = files.filter((f) => !ignored.has(f));
 
   it('ships what the host and the build need, and none of the tests, tools, infra or local files', () => {
-    for (const f of ['host.json', 'package.json', 'package-lock.json', 'tsconfig.json', 'functions/loadTable.ts', 'shared/config.ts'])
+    for (const f of [
+      'host.json',
+      'package.json',
+      'package-lock.json',
+      'tsconfig.json',
+      'functions/loadTable.ts',
+      'shared/config.ts',
+      'clients/dashboard/main.ts',
+      'clients/dashboard/build.mjs',
+    ])
       expect(kept, f).toContain(f);
     for (const f of [
       'tests/deploy.test.ts',
@@ -700,8 +711,10 @@ describe('.funcignore: the package azd uploads for the remote build', () => {
       'Dockerfile',
       '.github/workflows/ci.yml',
       'local.settings.sample.json',
+      'clients/cli/main.ts',
+      'clients/dashboard/screenshots/metrics.png',
     ]) {
-      expect(ignored.has(f), f).toBe(true);
+      expect(ignoredBy('.funcignore', [f]).has(f), f).toBe(true);
     }
     for (const dir of ['node_modules/', 'dist/', '.data/'])
       expect(ignoredBy('.funcignore', [`${dir}x.js`]).has(`${dir}x.js`), dir).toBe(true);
@@ -712,6 +725,10 @@ describe('.funcignore: the package azd uploads for the remote build', () => {
     const build = buildFrom(kept);
     expect(build.status, build.output).toBe(0);
     expectFunctionsBuilt(build.dir);
+    // The dashboard is bundled by the same build: the page and the files it names.
+    const page = fs.readFileSync(path.join(build.dir, 'dist', 'dashboard', 'index.html'), 'utf8');
+    for (const [, asset] of page.matchAll(/(?:src|href)="(app-\w+\.(?:js|css))/g))
+      expect(fs.existsSync(path.join(build.dir, 'dist', 'dashboard', asset)), asset).toBe(true);
   });
 });
 
@@ -787,6 +804,10 @@ describe('Dockerfile', () => {
     const build = buildFrom(files);
     expect(build.status, build.output).toBe(0);
     expectFunctionsBuilt(build.dir);
+    // The dashboard is bundled by the same build: the page and the files it names.
+    const page = fs.readFileSync(path.join(build.dir, 'dist', 'dashboard', 'index.html'), 'utf8');
+    for (const [, asset] of page.matchAll(/(?:src|href)="(app-\w+\.(?:js|css))/g))
+      expect(fs.existsSync(path.join(build.dir, 'dist', 'dashboard', asset)), asset).toBe(true);
   });
 });
 

@@ -10,6 +10,7 @@ import { get, postJson, removeDir, request, startHost, type ApiResponse, type Ho
 
 const HBQ = '/api/metrics/hires-by-quarter';
 const DAM = '/api/metrics/departments-above-mean';
+const YEARS = '/api/metrics/years';
 
 function expectError(res: ApiResponse, status: number, code?: string): void {
   expect(res.status, res.text).toBe(status);
@@ -48,12 +49,16 @@ describe('metrics over hand-built data', () => {
   });
 
   it('an empty database gives empty results, as JSON and as CSV', async () => {
-    for (const route of [HBQ, DAM]) {
+    for (const [route, totals] of [
+      [HBQ, {}],
+      [DAM, { hires: 0, departments: 0, mean: 0 }],
+    ] as const) {
       const res = await get(host.url, route);
       expect(res.status, res.text).toBe(200);
       expect(res.headers.get('content-type')).toMatch(/application\/json/);
-      expect(res.body).toEqual({ year: 2021, rows: [] });
+      expect(res.body).toEqual({ year: 2021, ...totals, rows: [] });
     }
+    expect((await get(host.url, YEARS)).body).toEqual({ years: [] });
     expect(parseCsv(await get(host.url, `${HBQ}?format=csv`), HBQ_HEADER, [])).toEqual([]);
     expect(parseCsv(await get(host.url, `${DAM}?format=csv`), DAM_HEADER, [])).toEqual([]);
   });
@@ -69,7 +74,7 @@ describe('metrics over hand-built data', () => {
       for (const year of ['1900', '9999', '02021']) {
         const res = await get(host.url, `${route}?year=${year}`);
         expect(res.status, res.text).toBe(200);
-        expect(res.body).toEqual({ year: Number(year), rows: [] });
+        expect(res.body).toMatchObject({ year: Number(year), rows: [] });
       }
       expect((await request(host.url + route, { method: 'POST' })).status).toBe(405);
     }
@@ -175,6 +180,9 @@ describe('metrics over hand-built data', () => {
     // 2021: 8 + 3 + 3 + 0 + 0 + 3 = 17 hires over 6 departments, mean 2.83 (4.25 without the zeros)
     expect((await get(host.url, DAM)).body).toEqual({
       year: 2021,
+      hires: 17,
+      departments: 6,
+      mean: 17 / 6,
       rows: [
         { id: 1, department: 'Engineering', hired: 8 },
         { id: 2, department: 'engineering', hired: 3 },
@@ -185,14 +193,37 @@ describe('metrics over hand-built data', () => {
     // 2020: 1 + 1 over 6, mean 0.33
     expect((await get(host.url, `${DAM}?year=2020`)).body).toEqual({
       year: 2020,
+      hires: 2,
+      departments: 6,
+      mean: 2 / 6,
       rows: [
         { id: 3, department: 'Support', hired: 1 },
         { id: 4, department: 'Legal', hired: 1 },
       ],
     });
     // 2023: 5 + 1 over 6, mean exactly 1: equal to the mean is not above it
-    expect((await get(host.url, `${DAM}?year=2023`)).body).toEqual({ year: 2023, rows: [{ id: 3, department: 'Support', hired: 5 }] });
-    expect((await get(host.url, `${DAM}?year=1999`)).body).toEqual({ year: 1999, rows: [] });
+    expect((await get(host.url, `${DAM}?year=2023`)).body).toEqual({
+      year: 2023,
+      hires: 6,
+      departments: 6,
+      mean: 1,
+      rows: [{ id: 3, department: 'Support', hired: 5 }],
+    });
+    expect((await get(host.url, `${DAM}?year=1999`)).body).toEqual({ year: 1999, hires: 0, departments: 6, mean: 0, rows: [] });
+  });
+
+  it('the years that have hires, by UTC instant, with their hires', async () => {
+    expect((await get(host.url, YEARS)).body).toEqual({
+      years: [
+        { year: 2020, hired: 2 },
+        { year: 2021, hired: 17 },
+        { year: 2022, hired: 2 },
+        { year: 2023, hired: 6 },
+      ],
+    });
+    const res = await get(host.url, `${YEARS}?year=2021`);
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('unknown_query_parameter');
   });
 
   it('CSV, by ?format=csv or Accept: text/csv, parses back to the same rows', async () => {
@@ -254,6 +285,8 @@ describe.skipIf(!hasChallengeFiles)('metrics over the challenge files', () => {
     const res = await get(host.url, `${DAM}?year=2021`);
     expect(res.status, res.text).toBe(200);
     expect(res.body.rows).toHaveLength(7);
+    const year2021 = (await get(host.url, YEARS)).body.years.find((y: { year: number }) => y.year === 2021);
+    expect(res.body).toMatchObject({ hires: year2021.hired, departments: 12, mean: year2021.hired / 12 });
     expect(res.body.rows.slice(0, 2)).toEqual([
       { id: 8, department: 'Support', hired: 216 },
       { id: 5, department: 'Engineering', hired: 205 },

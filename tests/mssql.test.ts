@@ -89,6 +89,8 @@ function everyStatement(): string[] {
     statements.countedMetrics.departmentsAboveMean,
     statements.scannedMetrics.hiresByQuarter,
     statements.scannedMetrics.departmentsAboveMean,
+    statements.countedMetrics.hireYears,
+    statements.scannedMetrics.hireYears,
     ...quarterlyHiresView(names),
     // The view's own query, which the first statement sends as dynamic SQL.
     /AS (SELECT .*)'\)$/.exec(quarterlyHiresView(names)[0])![1],

@@ -320,12 +320,27 @@ const PATHS = {
             'application/json': {
               schema: object({
                 year: integer,
+                hires: { ...integer, description: "the year's hires" },
+                departments: { ...integer, description: 'every department, with or without hires' },
+                mean: { type: 'number', minimum: 0, description: 'hires / departments; 0 without departments' },
                 rows: { type: 'array', items: object({ id: { type: 'integer', minimum: 1 }, department: string, hired: integer }) },
               }),
             },
             ...csv,
           },
         },
+        ...errors,
+      },
+    },
+  },
+  '/metrics/years': {
+    get: {
+      operationId: 'hireYears',
+      responses: {
+        200: json(
+          object({ years: { type: 'array', items: object({ year: integer, hired: { ...integer, minimum: 1 } }) } }),
+          'The years that have hires (UTC), in order, with their number of hires',
+        ),
         ...errors,
       },
     },
@@ -343,6 +358,27 @@ const PATHS = {
       responses: {
         200: json({ allOf: [ref('Health')], required: ['database', 'storage'] }),
         503: json(ref('Health'), 'Unavailable'),
+        ...errors,
+      },
+    },
+  },
+  '/dashboard': {
+    get: {
+      operationId: 'dashboard',
+      description: 'The dashboard and console, one page; open it with ?code=<function key> on Azure, which the page passes on.',
+      responses: { 200: { description: 'The page', content: { 'text/html': { schema: string } } }, ...errors },
+    },
+  },
+  '/dashboard/{asset}': {
+    parameters: [{ name: 'asset', in: 'path', required: true, schema: string }],
+    get: {
+      operationId: 'dashboardAsset',
+      description: "The page's script and stylesheet, named by their content's hash.",
+      responses: {
+        200: {
+          description: 'The file',
+          content: { 'text/javascript': { schema: string }, 'text/css': { schema: string }, 'text/html': { schema: string } },
+        },
         ...errors,
       },
     },

@@ -6,7 +6,7 @@
  */
 import type { Reason } from '../rules';
 import type { Row, TableDef, TableName } from '../tables';
-import type { DepartmentHiresRow, HiresByQuarterRow } from '../metrics';
+import type { DepartmentsAboveMean, HireYear, HiresByQuarterRow } from '../metrics';
 import type { RecordPage } from '../avro/recordEncoder';
 import type { EngineCapabilities } from './Engine';
 
@@ -219,9 +219,12 @@ export interface Database {
   /**
    * The departments whose hires in `year` are strictly more than the mean over all departments
    * (those without hires that year count as 0), computed exactly in SQL. Ordered by hires
-   * descending, then id.
+   * descending, then id; with the year's hires and the number of departments that make the mean,
+   * read in the same statement.
    */
-  departmentsAboveMean(year: number): Promise<DepartmentHiresRow[]>;
+  departmentsAboveMean(year: number): Promise<DepartmentsAboveMean>;
+  /** The years that have hires (of the hires' UTC instants), in order, with their number of hires. */
+  hireYears(): Promise<HireYear[]>;
   /** Throws if the database cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -40,8 +40,13 @@ export interface SqlSyntax {
 export interface MetricsStatements {
   /** Columns: department, job, Q1, Q2, Q3, Q4. */
   readonly hiresByQuarter: string;
-  /** Columns: id, department, hired. */
+  /**
+   * Columns: id, department, hired, departments, hires (the year's totals, on every row); one row
+   * of totals with the first three null when no department is above the mean.
+   */
   readonly departmentsAboveMean: string;
+  /** Columns: year, hired; the years that have hires, in order (no year parameters). */
+  readonly hireYears: string;
 }
 
 /** What an engine does beyond the contract every engine meets. */

@@ -5,7 +5,14 @@
  * (sqlite/, mssql/) supply only what their database needs (Engine.ts).
  */
 import { encodedPages, type RecordPage } from '../avro/recordEncoder';
-import { yearBounds, type DepartmentHiresRow, type HiresByQuarterRow } from '../metrics';
+import {
+  meanHires,
+  yearBounds,
+  type DepartmentHiresRow,
+  type DepartmentsAboveMean,
+  type HireYear,
+  type HiresByQuarterRow,
+} from '../metrics';
 import { getTable, type Row, type StoredColumn, type TableDef, type TableName } from '../tables';
 import { param, rejectionFromStored, rejectionValues, runFromStored, runParams } from './auditRecords';
 import { columnOf, REJECTED_ROWS, RUNS } from './auditTables';
@@ -41,7 +48,8 @@ const JSON_TEXT: StoredColumn = { name: 'ids', type: 'json' };
 const DATETIME: StoredColumn = { name: 'datetime', type: 'datetime' };
 const HIRES_BY_QUARTER: readonly StoredColumn[] = [TEXT, TEXT, COUNT, COUNT, COUNT, COUNT];
 const run = (name: string) => columnOf(RUNS, name);
-const DEPARTMENTS_ABOVE_MEAN: readonly StoredColumn[] = [ID, TEXT, COUNT];
+const DEPARTMENTS_ABOVE_MEAN: readonly StoredColumn[] = [ID, TEXT, COUNT, COUNT, COUNT];
+const HIRE_YEARS: readonly StoredColumn[] = [COUNT, COUNT];
 
 /** A write waiting to share the next commit. */
 interface SharedWrite {
@@ -219,9 +227,20 @@ export class Store implements Database {
     return rows.map(([department, job, Q1, Q2, Q3, Q4]) => ({ department, job, Q1, Q2, Q3, Q4 }) as HiresByQuarterRow);
   }
 
-  async departmentsAboveMean(year: number): Promise<DepartmentHiresRow[]> {
+  async departmentsAboveMean(year: number): Promise<DepartmentsAboveMean> {
     const rows = await this.engine.query(this.engine.metrics.departmentsAboveMean, yearParams(year), DEPARTMENTS_ABOVE_MEAN);
-    return rows.map(([id, department, hired]) => ({ id, department, hired }) as DepartmentHiresRow);
+    const [, , , departments, hires] = rows[0] as number[];
+    return {
+      hires,
+      departments,
+      mean: meanHires(hires, departments),
+      rows: rows.filter(([id]) => id !== null).map(([id, department, hired]) => ({ id, department, hired }) as DepartmentHiresRow),
+    };
+  }
+
+  async hireYears(): Promise<HireYear[]> {
+    const rows = await this.engine.query(this.engine.metrics.hireYears, {}, HIRE_YEARS);
+    return rows.map(([year, hired]) => ({ year, hired }) as HireYear);
   }
 
   async ping(): Promise<void> {

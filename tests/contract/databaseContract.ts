@@ -822,10 +822,30 @@ export function describeDatabaseContract(name: string, target: ContractTarget): 
 
       it('lists the departments above the mean, exactly', async () => {
         // 2021: 8 hires over 4 departments, mean 2: Engineering 5 and Support 2 (not above), support 1.
-        expect(await db.departmentsAboveMean(2021)).toEqual([{ id: 2, department: 'Engineering', hired: 5 }]);
+        expect(await db.departmentsAboveMean(2021)).toEqual({
+          hires: 8,
+          departments: 4,
+          mean: 2,
+          rows: [{ id: 2, department: 'Engineering', hired: 5 }],
+        });
         // 2022: 1 hire over 4 departments, mean 0.25: support (1) is above it.
-        expect(await db.departmentsAboveMean(2022)).toEqual([{ id: 1, department: 'support', hired: 1 }]);
-        expect(await db.departmentsAboveMean(2019)).toEqual([]);
+        expect(await db.departmentsAboveMean(2022)).toEqual({
+          hires: 1,
+          departments: 4,
+          mean: 0.25,
+          rows: [{ id: 1, department: 'support', hired: 1 }],
+        });
+        // No hires: the totals still come, with no row.
+        expect(await db.departmentsAboveMean(2019)).toEqual({ hires: 0, departments: 4, mean: 0, rows: [] });
+      });
+
+      it('lists the years that have hires, by their UTC instants', async () => {
+        // 2022-01-01T00:30+01:00 is a hire of 2021; the 2020 and 2022 hires are one each.
+        expect(await db.hireYears()).toEqual([
+          { year: 2020, hired: 1 },
+          { year: 2021, hired: 8 },
+          { year: 2022, hired: 1 },
+        ]);
       });
 
       it('counts only committed hires, and a replaced table afresh, whatever its indexes', async () => {
@@ -846,8 +866,9 @@ export function describeDatabaseContract(name: string, target: ContractTarget): 
           { replacing: [hired] },
         );
         expect(await db.hiresByQuarter(2021)).toEqual([{ department: 'Support', job: 'Beta', Q1: 0, Q2: 0, Q3: 1, Q4: 0 }]);
-        expect(await db.departmentsAboveMean(2021)).toEqual([{ id: 3, department: 'Support', hired: 1 }]);
-        expect(await db.departmentsAboveMean(2022)).toEqual([]);
+        expect((await db.departmentsAboveMean(2021)).rows).toEqual([{ id: 3, department: 'Support', hired: 1 }]);
+        expect(await db.departmentsAboveMean(2022)).toEqual({ hires: 0, departments: 4, mean: 0, rows: [] });
+        expect(await db.hireYears()).toEqual([{ year: 2021, hired: 1 }]);
         // Indexes dropped by a load that then died: rows and counts stay right, and building them again is safe.
         await db.write((tx) => tx.dropIndexes(hired));
         await batch(db, hired, [hire(21, '2021-08-02T00:00:00Z', 3, 3)]);
@@ -868,7 +889,8 @@ export function describeDatabaseContract(name: string, target: ContractTarget): 
           await other.close();
         }
         expect((await db.hiresByQuarter(2021)).find((r) => r.department === 'Engineering' && r.job === 'Zeta')).toMatchObject({ Q1: 3 });
-        expect(await db.departmentsAboveMean(2021)).toEqual([{ id: 2, department: 'Engineering', hired: 6 }]);
+        expect((await db.departmentsAboveMean(2021)).rows).toEqual([{ id: 2, department: 'Engineering', hired: 6 }]);
+        expect(await db.hireYears()).toContainEqual({ year: 2021, hired: 9 });
       });
     });
   });

@@ -94,7 +94,7 @@ export class MssqlStatements {
 const NAMES_ORDER = 'ORDER BY d.department, d.department COLLATE Latin1_General_BIN2, j.job, j.job COLLATE Latin1_General_BIN2, d.id, j.id';
 
 /** Each metric from its counts: per (department, job) with Q1-Q4, and per department (hired). */
-function metricsOver(names: MssqlNames, byDepartmentAndJob: string, byDepartment: string): MetricsStatements {
+function metricsOver(names: MssqlNames, byDepartmentAndJob: string, byDepartment: string, byYear: string): MetricsStatements {
   return {
     hiresByQuarter: `WITH counts AS (${byDepartmentAndJob})
       SELECT d.department, j.job, c.Q1, c.Q2, c.Q3, c.Q4
@@ -102,17 +102,17 @@ function metricsOver(names: MssqlNames, byDepartmentAndJob: string, byDepartment
       JOIN ${names.table('departments')} d ON d.id = c.department_id
       JOIN ${names.table('jobs')} j ON j.id = c.job_id
       ${NAMES_ORDER}`,
-    // Compared exactly in integers, hired * departments > total hires, as on SQLite: no rounded mean.
+    // Compared exactly in integers, hired * departments > total hires, as on SQLite: no rounded mean. The totals row stays when none is above.
     departmentsAboveMean: `WITH counts AS (${byDepartment}),
       totals AS (
         SELECT (SELECT COUNT(*) FROM ${names.table('departments')}) AS departments,
                (SELECT COALESCE(SUM(CAST(hired AS BIGINT)), 0) FROM counts) AS hires)
-      SELECT d.id, d.department, c.hired
-      FROM counts c
-      JOIN ${names.table('departments')} d ON d.id = c.department_id
-      CROSS JOIN totals t
-      WHERE CAST(c.hired AS BIGINT) * t.departments > t.hires
+      SELECT d.id, d.department, c.hired, t.departments, t.hires
+      FROM totals t
+      LEFT JOIN counts c ON CAST(c.hired AS BIGINT) * t.departments > t.hires
+      LEFT JOIN ${names.table('departments')} d ON d.id = c.department_id
       ORDER BY c.hired DESC, d.id`,
+    hireYears: `SELECT [year], SUM(CAST(hired AS BIGINT)) AS hired FROM (${byYear}) y GROUP BY [year] ORDER BY [year]`,
   };
 }
 
@@ -124,6 +124,7 @@ function countedMetrics(names: MssqlNames): MetricsStatements {
     names,
     `SELECT department_id, job_id, ${[1, 2, 3, 4].map(quarter).join(', ')} FROM ${view} WHERE [year] = @year GROUP BY department_id, job_id`,
     `SELECT department_id, SUM(hired) AS hired FROM ${view} WHERE [year] = @year GROUP BY department_id`,
+    `SELECT [year], hired FROM ${view}`,
   );
 }
 
@@ -141,5 +142,6 @@ function scannedMetrics(names: MssqlNames): MetricsStatements {
         WHERE [datetime] BETWEEN @first AND @last
         GROUP BY department_id, job_id`,
     `SELECT department_id, COUNT(*) AS hired FROM ${hires} WHERE [datetime] BETWEEN @first AND @last GROUP BY department_id`,
+    `SELECT YEAR([datetime]) AS [year], 1 AS hired FROM ${hires}`,
   );
 }

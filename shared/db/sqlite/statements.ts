@@ -34,7 +34,7 @@ export const SQLITE_METRICS: MetricsStatements = {
      JOIN jobs j ON j.id = c.job_id
      ORDER BY d.department COLLATE NOCASE, d.department, j.job COLLATE NOCASE, j.job, d.id, j.id`,
   // mean = total hires / number of departments (those without hires count as 0); compared
-  // exactly in integers as hired * departments > total, no division.
+  // exactly in integers as hired * departments > total, no division. The totals row stays when none is above.
   departmentsAboveMean: `WITH counts AS (
        SELECT department_id, SUM(hired) AS hired
        FROM ${quote(QUARTERLY_HIRES)}
@@ -42,10 +42,10 @@ export const SQLITE_METRICS: MetricsStatements = {
        GROUP BY department_id),
      totals AS (
        SELECT (SELECT COUNT(*) FROM departments) AS departments, (SELECT COALESCE(SUM(hired), 0) FROM counts) AS hires)
-     SELECT d.id AS id, d.department AS department, c.hired AS hired
-     FROM counts c
-     JOIN departments d ON d.id = c.department_id
-     CROSS JOIN totals t
-     WHERE c.hired * t.departments > t.hires
+     SELECT d.id AS id, d.department AS department, c.hired AS hired, t.departments, t.hires
+     FROM totals t
+     LEFT JOIN counts c ON c.hired * t.departments > t.hires
+     LEFT JOIN departments d ON d.id = c.department_id
      ORDER BY c.hired DESC, d.id`,
+  hireYears: `SELECT year, SUM(hired) AS hired FROM ${quote(QUARTERLY_HIRES)} GROUP BY year ORDER BY year`,
 };
