@@ -69,12 +69,13 @@ export class StoreStatements {
     return `SELECT id FROM ${this.sql.table(table.name)} WHERE id IN (${this.sql.idsOf('@ids')})`;
   }
 
-  /** Up to @limit values of `child.column` with no row in `parent`, with how many rows hold each. */
+  /** Up to @limit values of `child.column` with no row in `parent`, with how many rows hold each; distinct values are looked up, not rows. */
   orphanIds(child: TableDef, column: string, parent: TableDef): string {
     const value = this.sql.column(column);
+    const childTable = this.sql.table(child.name);
     return this.sql.selectLimited(
-      `${value}, COUNT(*) AS row_count`,
-      `${this.orphansOf(child, column, parent)} GROUP BY ${value} ORDER BY ${value}`,
+      `v, (SELECT COUNT(*) FROM ${childTable} c WHERE c.${value} = d.v) AS row_count`,
+      `FROM (SELECT DISTINCT ${value} AS v FROM ${childTable}) d WHERE NOT EXISTS (SELECT 1 FROM ${this.sql.table(parent.name)} p WHERE p.id = d.v) ORDER BY v`,
       'limit',
     );
   }
