@@ -134,6 +134,8 @@ describe('metrics over hand-built data', () => {
       // 2023: 6 hires over 6 departments, a mean of exactly 1: Engineering's 1 is not above it
       ...[1, 2, 3, 4, 5].map((i) => hire(21 + i, `2023-0${i}-01T00:00:00Z`, 3, 1)),
       hire(27, '2023-06-01T00:00:00Z', 1, 1),
+      // 1899: a hire the rules take, in a year the metrics do not (MIN_YEAR)
+      hire(28, '1899-12-31T12:00:00Z', 5, 1),
     ];
     for (const [table, rows] of [
       ['departments', departments],
@@ -212,7 +214,7 @@ describe('metrics over hand-built data', () => {
     expect((await get(host.url, `${DAM}?year=1999`)).body).toEqual({ year: 1999, hires: 0, departments: 6, mean: 0, rows: [] });
   });
 
-  it('the years that have hires, by UTC instant, with their hires', async () => {
+  it('the years that have hires, by UTC instant, with their hires; only years the metrics answer for', async () => {
     expect((await get(host.url, YEARS)).body).toEqual({
       years: [
         { year: 2020, hired: 2 },

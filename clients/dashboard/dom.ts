@@ -21,7 +21,7 @@ export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
   return element as T;
 }
 
-/** Whole numbers with the reader's digit grouping. */
+/** Numbers with the reader's digit grouping, to two decimals at most. */
 export function format(value: number): string {
   return value.toLocaleString(undefined, { maximumFractionDigits: 2 });
 }

@@ -1,6 +1,6 @@
 /** The dashboard's entry: one page, two views chosen by the URL's hash (#metrics[/year], #operations). */
 import './style.css';
-import { showMetrics } from './metricsView';
+import { hideMetrics, showMetrics } from './metricsView';
 import { hideOperations, showOperations } from './operationsView';
 import { byId } from './dom';
 
@@ -20,6 +20,7 @@ function route(): void {
     const year = /^\d{4}$/.test(argument ?? '') ? Number(argument) : undefined;
     void showMetrics(year, (picked) => (location.hash = `#metrics/${picked}`));
   } else {
+    hideMetrics();
     showOperations();
   }
 }

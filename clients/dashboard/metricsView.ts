@@ -2,62 +2,59 @@
 import * as Plot from '@observablehq/plot';
 import { downloadUrl, getJson } from './api';
 import { byId, format, h, setStatus } from './dom';
+import type { DepartmentHiresRow, DepartmentsAboveMean, HireYear, HiresByQuarterRow } from '../../shared/metrics';
 
-interface HireYear {
-  year: number;
-  hired: number;
-}
-interface QuarterRow {
-  department: string;
-  job: string;
-  Q1: number;
-  Q2: number;
-  Q3: number;
-  Q4: number;
-}
-interface DepartmentRow {
-  id: number;
-  department: string;
-  hired: number;
-}
-interface AboveMean {
-  year: number;
-  hires: number;
-  departments: number;
-  mean: number;
-  rows: DepartmentRow[];
-}
+type QuarterRow = HiresByQuarterRow;
+type DepartmentRow = DepartmentHiresRow;
+type AboveMean = DepartmentsAboveMean & { year: number };
 
 const QUARTERS = ['Q1', 'Q2', 'Q3', 'Q4'] as const;
 /** The year the stakeholders asked about first, when it has hires. */
 const PREFERRED_YEAR = 2021;
 const BAR_COLOR = '#1f5f99';
 const MEAN_COLOR = '#a4161a';
+/** The quarters' colours, each at least 4.5:1 on white. */
+const QUARTER_COLORS = ['#1f5f99', '#b35806', '#1e6b34', '#6a3d9a'];
+
+/** The years of the current showing of the view, read once per showing. */
+let years: Promise<HireYear[]> | undefined;
+/** Bumped at each year shown: the answers for a year picked before the last are dropped. */
+let shownRequest = 0;
+
+/** Forgets the years when the reader leaves the view: they are read again when they come back. */
+export function hideMetrics(): void {
+  years = undefined;
+}
 
 /** Fills the year picker and shows `year` (or the preferred one); `onYear` is told when the reader picks another. */
 export async function showMetrics(year: number | undefined, onYear: (year: number) => void): Promise<void> {
+  const mine = ++shownRequest;
   const picker = byId<HTMLSelectElement>('year');
   try {
-    const { years } = await getJson<{ years: HireYear[] }>('metrics/years');
-    picker.replaceChildren(...years.map((y) => h('option', { value: String(y.year) }, `${y.year} (${format(y.hired)} hires)`)));
+    years ??= getJson<{ years: HireYear[] }>('metrics/years').then((answer) => answer.years);
+    const known = await years;
+    if (mine !== shownRequest) return;
+    picker.replaceChildren(...known.map((y) => h('option', { value: String(y.year) }, `${y.year} (${format(y.hired)} hires)`)));
     picker.onchange = () => onYear(Number(picker.value));
-    if (years.length === 0) {
+    if (known.length === 0) {
       setStatus('metrics-status', 'No hires yet: load the hired_employees table first.');
       return;
     }
-    const shown = year ?? (years.some((y) => y.year === PREFERRED_YEAR) ? PREFERRED_YEAR : years[years.length - 1].year);
+    const shown = year ?? (known.some((y) => y.year === PREFERRED_YEAR) ? PREFERRED_YEAR : known[known.length - 1].year);
     picker.value = String(shown);
     setStatus('metrics-status', `Loading ${shown}…`);
     const [quarters, aboveMean] = await Promise.all([
       getJson<{ rows: QuarterRow[] }>('metrics/hires-by-quarter', { year: shown }),
       getJson<AboveMean>('metrics/departments-above-mean', { year: shown }),
     ]);
+    if (mine !== shownRequest) return;
     byId('year-summary').textContent = `${format(aboveMean.hires)} hires in ${shown}`;
     showAboveMean(aboveMean);
     showQuarters(shown, quarters.rows);
     setStatus('metrics-status', '');
   } catch (error) {
-    setStatus('metrics-status', `Could not load the metrics: ${(error as Error).message}`, true);
+    years = undefined;
+    if (mine === shownRequest) setStatus('metrics-status', `Could not load the metrics: ${(error as Error).message}`, true);
   }
 }
 
@@ -98,6 +95,9 @@ function showAboveMean(answer: AboveMean): void {
     chart,
     h('figcaption', {}, `Departments above the mean in ${answer.year}; the dashed line is the mean.`),
   );
+  byId<HTMLTableElement>('dam-table').tBodies[0].replaceChildren(
+    ...answer.rows.map((r) => h('tr', {}, h('td', {}, r.department), h('td', { class: 'number' }, r.hired))),
+  );
 }
 
 function showQuarters(year: number, rows: QuarterRow[]): void {
@@ -122,7 +122,7 @@ function showQuarters(year: number, rows: QuarterRow[]): void {
     fx: { label: null, tickRotate: -30, padding: 0.15 },
     x: { axis: null, domain: [...QUARTERS] },
     y: { label: 'Hires', grid: true },
-    color: { legend: true, domain: [...QUARTERS], scheme: 'tableau10' },
+    color: { legend: true, domain: [...QUARTERS], range: QUARTER_COLORS },
     marks: [
       Plot.barY(bars, { fx: 'department', x: 'quarter', y: 'hires', fill: 'quarter', ariaLabel: label, title: label }),
       Plot.ruleY([0]),

@@ -1,120 +1,104 @@
 /** The operator's console: row counts, recent runs with live progress, a run's rejections, backups and restores. */
 import { adminKey, downloadUrl, getJson, postAsAdmin, setAdminKey } from './api';
+import { ApiError } from './ApiError';
 import { byId, format, formatInstant, h, setStatus } from './dom';
+import type { describeRun } from '../../shared/ingest/runs';
+import type { RejectionRecord as Rejection } from '../../shared/db';
+import type { BackupInfo as Backup, BackupSet } from '../../shared/backup/BackupStore';
+import type { SetRestoreResponse, TableRestoreResponse } from '../../shared/backup/restore';
 
 interface TableInfo {
   name: string;
   rows: number;
 }
-interface Run {
-  runId: string;
-  table: string;
-  kind: string;
-  source: string;
-  status: string;
-  startedAt: string;
-  received: number;
-  inserted: number;
-  skipped: number;
-  rejected: number;
-  error: string | null;
-  percent?: number | null;
-  rowsPerSecond?: number;
-  etaSeconds?: number | null;
-}
-interface Rejection {
-  position: number;
-  rawText: string;
-  reasons: { field: string | null; message: string }[];
-}
-interface Backup {
-  table: string;
-  backup: string;
-  rows: number;
-  bytes: number;
-  createdAt: string;
-  kind: string;
-  set: string | null;
-}
-interface BackupSet {
-  set: string;
-  kind: string;
-  createdAt: string;
-  tables: Backup[];
-}
-interface TableRestored {
-  table: string;
-  backup: string;
-  rows: number;
-  rowsBefore: number;
-  safetyBackup: string | null;
-}
+type Run = ReturnType<typeof describeRun>;
 
 const PENDING = new Set(['queued', 'running']);
 const RUNS_SHOWN = 20;
 const BACKUPS_SHOWN = 5;
-/** How often a pending load's progress and the list of runs are read again while the console is open. */
-const PROGRESS_POLL_MS = 1000;
-const RUNS_POLL_MS = 3000;
-/** Backups come from timers and other clients too. */
-const BACKUPS_POLL_MS = 15_000;
+/** One tick: a pending load's progress is read again at every tick, the runs every 3rd, the backups (timers and other clients take them too) every 30th. */
+const TICK_MS = 1000;
+const RUNS_EVERY_TICKS = 3;
+const BACKUPS_EVERY_TICKS = 30;
 
-let timers: number[] = [];
+/** Bumped whenever the console is shown or left: the polling of an earlier showing stops, its late answers are dropped. */
+let generation = 0;
 /** The runs in the table, by id, with their row's cells that progress updates. */
 const shownRuns = new Map<string, { status: HTMLElement; progress: HTMLElement; counts: HTMLElement[] }>();
+let shownTables: string[] = [];
 let runsSignature = '';
 let backupsSignature = '';
+/** What the error shown in the status line could not do: it is cleared when that succeeds. */
+let failedAt: string | undefined;
 
 export function showOperations(): void {
-  hideOperations();
+  const mine = ++generation;
   runsSignature = backupsSignature = '';
   const keyInput = byId<HTMLInputElement>('admin-key');
   keyInput.value = adminKey();
   keyInput.onchange = () => setAdminKey(keyInput.value.trim());
-  void refreshTables();
-  void refreshRuns();
-  void refreshBackups();
-  timers.push(window.setInterval(() => void refreshRuns(), RUNS_POLL_MS));
-  timers.push(window.setInterval(() => void pollPendingRuns(), PROGRESS_POLL_MS));
-  timers.push(window.setInterval(() => void refreshBackups(), BACKUPS_POLL_MS));
+  void poll(mine);
 }
 
 /** Stops the polling when the reader leaves the console. */
 export function hideOperations(): void {
-  for (const timer of timers) clearInterval(timer);
-  timers = [];
+  generation++;
 }
 
+/** One request at a time, none while the tab is hidden: an open console never piles requests up, a hidden one lets the service idle. */
+async function poll(mine: number): Promise<void> {
+  await refreshTables(mine);
+  await refreshRuns(mine);
+  await refreshBackups(mine);
+  for (let tick = 1; mine === generation; tick++) {
+    await new Promise((resolve) => setTimeout(resolve, TICK_MS));
+    if (document.hidden || mine !== generation) continue;
+    await pollPendingRuns(mine);
+    if (tick % RUNS_EVERY_TICKS === 0) await refreshRuns(mine);
+    if (tick % BACKUPS_EVERY_TICKS === 0) await refreshBackups(mine);
+  }
+}
+
+/** Runs `work` (which checks `mine` after each request) and says in the status line when it fails. */
 async function guarded(what: string, work: () => Promise<void>): Promise<void> {
   try {
     await work();
+    if (failedAt === what) {
+      setStatus('operations-status', '');
+      failedAt = undefined;
+    }
   } catch (error) {
+    failedAt = what;
     setStatus('operations-status', `Could not ${what}: ${(error as Error).message}`, true);
   }
 }
 
-function refreshTables(): Promise<void> {
+function refreshTables(mine: number): Promise<void> {
   return guarded('read the tables', async () => {
     const { tables } = await getJson<{ tables: TableInfo[] }>('tables');
+    if (mine !== generation) return;
+    shownTables = tables.map((t) => t.name);
     byId<HTMLTableElement>('tables-table').tBodies[0].replaceChildren(
       ...tables.map((t) => h('tr', { 'data-table': t.name }, h('th', { scope: 'row' }, t.name), h('td', { class: 'number' }, t.rows))),
     );
   });
 }
 
-function refreshRuns(): Promise<void> {
+function refreshRuns(mine: number): Promise<void> {
   return guarded('read the runs', async () => {
     const { runs } = await getJson<{ runs: Run[] }>('runs', { limit: RUNS_SHOWN });
+    if (mine !== generation) return;
+    const wasPending = new Set([...shownRuns].filter(([, cells]) => PENDING.has(cells.status.textContent ?? '')).map(([id]) => id));
+    const ended = runs.some((r) => wasPending.has(r.runId) && !PENDING.has(r.status));
     // Rebuilt only when a run came or changed status, so a focused button keeps its focus.
     const signature = runs.map((r) => `${r.runId}:${r.status}`).join(',');
-    // A running load's rows are counted as it commits them.
-    if (runs.some((r) => PENDING.has(r.status))) await refreshTables();
-    if (signature === runsSignature) return;
-    const ended = [...shownRuns.keys()].some((id) => runs.some((r) => r.runId === id && !PENDING.has(r.status)));
-    runsSignature = signature;
-    shownRuns.clear();
-    byId<HTMLTableElement>('runs-table').tBodies[0].replaceChildren(...runs.map(runRow));
-    if (ended) await refreshTables();
+    if (signature !== runsSignature) {
+      runsSignature = signature;
+      shownRuns.clear();
+      byId<HTMLTableElement>('runs-table').tBodies[0].replaceChildren(...runs.map(runRow));
+    }
+    // A running load's rows are counted as it commits them, and once more when it ends.
+    if (ended || runs.some((r) => PENDING.has(r.status))) await refreshTables(mine);
   });
 }
 
@@ -165,12 +149,17 @@ function showProgress(run: Run): void {
   );
 }
 
-function pollPendingRuns(): Promise<void> {
+function pollPendingRuns(mine: number): Promise<void> {
   return guarded('follow the loads', async () => {
     const pending = [...shownRuns.entries()].filter(([, cells]) => PENDING.has(cells.status.textContent ?? ''));
     const runs = await Promise.all(pending.map(([id]) => getJson<Run>(`runs/${id}`)));
+    if (mine !== generation) return;
+    // A load that committed rows since the last look changed its table's count.
+    const committed = runs.some((run) => shownRuns.get(run.runId)?.counts[1].textContent !== format(run.inserted));
+    const ended = runs.some((run) => !PENDING.has(run.status));
     for (const run of runs) showProgress(run);
-    if (runs.some((run) => !PENDING.has(run.status))) await refreshRuns();
+    if (ended) await refreshRuns(mine);
+    if (ended || committed) await refreshTables(mine);
   });
 }
 
@@ -205,25 +194,29 @@ function showRejections(run: Run): Promise<void> {
   });
 }
 
-function refreshBackups(): Promise<void> {
+function refreshBackups(mine: number): Promise<void> {
   return guarded('read the backups', async () => {
-    const tables = (await getJson<{ tables: TableInfo[] }>('tables')).tables;
+    const tables = shownTables;
     const [perTable, sets] = await Promise.all([
-      Promise.all(tables.map((t) => getJson<{ backups: Backup[] }>(`tables/${t.name}/backups`))),
+      Promise.all(tables.map((name) => getJson<{ backups: Backup[] }>(`tables/${name}/backups`))),
       getJson<{ sets: BackupSet[] }>('backups'),
     ]);
-    // Rebuilt only when a backup came, so a focused button keeps its focus.
-    const signature = JSON.stringify([perTable.map((p) => p.backups[0]?.backup), sets.sets[0]?.set]);
+    if (mine !== generation) return;
+    // Rebuilt only when the backups shown change (taken, or deleted by retention), so a focused button keeps its focus.
+    const signature = JSON.stringify([
+      perTable.map((p) => p.backups.slice(0, BACKUPS_SHOWN).map((b) => b.backup)),
+      sets.sets.slice(0, BACKUPS_SHOWN).map((x) => x.set),
+    ]);
     if (signature === backupsSignature) return;
     backupsSignature = signature;
-    const tableBlocks = tables.map((t, i) =>
+    const tableBlocks = tables.map((table, i) =>
       h(
         'section',
-        { class: 'backups', 'data-table': t.name },
-        h('h4', {}, t.name),
+        { class: 'backups', 'data-table': table },
+        h('h4', {}, table),
         backupTable(
           perTable[i].backups.slice(0, BACKUPS_SHOWN).map((b) => ({ name: b.backup, kind: b.kind, rows: b.rows, createdAt: b.createdAt })),
-          (name) => confirmRestore({ table: t.name, backup: name }),
+          (name) => confirmRestore({ table, backup: name }),
         ),
       ),
     );
@@ -290,6 +283,11 @@ type RestoreTarget = { table: string; backup: string } | { set: string };
 
 /** Asks first, then restores with the admin key and says what it did, the safety backup included. */
 function confirmRestore(target: RestoreTarget): void {
+  if (!adminKey()) {
+    setStatus('restore-result', 'Type the admin key first: a restore replaces a table.', true);
+    byId('admin-key').focus();
+    return;
+  }
   const dialog = byId<HTMLDialogElement>('confirm-restore');
   byId('confirm-text').textContent =
     'table' in target
@@ -304,27 +302,28 @@ function confirmRestore(target: RestoreTarget): void {
 }
 
 async function restore(target: RestoreTarget): Promise<void> {
-  if (!adminKey()) {
-    setStatus('restore-result', 'Type the admin key first: a restore replaces a table.', true);
-    return;
-  }
+  const mine = generation;
   setStatus('restore-result', 'Restoring…');
   try {
     if ('table' in target) {
-      const done = await postAsAdmin<TableRestored>(`tables/${target.table}/restore`, { backup: target.backup });
+      const done = await postAsAdmin<TableRestoreResponse>(`tables/${target.table}/restore`, { backup: target.backup });
       setStatus(
         'restore-result',
         `Restored ${done.table}: ${format(done.rows)} rows from ${done.backup} (there were ${format(done.rowsBefore)}). Safety backup: ${done.safetyBackup ?? 'none'}.`,
       );
     } else {
-      const done = await postAsAdmin<{ set: string; tables: TableRestored[]; safetySet: string | null }>('restore', { set: target.set });
+      const done = await postAsAdmin<SetRestoreResponse>('restore', { set: target.set });
       setStatus(
         'restore-result',
         `Restored the set ${done.set}: ${done.tables.map((t) => `${t.table} ${format(t.rows)} rows`).join(', ')}. Safety set: ${done.safetySet ?? 'none'}.`,
       );
     }
   } catch (error) {
-    setStatus('restore-result', `The restore was refused: ${(error as Error).message}`, true);
+    // Azure answers a wrong key with a bare 401.
+    const refused = error instanceof ApiError && (error.status === 401 || error.status === 403);
+    setStatus('restore-result', `The restore was refused: ${refused ? 'the admin key was not accepted' : (error as Error).message}`, true);
   }
-  await Promise.all([refreshTables(), refreshRuns(), refreshBackups()]);
+  await refreshTables(mine);
+  await refreshRuns(mine);
+  await refreshBackups(mine);
 }

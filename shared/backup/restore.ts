@@ -49,6 +49,16 @@ export interface TableRestored {
   readonly rowsBefore: number;
 }
 
+/** What a restore of one table answers: the table restored, and the safety backup of the rows it replaced. */
+export type TableRestoreResponse = TableRestored & { readonly safetyBackup: string | null; readonly runId: string };
+/** What a restore of a set answers. */
+export interface SetRestoreResponse {
+  readonly set: string | null;
+  readonly tables: TableRestored[];
+  readonly safetySet: string | null;
+  readonly runIds: string[];
+}
+
 /** POST /restore of one table: `backup` names one of its backups; absent, the newest that is not a safety backup. */
 export async function restoreTable(
   db: Database,
@@ -123,7 +133,8 @@ async function replaceTables(
         await refuseDuringLoads(db, tables);
         const rowsBefore = await Promise.all(tables.map((t) => db.countRows(t)));
         const safety = options.safety === false ? null : await safetyBackup(tx, store, tables, request.kind === 'set');
-        detail.safetyBackup = request.kind === 'set' ? (safety?.set ?? null) : (safety?.tables[0].backup ?? null);
+        const safetyName = request.kind === 'set' ? (safety?.set ?? null) : (safety?.tables[0].backup ?? null);
+        detail.safetyBackup = safetyName;
         await tx.clearTables(tables);
         // The tables are empty: their indexes are built once, after the rows, not kept row by row.
         for (const table of tables) await tx.dropIndexes(table);
@@ -137,8 +148,8 @@ async function replaceTables(
         const runIds = runs.map((r) => r.id);
         const response =
           request.kind === 'set'
-            ? { set: files[0].info.set, tables: restored, safetySet: detail.safetyBackup, runIds }
-            : { ...restored[0], safetyBackup: detail.safetyBackup, runId: runIds[0] };
+            ? ({ set: files[0].info.set, tables: restored, safetySet: safetyName, runIds } satisfies SetRestoreResponse)
+            : ({ ...restored[0], safetyBackup: safetyName, runId: runIds[0] } satisfies TableRestoreResponse);
         for (const [i, run] of runs.entries()) {
           run.received = run.inserted = restored[i].rows;
           run.detail = { ...detail, backup: restored[i].backup, rowsBefore: restored[i].rowsBefore, rowsAfter: restored[i].rows, response };

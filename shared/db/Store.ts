@@ -6,6 +6,8 @@
  */
 import { encodedPages, type RecordPage } from '../avro/recordEncoder';
 import {
+  MAX_YEAR,
+  MIN_YEAR,
   meanHires,
   yearBounds,
   type DepartmentHiresRow,
@@ -240,7 +242,8 @@ export class Store implements Database {
 
   async hireYears(): Promise<HireYear[]> {
     const rows = await this.engine.query(this.engine.metrics.hireYears, {}, HIRE_YEARS);
-    return rows.map(([year, hired]) => ({ year, hired }) as HireYear);
+    // The rules take hires from year 1; the metrics answer for MIN_YEAR to MAX_YEAR only.
+    return rows.map(([year, hired]) => ({ year, hired }) as HireYear).filter((y) => y.year >= MIN_YEAR && y.year <= MAX_YEAR);
   }
 
   async ping(): Promise<void> {

@@ -1,0 +1,123 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Option, type Command } from 'commander';
+import { validBlobPath } from '../../../shared/storage/BlobStorage';
+import { ServiceError } from '../../../shared/errors';
+import type { Run } from '../api';
+import { action, type Cli } from '../cli';
+import { CliError } from '../CliError';
+import { EXIT, type ExitCode } from '../exitCodes';
+import { followRun } from '../followRun';
+import { interruptSignal } from '../interrupt';
+import { formatBytes } from '../output';
+import { MiB, parseBlockSize } from '../parse';
+import { intervalOption, progressDisplay, type ProgressDisplay } from '../progress';
+import { rejectionsCsvUrl, runOutcome, runText } from '../runReport';
+import { historicContainer, storageError } from '../storage';
+import { uploadFile, type UploadResult } from '../upload';
+
+interface LoadOptions {
+  readonly blob?: string;
+  readonly charset?: string;
+  readonly dryRun?: boolean;
+  readonly blockSize: number;
+  readonly interval: number;
+}
+
+export function registerLoad(program: Command): void {
+  program
+    .command('load')
+    .summary('upload a CSV file and load it into a table, with its progress')
+    .description(
+      'upload a CSV file to the historic container (an interrupted upload resumes when run again), load it into the table, and show its progress until the load ends',
+    )
+    .argument('<table>', 'departments, jobs or hired_employees')
+    .argument('<file>', 'the CSV file')
+    .option('--blob <name>', 'its name in the container (default: <table>/<file name>)')
+    .option('--charset <charset>', 'its encoding, if not UTF-8: windows-1252, iso-8859-1, utf-16le...')
+    .option('--dry-run', 'check every row and count what a load would do, without writing the table')
+    .addOption(
+      new Option('--block-size <size>', 'upload block size: bytes, or with K or M, 16K to 100M')
+        .default(8 * MiB, '8M')
+        .argParser(parseBlockSize),
+    )
+    .addOption(intervalOption())
+    .action(action(load));
+}
+
+async function load(cli: Cli, table: string, file: string, options: LoadOptions): Promise<ExitCode> {
+  const blob = blobName(options.blob ?? `${table}/${path.basename(file)}`);
+  requireFile(file);
+  // Before a byte is sent: the table exists, the service answers, and it takes the key.
+  await cli.api.get(`tables/${encodeURIComponent(table)}/rows?limit=1`);
+  const display = progressDisplay(cli.tty, options.interval);
+  const upload = await uploadWithProgress(cli, file, blob, options, display);
+  cli.out.note(uploadText(`${cli.options.container}/${blob}`, upload));
+
+  const started = await cli.api.request<Run>('POST', `tables/${encodeURIComponent(table)}/load${options.dryRun ? '?dryRun=true' : ''}`, {
+    body: { blob, ...(options.charset && { charset: options.charset }) },
+  });
+  cli.out.note(
+    started.status === 200
+      ? `the same load is already queued or running: following run ${started.body.runId}`
+      : `load queued: run ${started.body.runId}`,
+  );
+  const run = await followRun(cli.api, started.body, display, options.interval);
+  cli.out.result({ container: cli.options.container, blob, upload, run, rejectionsCsv: rejectionsCsvUrl(cli.api, run.runId) }, () =>
+    runText(run, cli.api),
+  );
+  return runOutcome(run);
+}
+
+async function uploadWithProgress(
+  cli: Cli,
+  file: string,
+  blob: string,
+  options: LoadOptions,
+  display: ProgressDisplay,
+): Promise<UploadResult> {
+  const container = await historicContainer(cli.options);
+  const signal = interruptSignal();
+  let blocksHeld = 0;
+  try {
+    return await uploadFile(container.getBlockBlobClient(blob), file, {
+      blockSize: options.blockSize,
+      signal,
+      onProgress: (progress) => {
+        blocksHeld = progress.staged + progress.reused;
+        display.upload(progress.bytes, progress.size);
+      },
+    });
+  } catch (error) {
+    if (!signal.aborted) throw storageError(error, container);
+    throw new CliError(
+      EXIT.interrupted,
+      'interrupted',
+      `upload interrupted with ${blocksHeld} blocks in the storage: run the same command again to resume (the storage keeps staged blocks for a week)`,
+      { blob },
+    );
+  } finally {
+    display.stop();
+  }
+}
+
+function uploadText(where: string, upload: UploadResult): string {
+  if (upload.unchanged) return `${where} already holds this file (${formatBytes(upload.size)}): nothing uploaded`;
+  const resumed = upload.reused > 0 ? `; resumed: ${upload.reused} blocks the storage already held were skipped` : '';
+  return `uploaded ${formatBytes(upload.size)} to ${where}: ${upload.staged} of ${upload.blocks} blocks sent${resumed}`;
+}
+
+/** The service's own rule for a name in the container, checked before the upload rather than after it. */
+function blobName(name: string): string {
+  try {
+    return validBlobPath(name);
+  } catch (error) {
+    if (error instanceof ServiceError) throw new CliError(EXIT.usage, error.code, `--blob: ${error.message}`);
+    throw error;
+  }
+}
+
+function requireFile(file: string): void {
+  const stat = fs.statSync(file, { throwIfNoEntry: false });
+  if (!stat?.isFile()) throw new CliError(EXIT.usage, 'no_such_file', `${file} is not a file`);
+}

@@ -1,0 +1,67 @@
+/**
+ * The historic container that loads read, reached as the person's own identity: locally with the
+ * Azurite connection string of `npm start`, on Azure by account name with DefaultAzureCredential
+ * (az login, environment variables, a managed identity) and no account key.
+ */
+import { BlobServiceClient, RestError, type ContainerClient, type StoragePipelineOptions } from '@azure/storage-blob';
+import { connectionStringFor } from '../../local/azurite';
+import { CliError } from './CliError';
+import { EXIT } from './exitCodes';
+import { UnreachableError } from './UnreachableError';
+
+/** Azurite's standard blob and queue ports, which `npm start` gives it unless they are taken. */
+const AZURITE_BLOB_PORT = 10000;
+const AZURITE_QUEUE_PORT = 10001;
+
+/** The storage of `npm start`: its Azurite, with the well-known development account. */
+export const LOCAL_STORAGE = connectionStringFor(AZURITE_BLOB_PORT, AZURITE_QUEUE_PORT);
+
+/** Storage that does not answer fails within seconds, not the SDK's default minute; Azure's brief 503s are still ridden out. */
+const PIPELINE: StoragePipelineOptions = { retryOptions: { maxTries: 4, retryDelayInMs: 500, maxRetryDelayInMs: 8_000 } };
+
+/** What DefaultAzureCredential throws when it finds no identity, or is refused a token. */
+const CREDENTIAL_ERRORS = new Set(['CredentialUnavailableError', 'AuthenticationError', 'AggregateAuthenticationError']);
+
+export interface StorageSettings {
+  readonly storageConnectionString: string;
+  readonly storageAccount?: string;
+  readonly container: string;
+}
+
+export async function historicContainer(settings: StorageSettings): Promise<ContainerClient> {
+  if (!settings.storageAccount) {
+    return BlobServiceClient.fromConnectionString(settings.storageConnectionString, PIPELINE).getContainerClient(settings.container);
+  }
+  // Loaded only for Azure: it is large, and the local storage needs none of it.
+  const { DefaultAzureCredential } = await import('@azure/identity');
+  const service = new BlobServiceClient(`https://${settings.storageAccount}.blob.core.windows.net`, new DefaultAzureCredential(), PIPELINE);
+  return service.getContainerClient(settings.container);
+}
+
+/** A storage failure as what it means to the person: no answer (3), a refusal or no identity (4), or a 5xx (1). */
+export function storageError(error: unknown, container: ContainerClient): unknown {
+  const where = `the storage at ${container.url}`;
+  if (error instanceof RestError) {
+    if (error.statusCode === undefined) return new UnreachableError(where, error);
+    if (error.code === 'ContainerNotFound') {
+      return new CliError(EXIT.refused, 'container_not_found', `${where} has no such container: --container (HISTORIC_CONTAINER) names it`);
+    }
+    return new CliError(
+      error.statusCode < 500 ? EXIT.refused : EXIT.unexpected,
+      error.code ?? `storage_${error.statusCode}`,
+      `${where} answered ${error.statusCode}: ${firstLine(error.message)}`,
+    );
+  }
+  if (error instanceof Error && CREDENTIAL_ERRORS.has(error.name)) {
+    return new CliError(
+      EXIT.refused,
+      'no_credential',
+      `no Microsoft Entra identity for ${where} (sign in with az login, or pass --storage-connection-string): ${firstLine(error.message)}`,
+    );
+  }
+  return error;
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0].trim();
+}
