@@ -19,6 +19,9 @@ export interface Azurite {
   stop(): Promise<void>;
 }
 
+/** Azurite's own ports, which the local host gives it unless they are taken (and csv2sql expects by default). */
+export const AZURITE_STANDARD_PORTS = { blob: 10000, queue: 10001 } as const;
+
 /** The connection string of Azurite's blob and queue services on these ports of this machine, with its well-known account. */
 export function connectionStringFor(port: number, queuePort: number): string {
   return (

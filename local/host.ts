@@ -8,7 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { closeServices, getServices } from '../shared/services';
-import { isPortOpen, startAzurite, type Azurite } from './azurite';
+import { AZURITE_STANDARD_PORTS, isPortOpen, startAzurite, type Azurite } from './azurite';
 import { captureRegistrations, type Registration } from './functionsCore';
 import { newInvocationContext, sendJsonError, sendResponse, toHttpRequest } from './httpAdapter';
 import { Router } from './router';
@@ -19,16 +19,15 @@ import { DataDirInUseError } from './DataDirInUseError';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
+/** How long requests still running at Ctrl+C may take to finish. */
+const STOP_GRACE_MS = 5_000;
+
 /**
  * V8 settings the host runs with (`npm start` passes them too). A load allocates a little per row
  * and keeps little: a smaller young generation and an old generation that grows by 30% rather
  * than up to 4x between collections keep the process within its 200 MB budget at a small cost
  * in collections.
  */
-const DEFAULT_AZURITE_PORT = 10000;
-/** How long requests still running at Ctrl+C may take to finish. */
-const STOP_GRACE_MS = 5_000;
-
 export const HOST_NODE_FLAGS = ['--heap-growing-percent=30', '--max-semi-space-size=8'];
 
 export interface LocalHostOptions {
@@ -174,8 +173,8 @@ async function azuritePorts(): Promise<{ port: number; queuePort: number }> {
     return 0;
   };
   return {
-    port: await choose('AZURITE_BLOB_PORT', DEFAULT_AZURITE_PORT),
-    queuePort: await choose('AZURITE_QUEUE_PORT', DEFAULT_AZURITE_PORT + 1),
+    port: await choose('AZURITE_BLOB_PORT', AZURITE_STANDARD_PORTS.blob),
+    queuePort: await choose('AZURITE_QUEUE_PORT', AZURITE_STANDARD_PORTS.queue),
   };
 }
 

@@ -4,17 +4,13 @@
  * (az login, environment variables, a managed identity) and no account key.
  */
 import { BlobServiceClient, RestError, type ContainerClient, type StoragePipelineOptions } from '@azure/storage-blob';
-import { connectionStringFor } from '../../local/azurite';
+import { AZURITE_STANDARD_PORTS, connectionStringFor } from '../../local/azurite';
 import { CliError } from './CliError';
 import { EXIT } from './exitCodes';
 import { UnreachableError } from './UnreachableError';
 
-/** Azurite's standard blob and queue ports, which `npm start` gives it unless they are taken. */
-const AZURITE_BLOB_PORT = 10000;
-const AZURITE_QUEUE_PORT = 10001;
-
 /** The storage of `npm start`: its Azurite, with the well-known development account. */
-export const LOCAL_STORAGE = connectionStringFor(AZURITE_BLOB_PORT, AZURITE_QUEUE_PORT);
+export const LOCAL_STORAGE = connectionStringFor(AZURITE_STANDARD_PORTS.blob, AZURITE_STANDARD_PORTS.queue);
 
 /** Storage that does not answer fails within seconds, not the SDK's default minute; Azure's brief 503s are still ridden out. */
 const PIPELINE: StoragePipelineOptions = { retryOptions: { maxTries: 4, retryDelayInMs: 500, maxRetryDelayInMs: 8_000 } };
