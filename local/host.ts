@@ -16,6 +16,7 @@ import { startTimers } from './timers';
 import { queueSettings, startQueueTriggers } from './queues';
 import { lockDataDir } from './dataDirLock';
 import { DataDirInUseError } from './DataDirInUseError';
+import { LOCAL_HOST_PORT } from './hostPort';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -91,7 +92,7 @@ async function start(dataDir: string, options: LocalHostOptions, unlock: () => v
   });
   // Keep idle connections longer than clients do (undici: 4 s), so a client never reuses one the host is closing.
   server.keepAliveTimeout = 65_000;
-  const port = options.port ?? (process.env.PORT ? Number(process.env.PORT) : 7071);
+  const port = options.port ?? (process.env.PORT ? Number(process.env.PORT) : LOCAL_HOST_PORT);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', resolve);

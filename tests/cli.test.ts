@@ -4,13 +4,15 @@
  * not terminals (so progress comes as plain lines), every answer checked against the API's own.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDataset, type DatasetCounts } from '../tools/datagen';
-import { blockId } from '../clients/cli/upload';
 import { freePort } from '../local/azurite';
 import { get, postJson, removeDir, ROOT, startHost, tableCounts, tempDir, type HostHandle } from './helpers/localHost';
 
@@ -102,14 +104,109 @@ function runIdIn(text: string): string {
   return match![1];
 }
 
-/** The block ids csv2sql gives the file's blocks: index and content, so a test can tell its blocks from any others. */
+/** The block ids of the file's blocks by the README's formula, base64("<index, 5 digits>-<base64url of the SHA-256>"), not csv2sql's code. */
 function blockIdsOf(file: string, blockSize: number): string[] {
   const bytes = fs.readFileSync(file);
   const ids: string[] = [];
   for (let offset = 0, index = 0; offset < bytes.length; offset += blockSize, index++) {
-    ids.push(blockId(index, bytes.subarray(offset, offset + blockSize)));
+    const digest = createHash('sha256')
+      .update(bytes.subarray(offset, offset + blockSize))
+      .digest('base64url');
+    ids.push(Buffer.from(`${String(index).padStart(5, '0')}-${digest}`).toString('base64'));
   }
   return ids;
+}
+
+interface StorageProxy {
+  /** The host's storage connection string with its blob endpoint here. */
+  readonly connection: string;
+  /** Resolves once a Put Block is held. */
+  readonly held: Promise<void>;
+  /** Sends the held Put Blocks on, and every later one. */
+  release(): void;
+  /** Resolves once every request sent on has had its whole answer, so the blob's lists no longer change. */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface ProxyOptions {
+  /** Put Blocks sent on before the next ones are held until release(); all of them by default. */
+  readonly pass?: number;
+  /** The wait before each Put Block is sent on: a floor under the upload's length. */
+  readonly delayMs?: number;
+  /** Changes a byte of the first Put Block's body on the way, as a bad line would. */
+  readonly corruptFirstBlock?: boolean;
+}
+
+/** A proxy in front of the host's Azurite that csv2sql's storage goes through; each request's body is read whole before it is sent on. */
+async function storageProxy(options: ProxyOptions = {}): Promise<StorageProxy> {
+  let putBlocks = 0;
+  let open = 0;
+  const idleWaiters: (() => void)[] = [];
+  let markHeld!: () => void;
+  const held = new Promise<void>((resolve) => (markHeld = resolve));
+  let heldRequests: (() => void)[] | undefined = options.pass === undefined ? undefined : [];
+  const forward = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) => {
+    open++;
+    const upstream = http.request(
+      { host: '127.0.0.1', port: host.azuritePort, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode!, answer.headers);
+        answer.pipe(res);
+        answer.on('end', () => {
+          if (--open === 0) for (const resolve of idleWaiters.splice(0)) resolve();
+        });
+      },
+    );
+    upstream.on('error', () => res.destroy());
+    upstream.end(body);
+  };
+  const server = http.createServer(async (req, res) => {
+    res.on('error', () => undefined);
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    if (req.method !== 'PUT' || !/[?&]comp=block(&|$)/.test(req.url ?? '')) return forward(req, res, body);
+    if (putBlocks++ === 0 && options.corruptFirstBlock) body[body.length >> 1] ^= 1;
+    if (options.delayMs) await new Promise((resolve) => setTimeout(resolve, options.delayMs));
+    if (heldRequests && putBlocks > options.pass!) {
+      heldRequests.push(() => forward(req, res, body));
+      markHeld();
+      return;
+    }
+    forward(req, res, body);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as AddressInfo).port;
+  return {
+    connection: host.storageConnection!.replace(`127.0.0.1:${host.azuritePort}/`, `127.0.0.1:${port}/`),
+    held,
+    release() {
+      const waiting = heldRequests ?? [];
+      heldRequests = undefined;
+      for (const send of waiting) send();
+    },
+    idle: () => (open === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve))),
+    close: () => {
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** A stand-in for the service on a port of its own: `answer` handles every request. */
+async function fakeService(answer: http.RequestListener): Promise<{ url: string; close(): Promise<void> }> {
+  const server = http.createServer(answer);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }
 
 /** A hired_employees file of `rows` valid rows from `firstId`, in a folder of its own. */
@@ -188,7 +285,12 @@ describe('csv2sql load', () => {
   it('without a terminal, prints a plain progress line every --interval and at each change of phase', async () => {
     const file = await employeesFile('periodic', 50_000, 300_001);
     const blocks = blockIdsOf(file, BLOCK).length;
-    const loaded = await csv2sql('load', 'hired_employees', file, '--blob', 'periodic.csv', '--block-size', '16K', '--interval', '0.1');
+    // 25 ms a block, four at a time: the upload lasts a second at least, ten intervals of 0.1 s.
+    const proxy = await storageProxy({ delayMs: 25 });
+    const loaded = await start(['load', 'hired_employees', file, '--blob', 'periodic.csv', '--block-size', '16K', '--interval', '0.1'], {
+      AZURE_STORAGE_CONNECTION_STRING: proxy.connection,
+    }).done;
+    await proxy.close();
     expect(loaded.code, loaded.stderr).toBe(0);
     expect(loaded.stderr).not.toContain('\x1b['); // no bar's escape sequences
     const lines = loaded.stderr.trimEnd().split('\n');
@@ -211,19 +313,22 @@ describe('csv2sql load', () => {
     const file = await employeesFile('resume', 100_000, 100_001);
     const fileIds = blockIdsOf(file, BLOCK);
     const args = ['load', 'hired_employees', file, '--blob', 'resume/hired_employees.csv', '--block-size', '16K', '--interval', '0.1'];
-    const first = start(args);
-    await first.waitForStderr(/^upload: [1-9]\d*% /m);
+    // Five blocks reach the storage; the sixth is held until Ctrl+C, so the interrupt lands mid-upload.
+    const proxy = await storageProxy({ pass: 5 });
+    const first = start(args, { AZURE_STORAGE_CONNECTION_STRING: proxy.connection });
+    await proxy.held;
     first.child.kill('SIGINT');
     const stopped = await first.done;
+    await proxy.idle();
+    await proxy.close();
     expect(stopped.code, stopped.stderr).toBe(130);
-    expect(stopped.stderr).toMatch(/upload interrupted with \d+ blocks in the storage: run the same command again to resume/);
+    expect(stopped.stderr).toMatch(/upload interrupted with at least [0-5] blocks in the storage: run the same command again to resume/);
 
     const blob = historic().getBlockBlobClient('resume/hired_employees.csv');
     const lists = await blob.getBlockList('all');
     expect(lists.committedBlocks ?? []).toHaveLength(0);
     const staged = (lists.uncommittedBlocks ?? []).map((block) => block.name);
-    expect(staged.length).toBeGreaterThan(0);
-    expect(staged.length).toBeLessThan(fileIds.length);
+    expect(staged).toHaveLength(5);
     expect(fileIds).toEqual(expect.arrayContaining(staged));
     const runs = (await get(host.url, '/api/runs?table=hired_employees&kind=load&limit=100')).body.runs;
     expect(runs.map((run: any) => run.source)).not.toContain('blob:resume/hired_employees.csv');
@@ -260,6 +365,117 @@ describe('csv2sql load', () => {
     const rejections = JSON.parse(listing.stdout).rejections;
     expect(rejections).toHaveLength(counts.invalid);
     expect(rejections[0]).toEqual((await get(host.url, `/api/rejections?runId=${rejectedRun.runId}&limit=1`)).body.rejections[0]);
+  });
+});
+
+describe('csv2sql load: what the blob ends up holding', () => {
+  it('a file changed in one byte sends that one block again; the blob then holds the new file', async () => {
+    const file = await employeesFile('one-byte', 3_000, 700_001);
+    const args = ['load', 'hired_employees', file, '--blob', 'one-byte.csv', '--block-size', '16K', '--dry-run'];
+    expect((await csv2sql(...args)).code).toBe(0);
+    const blob = historic().getBlockBlobClient('one-byte.csv');
+    const etag = (await blob.getProperties()).etag;
+    const bytes = fs.readFileSync(file);
+    const blocks = blockIdsOf(file, BLOCK).length;
+    expect(blocks).toBeGreaterThan(3);
+    // A letter of a name in the second block, so that the row stays valid.
+    let at = BLOCK + 100;
+    while (!/[a-y]/.test(String.fromCharCode(bytes[at]))) at++;
+    bytes[at]++;
+    fs.writeFileSync(file, bytes);
+
+    const again = await csv2sql(...args);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain(`1 of ${blocks} blocks sent; resumed: ${blocks - 1} blocks the storage already held were skipped`);
+    expect(((await blob.getBlockList('committed')).committedBlocks ?? []).map((block) => block.name)).toEqual(blockIdsOf(file, BLOCK));
+    expect((await blob.getProperties()).etag).not.toBe(etag);
+    expect((await blob.downloadToBuffer()).equals(bytes)).toBe(true);
+  });
+
+  it('a blob written by something else during the upload is not overwritten (4)', async () => {
+    const file = await employeesFile('raced', 2_000, 710_001);
+    const proxy = await storageProxy({ pass: 0 });
+    const running = start(['load', 'hired_employees', file, '--blob', 'raced.csv', '--block-size', '16K'], {
+      AZURE_STORAGE_CONNECTION_STRING: proxy.connection,
+    });
+    await proxy.held;
+    const blob = historic().getBlockBlobClient('raced.csv');
+    await blob.upload('written meanwhile\n', 18);
+    proxy.release();
+    const raced = await running.done;
+    await proxy.close();
+    expect(raced.code, raced.stderr).toBe(4);
+    expect(raced.stderr).toMatch(/^error: blob_changed: the blob changed while uploading/m);
+    expect((await blob.downloadToBuffer()).toString()).toBe('written meanwhile\n');
+  });
+
+  it('a file changed in place during the upload is not committed (2)', async () => {
+    const file = await employeesFile('changed', 2_000, 720_001);
+    const proxy = await storageProxy({ pass: 0 });
+    const running = start(['load', 'hired_employees', file, '--blob', 'changed.csv', '--block-size', '16K'], {
+      AZURE_STORAGE_CONNECTION_STRING: proxy.connection,
+    });
+    await proxy.held;
+    const bytes = fs.readFileSync(file);
+    bytes[10] = bytes[10] === 0x61 ? 0x62 : 0x61;
+    fs.writeFileSync(file, bytes); // the same size
+    proxy.release();
+    const changed = await running.done;
+    await proxy.close();
+    expect(changed.code, changed.stderr).toBe(2);
+    expect(changed.stderr).toMatch(/^error: file_changed: /m);
+    expect(await historic().getBlockBlobClient('changed.csv').exists()).toBe(false);
+  });
+
+  it('a block corrupted on the way to the storage is refused, not committed', async () => {
+    const file = await employeesFile('corrupted', 2_000, 730_001);
+    const proxy = await storageProxy({ corruptFirstBlock: true });
+    const corrupted = await start(['load', 'hired_employees', file, '--blob', 'corrupted.csv', '--block-size', '16K'], {
+      AZURE_STORAGE_CONNECTION_STRING: proxy.connection,
+    }).done;
+    await proxy.close();
+    expect(corrupted.code, corrupted.stderr).toBe(4);
+    // Azure's code is Md5Mismatch, Azurite's InvalidOperation.
+    expect(corrupted.stderr).toMatch(/^error: \w+: the storage at .* answered 400: .*md5/im);
+    expect(await historic().getBlockBlobClient('corrupted.csv').exists()).toBe(false);
+  });
+
+  it('an empty file, a folder, a bad --charset or connection string are refused (2) before anything is uploaded', async () => {
+    const empty = path.join(data, 'empty.csv');
+    fs.writeFileSync(empty, '');
+    const refusedEmpty = await csv2sql('load', 'jobs', empty, '--blob', 'empty.csv');
+    expect(refusedEmpty.code).toBe(2);
+    expect(refusedEmpty.stderr).toMatch(/^error: empty_file: /);
+    expect(await historic().getBlockBlobClient('empty.csv').exists()).toBe(false);
+    const folder = await csv2sql('load', 'jobs', data);
+    expect(folder.code).toBe(2);
+    expect(folder.stderr).toMatch(/^error: no_such_file: /);
+    const charset = await csv2sql('load', 'jobs', path.join(data, 'jobs.csv'), '--blob', 'charset/jobs.csv', '--charset', 'klingon');
+    expect(charset.code).toBe(2);
+    expect(charset.stderr).toMatch(/^error: unsupported_charset: --charset: charset "klingon" is not one of /);
+    expect(await historic().getBlockBlobClient('charset/jobs.csv').exists()).toBe(false);
+    const connection = await start(['load', 'jobs', path.join(data, 'jobs.csv')], { AZURE_STORAGE_CONNECTION_STRING: 'not one' }).done;
+    expect(connection.code).toBe(2);
+    expect(connection.stderr).toBe(
+      'error: bad_connection_string: --storage-connection-string (AZURE_STORAGE_CONNECTION_STRING) is not a storage connection string: Invalid URL\n',
+    );
+  });
+
+  it('a SAS token of the connection string is never printed, whether the storage refuses it or cannot be reached', async () => {
+    const sas = 'sv=2021-08-06&ss=b&srt=sco&sp=rwdlac&se=2099-01-01T00%3A00%3A00Z&sig=NotTheSignature0123456789abcdefghijklmnopq%3D';
+    const account = `http://127.0.0.1:${host.azuritePort}/devstoreaccount1`;
+    const refused = await start(['load', 'jobs', path.join(data, 'jobs.csv'), '--blob', 'sas/jobs.csv'], {
+      AZURE_STORAGE_CONNECTION_STRING: `BlobEndpoint=${account};SharedAccessSignature=${sas}`,
+    }).done;
+    expect(refused.code, refused.stderr).toBe(4);
+    expect(refused.stderr).toContain(`the storage at ${account}/historic answered 403`);
+    const unreachable = `http://127.0.0.1:${await freePort()}/devstoreaccount1`;
+    const unanswered = await start(['load', 'jobs', path.join(data, 'jobs.csv'), '--blob', 'sas/jobs.csv'], {
+      AZURE_STORAGE_CONNECTION_STRING: `BlobEndpoint=${unreachable};SharedAccessSignature=${sas}`,
+    }).done;
+    expect(unanswered.code, unanswered.stderr).toBe(3);
+    expect(unanswered.stderr).toContain(`cannot reach the storage at ${unreachable}/historic: `);
+    for (const { stderr } of [refused, unanswered]) expect(stderr).not.toMatch(/NotTheSignature|sig=|sv=/);
   });
 });
 
@@ -370,6 +586,78 @@ describe('csv2sql exit statuses', () => {
     const res = await start(['tables'], { CSV2SQL_URL: url }).done;
     expect(res.code).toBe(3);
     expect(res.stderr).toMatch(new RegExp(`^error: unreachable: cannot reach the service at ${url}: .*ECONNREFUSED`));
+  });
+
+  it('a redirect is not followed, so the key does not go to another origin (4)', async () => {
+    const seen: http.IncomingHttpHeaders[] = [];
+    const elsewhere = await fakeService((req, res) => {
+      seen.push(req.headers);
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"tables":[]}');
+    });
+    const redirecting = await fakeService((req, res) => res.writeHead(302, { location: `${elsewhere.url}${req.url}` }).end());
+    const redirected = await start(['tables'], { CSV2SQL_URL: redirecting.url, CSV2SQL_KEY: 'the-function-key' }).done;
+    await Promise.all([elsewhere.close(), redirecting.close()]);
+    expect(seen).toEqual([]);
+    expect(redirected.code, redirected.stderr).toBe(4);
+    expect(redirected.stderr).toBe(
+      `error: redirected: the service at ${redirecting.url} answered 302, a redirect to ${elsewhere.url}/api/tables: csv2sql does not follow redirects (they would take the key along); pass the URL it should use as --url\n`,
+    );
+  });
+
+  it('a 2xx that is not JSON exits 4 naming its type; a connection cut midway exits 3, for a download too', async () => {
+    const service = await fakeService((req, res) => {
+      if (req.url === '/api/tables') return res.writeHead(200, { 'content-type': 'text/html' }).end('<html>a sign-in page</html>');
+      // Headers and part of the body, then the connection is cut.
+      res.writeHead(200, { 'content-type': 'text/csv', 'content-length': '1000' });
+      res.write('department,job,Q1\n', () => res.destroy());
+    });
+    const html = await start(['tables'], { CSV2SQL_URL: service.url }).done;
+    const cutJson = await start(['runs'], { CSV2SQL_URL: service.url }).done;
+    const cutDownload = await start(['metrics', 'hires-by-quarter', '--csv'], { CSV2SQL_URL: service.url }).done;
+    await service.close();
+    expect(html.code, html.stderr).toBe(4);
+    expect(html.stderr).toBe(
+      `error: not_json: the service at ${service.url} answered 200 with text/html, not JSON: check --url (CSV2SQL_URL), which should be the function app's base URL\n`,
+    );
+    for (const cut of [cutJson, cutDownload]) {
+      expect(cut.code, cut.stderr).toBe(3);
+      expect(cut.stderr).toMatch(new RegExp(`^error: unreachable: cannot reach the service at ${service.url}: `));
+    }
+  });
+
+  it('status --watch ends on a run interrupted for good (5); an interrupted blob load is still going on (0)', async () => {
+    const runs: Record<string, object> = {
+      csv: { ...rejectedRun, runId: 'csv', source: 'csv', status: 'interrupted', finishedAt: null, rejected: 0 },
+      blob: { ...rejectedRun, runId: 'blob', source: 'blob:hired_employees/x.csv', status: 'interrupted', finishedAt: null, rejected: 0 },
+    };
+    const service = await fakeService((req, res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(runs[req.url!.split('/').at(-1)!])),
+    );
+    const watching = start(['status', 'csv', '--watch', '--interval', '0.1'], { CSV2SQL_URL: service.url });
+    const givenUp = setTimeout(() => watching.child.kill('SIGKILL'), 10_000);
+    const watched = await watching.done;
+    clearTimeout(givenUp);
+    const blob = await start(['status', 'blob'], { CSV2SQL_URL: service.url }).done;
+    await service.close();
+    expect(watched.code, watched.stderr).toBe(5);
+    expect(blob.code, blob.stderr).toBe(0);
+  });
+
+  it('an output that cannot be written, --csv with --json, or --url with a query exit 2; help exits 0', async () => {
+    const output = await csv2sql('rejections', rejectedRun.runId, '--csv', '--output', path.join(data, 'no-such-folder', 'x.csv'));
+    expect(output.code).toBe(2);
+    expect(output.stderr).toMatch(/^error: cannot_write: --output .* cannot be written: ENOENT/);
+    const both = await csv2sql('--json', 'metrics', 'hires-by-quarter', '--csv');
+    expect(both.code).toBe(2);
+    expect(JSON.parse(both.stderr)).toMatchObject({ error: { code: 'usage', message: expect.stringContaining('--csv') }, exitCode: 2 });
+    const query = await start(['tables'], { CSV2SQL_URL: `${host.url}/?code=secret` }).done;
+    expect(query.code).toBe(2);
+    expect(query.stderr).toMatch(/^error: usage: .*no user, query/);
+    for (const args of [['help'], ['help', 'load']]) {
+      const help = await csv2sql(...args);
+      expect(help.code, help.stderr).toBe(0);
+      expect(help.stdout).toContain('Usage: csv2sql');
+    }
   });
 
   it('bad arguments exit 2, as JSON with --json', async () => {

@@ -13,7 +13,9 @@ export class UnreachableError extends CliError {
 function networkReason(error: unknown): string {
   const cause = (error as { cause?: unknown }).cause ?? error;
   const first = cause instanceof AggregateError && cause.errors.length > 0 ? cause.errors[0] : cause;
-  const { code, message } = (first ?? {}) as { code?: string; message?: string };
-  if (code && message?.includes(code)) return message;
-  return [code, message].filter(Boolean).join(': ') || String(error);
+  const { code, message } = (first ?? {}) as { code?: unknown; message?: string };
+  // A DOMException's code is a number that says nothing to a person.
+  const name = typeof code === 'string' ? code : undefined;
+  if (name && message?.includes(name)) return message;
+  return [name, message].filter(Boolean).join(': ') || String(error);
 }

@@ -1,7 +1,8 @@
 /** What every command works with: the global options, the service, and where to write. */
 import type { Command } from 'commander';
 import { Api } from './api';
-import type { ExitCode } from './exitCodes';
+import { CliError } from './CliError';
+import { EXIT, type ExitCode } from './exitCodes';
 import { Output } from './output';
 import type { StorageSettings } from './storage';
 
@@ -20,10 +21,7 @@ export interface Cli {
   readonly tty: boolean;
 }
 
-/**
- * A commander action: `handler` gets the Cli, then the command's arguments and options as
- * commander passes them; the status it returns is the process's exit status.
- */
+/** A commander action: `handler` gets the Cli and commander's arguments, and returns the exit status. */
 export function action<A extends unknown[]>(handler: (cli: Cli, ...args: A) => Promise<ExitCode>): (...args: unknown[]) => Promise<void> {
   return async (...args) => {
     const options = (args.at(-1) as Command).optsWithGlobals<GlobalOptions>();
@@ -35,4 +33,9 @@ export function action<A extends unknown[]>(handler: (cli: Cli, ...args: A) => P
     };
     process.exitCode = await handler(cli, ...(args.slice(0, -1) as A));
   };
+}
+
+/** --csv writes the service's CSV and --json a JSON document: one output, so not both (a global option, out of reach of commander's conflicts). */
+export function refuseCsvWithJson(cli: Cli, csv: boolean | undefined): void {
+  if (csv && cli.out.json) throw new CliError(EXIT.usage, 'usage', 'option --csv cannot be used with option --json: choose one');
 }

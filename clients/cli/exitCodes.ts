@@ -15,10 +15,11 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 const MEANING: Record<keyof typeof EXIT, string> = {
   ok: 'success',
   unexpected: 'unexpected error: a bug, or the service answered 5xx',
-  usage: 'bad arguments or options (also: a restore on a non-interactive terminal without --yes)',
+  usage:
+    'bad arguments or options, an unreadable or empty file or one changed while uploaded (also: a restore on a non-interactive terminal without --yes)',
   unreachable: 'cannot reach the service or the storage account',
   refused: 'the service or the storage refused the request (a 4xx: unknown table or run, bad key, ...)',
-  runFailed: 'the load (or the run shown) ended failed or cancelled',
+  runFailed: 'the load (or the run shown) ended failed or cancelled, or was interrupted and will not resume',
   rowsRejected: 'the load (or the run shown) succeeded but rejected rows',
   interrupted: 'interrupted: Ctrl+C, or a restore not confirmed',
 };

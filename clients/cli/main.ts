@@ -6,6 +6,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { SETTING_DEFAULTS } from '../../shared/config';
+import { LOCAL_HOST_PORT } from '../../local/hostPort';
 import { CliError } from './CliError';
 import { EXIT, exitCodesHelp, type ExitCode } from './exitCodes';
 import { handleInterrupts } from './interrupt';
@@ -22,13 +23,12 @@ import { registerRuns } from './commands/runs';
 import { registerStatus } from './commands/status';
 import { registerTables } from './commands/tables';
 
-/** The local host of `npm start`. */
-const LOCAL_URL = 'http://127.0.0.1:7071';
-
 function program(): Command {
   const program = new Command('csv2sql')
     .description('Load CSV files into the service and follow them; read runs, rejected rows and metrics; back up and restore.')
-    .addOption(new Option('--url <base>', 'the service').env('CSV2SQL_URL').default(LOCAL_URL).argParser(parseUrl))
+    .addOption(
+      new Option('--url <base>', 'the service').env('CSV2SQL_URL').default(`http://127.0.0.1:${LOCAL_HOST_PORT}`).argParser(parseUrl),
+    )
     .addOption(new Option('--key <functionKey>', 'a function key, sent as x-functions-key (Azure)').env('CSV2SQL_KEY'))
     .addOption(new Option('--admin-key <masterKey>', 'the master key, for restores (default: --key)').env('CSV2SQL_ADMIN_KEY'))
     .addOption(
@@ -72,9 +72,8 @@ function program(): Command {
 /** Prints what failed and returns its exit status. */
 function reportFailure(error: unknown, out: Output): ExitCode {
   if (error instanceof CommanderError) {
-    // Help asked for, or shown because a command was missing: commander has printed it.
-    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT.ok;
-    if (error.code === 'commander.help') return EXIT.usage;
+    // Help asked for (exit code 0), or shown because a command was missing: commander has printed it.
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.help') return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     error = new CliError(EXIT.usage, 'usage', `${error.message.replace(/^error: /, '').replace(/\n/g, ' ')} (see csv2sql --help)`);
   }
   const failure = error instanceof CliError ? error : new CliError(EXIT.unexpected, 'unexpected', (error as Error)?.stack ?? String(error));

@@ -1,12 +1,11 @@
 import fs from 'node:fs';
+import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { CliError } from './CliError';
+import { CliError } from './CliError';
+import { EXIT } from './exitCodes';
 
-/**
- * Where csv2sql writes: a command's answer on stdout (its JSON document with --json, else text
- * for a person); remarks, progress and errors on stderr, so that stdout stays the answer alone.
- */
+/** Where csv2sql writes: the answer alone on stdout (JSON with --json, else text), so that it can be piped; remarks, progress and errors on stderr. */
 export class Output {
   constructor(readonly json: boolean) {}
 
@@ -56,7 +55,18 @@ export function formatCount(count: number): string {
   return count.toLocaleString('en-US');
 }
 
+/** The --output file, opened before anything is asked of the service: one that cannot be written is a usage error. */
+export async function outputFile(file: string): Promise<fs.WriteStream> {
+  const stream = fs.createWriteStream(file);
+  try {
+    await once(stream, 'open');
+  } catch (error) {
+    throw new CliError(EXIT.usage, 'cannot_write', `--output ${file} cannot be written: ${(error as NodeJS.ErrnoException).code}`);
+  }
+  return stream;
+}
+
 /** Streams a download or a listing to the file, or to stdout (left open: it is the process's). */
-export async function writeStream(source: Readable, file?: string): Promise<void> {
-  await (file ? pipeline(source, fs.createWriteStream(file)) : pipeline(source, process.stdout, { end: false }));
+export async function writeStream(source: Readable, file?: fs.WriteStream): Promise<void> {
+  await (file ? pipeline(source, file) : pipeline(source, process.stdout, { end: false }));
 }

@@ -17,6 +17,10 @@ export function parseUrl(text: string): string {
     throw new InvalidArgumentError(`not a URL: ${text}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidArgumentError(`not an http or https URL: ${text}`);
+  // The key goes in a header: a URL's user, query or fragment would be sent, or dropped, unseen.
+  if (url.username || url.password || url.search || url.hash) {
+    throw new InvalidArgumentError('the base URL alone, with no user, query (?code=: use --key) or #fragment');
+  }
   return url.href.replace(/\/+$/, '');
 }
 

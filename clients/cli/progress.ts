@@ -88,10 +88,10 @@ class LineDisplay implements ProgressDisplay {
   }
 
   load(run: Run): void {
-    const f = loadFigures(run);
+    const figures = loadFigures(run);
     this.print(
       `load ${run.status}`,
-      `load ${run.runId}: ${f.status} ${f.percent}% (${f.done} of ${f.size}), ${f.rate} rows/s, ETA ${f.timeLeft}; ${countsText(run)}`,
+      `load ${run.runId}: ${figures.status} ${figures.percent}% (${figures.done} of ${figures.size}), ${figures.rate} rows/s, ETA ${figures.timeLeft}; ${countsText(run)}`,
     );
   }
 

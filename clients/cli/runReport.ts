@@ -1,11 +1,12 @@
 /** What a run means to a person and to a script: its summary, and the exit status of how it ended. */
+import { isGoingOn } from '../../shared/ingest/runs';
 import type { Api, Run } from './api';
 import { EXIT, type ExitCode } from './exitCodes';
 import { formatCount } from './output';
 
-/** Failed or cancelled (5), succeeded with rejected rows (6), else 0: a run still going on has not failed. */
+/** Failed, cancelled or interrupted for good (5), succeeded with rejected rows (6), else 0: a run still going on has not failed. */
 export function runOutcome(run: Run): ExitCode {
-  if (run.status === 'failed' || run.status === 'cancelled') return EXIT.runFailed;
+  if (run.status === 'failed' || run.status === 'cancelled' || (run.status === 'interrupted' && !isGoingOn(run))) return EXIT.runFailed;
   return run.status === 'succeeded' && run.rejected > 0 ? EXIT.rowsRejected : EXIT.ok;
 }
 
@@ -13,9 +14,14 @@ export function countsText(run: Run): string {
   return `received ${formatCount(run.received)}, inserted ${formatCount(run.inserted)}, skipped ${formatCount(run.skipped)}, rejected ${formatCount(run.rejected)}`;
 }
 
-/** Where to download the run's rejected rows: the file to fix and send again. */
+/** The route of the run's rejected rows as CSV: the file to fix and send again. */
+export function rejectionsCsvRoute(runId: string): string {
+  return `rejections?runId=${runId}&format=csv`;
+}
+
+/** Where to download the run's rejected rows, for a person. */
 export function rejectionsCsvUrl(api: Api, runId: string): string {
-  return api.url(`rejections?runId=${runId}&format=csv`);
+  return api.url(rejectionsCsvRoute(runId));
 }
 
 export function runText(run: Run, api: Api): string {

@@ -12,8 +12,10 @@ import { UnreachableError } from './UnreachableError';
 /** The storage of `npm start`: its Azurite, with the well-known development account. */
 export const LOCAL_STORAGE = connectionStringFor(AZURITE_STANDARD_PORTS.blob, AZURITE_STANDARD_PORTS.queue);
 
-/** Storage that does not answer fails within seconds, not the SDK's default minute; Azure's brief 503s are still ridden out. */
-const PIPELINE: StoragePipelineOptions = { retryOptions: { maxTries: 4, retryDelayInMs: 500, maxRetryDelayInMs: 8_000 } };
+/** A few retries ride out Azure's brief 503s; a try that has not ended in two minutes (room for a 100M block on a slow line) is given up. */
+const PIPELINE: StoragePipelineOptions = {
+  retryOptions: { maxTries: 4, retryDelayInMs: 500, maxRetryDelayInMs: 8_000, tryTimeoutInMs: 120_000 },
+};
 
 /** What DefaultAzureCredential throws when it finds no identity, or is refused a token. */
 const CREDENTIAL_ERRORS = new Set(['CredentialUnavailableError', 'AuthenticationError', 'AggregateAuthenticationError']);
@@ -25,18 +27,31 @@ export interface StorageSettings {
 }
 
 export async function historicContainer(settings: StorageSettings): Promise<ContainerClient> {
-  if (!settings.storageAccount) {
-    return BlobServiceClient.fromConnectionString(settings.storageConnectionString, PIPELINE).getContainerClient(settings.container);
-  }
+  if (!settings.storageAccount) return fromConnectionString(settings.storageConnectionString).getContainerClient(settings.container);
   // Loaded only for Azure: it is large, and the local storage needs none of it.
   const { DefaultAzureCredential } = await import('@azure/identity');
   const service = new BlobServiceClient(`https://${settings.storageAccount}.blob.core.windows.net`, new DefaultAzureCredential(), PIPELINE);
   return service.getContainerClient(settings.container);
 }
 
+/** The SDK's error for a malformed connection string is a usage error; its message never holds the string (it may hold a key). */
+function fromConnectionString(connection: string): BlobServiceClient {
+  try {
+    return BlobServiceClient.fromConnectionString(connection, PIPELINE);
+  } catch (error) {
+    throw new CliError(
+      EXIT.usage,
+      'bad_connection_string',
+      `--storage-connection-string (AZURE_STORAGE_CONNECTION_STRING) is not a storage connection string: ${firstLine((error as Error).message)}`,
+    );
+  }
+}
+
 /** A storage failure as what it means to the person: no answer (3), a refusal or no identity (4), or a 5xx (1). */
 export function storageError(error: unknown, container: ContainerClient): unknown {
-  const where = `the storage at ${container.url}`;
+  // Without the query: a connection string's SAS token is in the container's URL.
+  const { origin, pathname } = new URL(container.url);
+  const where = `the storage at ${origin}${pathname}`;
   if (error instanceof RestError) {
     if (error.statusCode === undefined) return new UnreachableError(where, error);
     if (error.code === 'ContainerNotFound') {

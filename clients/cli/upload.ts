@@ -51,7 +51,7 @@ const BLOCK_ID_LENGTH = blockId(0, new Uint8Array()).length;
 export async function uploadFile(blob: BlockBlobClient, file: string, options: UploadOptions): Promise<UploadResult> {
   const handle = await fs.open(file, 'r');
   try {
-    const { size } = await handle.stat();
+    const { size, mtimeMs } = await handle.stat();
     const blocks = Math.ceil(size / options.blockSize);
     if (blocks > MAX_BLOCKS) {
       throw new CliError(
@@ -61,10 +61,11 @@ export async function uploadFile(blob: BlockBlobClient, file: string, options: U
       );
     }
     const existing = await blockLists(blob);
-    const known = new Set([...existing.committed, ...existing.uncommitted]);
+    // Put Block List's "latest" finds a committed block by its id as well as a staged one: a grown file sends only the blocks from its old last one on.
+    const heldIds = new Set([...existing.committed, ...existing.uncommitted]);
     const ids: string[] = [];
     let progress = { bytes: 0, size, staged: 0, reused: 0 };
-    const done = (data: Buffer, counted: 'staged' | 'reused') => {
+    const countBlock = (data: Buffer, counted: 'staged' | 'reused') => {
       progress = { ...progress, bytes: progress.bytes + data.length, [counted]: progress[counted] + 1 };
       options.onProgress(progress);
     };
@@ -76,15 +77,19 @@ export async function uploadFile(blob: BlockBlobClient, file: string, options: U
       const data = await readBlock(handle, index, options.blockSize, size);
       const id = blockId(index, data);
       ids.push(id);
-      if (known.has(id)) {
-        done(data, 'reused');
+      if (heldIds.has(id)) {
+        countBlock(data, 'reused');
         continue;
       }
       // Settles either way, so that one block's failure leaves none of the others unhandled.
       const staging: Promise<void> = blob
-        .stageBlock(id, data, data.length, { abortSignal: options.signal })
+        // Checked by the storage: a block corrupted on the way is refused, not vouched for by its id in later runs.
+        .stageBlock(id, data, data.length, {
+          abortSignal: options.signal,
+          transactionalContentMD5: createHash('md5').update(data).digest(),
+        })
         .then(
-          () => done(data, 'staged'),
+          () => countBlock(data, 'staged'),
           (error: unknown) => {
             failure ??= { error };
           },
@@ -97,24 +102,31 @@ export async function uploadFile(blob: BlockBlobClient, file: string, options: U
     options.signal.throwIfAborted();
     if (failure) throw failure.error;
 
-    const unchanged = ids.length > 0 && ids.length === existing.committed.length && ids.every((id, i) => id === existing.committed[i]);
-    // A committed block is found by its id as well as an uncommitted one ("latest"), so an appended file sends only its new blocks.
-    if (!unchanged) await blob.commitBlockList(ids, { blobHTTPHeaders: { blobContentType: 'text/csv' }, abortSignal: options.signal });
+    const now = await handle.stat();
+    if (now.size !== size || now.mtimeMs !== mtimeMs) {
+      throw new CliError(EXIT.usage, 'file_changed', `${file} changed while it was uploaded: run the command again once it is written`);
+    }
+    const unchanged = ids.length === existing.committed.length && ids.every((id, i) => id === existing.committed[i]);
+    if (!unchanged) await commit(blob, ids, existing.etag, options.signal);
     return { ...progress, blocks, unchanged };
   } finally {
     await handle.close();
   }
 }
 
-/** The blob's committed and uncommitted block ids; none if it does not exist yet. */
-async function blockLists(blob: BlockBlobClient): Promise<{ committed: string[]; uncommitted: string[] }> {
-  let lists;
-  try {
-    lists = await blob.getBlockList('all');
-  } catch (error) {
-    if (error instanceof RestError && error.code === 'BlobNotFound') return { committed: [], uncommitted: [] };
-    throw error;
-  }
+interface BlockLists {
+  readonly committed: string[];
+  readonly uncommitted: string[];
+  /** The blob's version before its lists were read; undefined if it did not exist (uncommitted blocks alone are no blob). */
+  readonly etag: string | undefined;
+}
+
+/** The blob's version, then its committed and uncommitted block ids; none if it does not exist yet. */
+async function blockLists(blob: BlockBlobClient): Promise<BlockLists> {
+  // From the blob's properties: Get Block List gives an ETag even for a blob of uncommitted blocks alone (Azurite), which is no version.
+  const etag = await unlessNotFound(async () => (await blob.getProperties()).etag);
+  const lists = await unlessNotFound(() => blob.getBlockList('all'));
+  if (!lists) return { committed: [], uncommitted: [], etag };
   const uncommitted = (lists.uncommittedBlocks ?? []).map((block) => block.name);
   const foreign = uncommitted.filter((id) => id.length !== BLOCK_ID_LENGTH).length;
   if (foreign > 0) {
@@ -124,7 +136,38 @@ async function blockLists(blob: BlockBlobClient): Promise<{ committed: string[];
       `${blob.name} has ${foreign} uncommitted blocks staged by another tool, whose ids Azure will not mix with csv2sql's: choose another --blob, or wait for Azure to discard them (a week after they were staged)`,
     );
   }
-  return { committed: (lists.committedBlocks ?? []).map((block) => block.name), uncommitted };
+  return { committed: (lists.committedBlocks ?? []).map((block) => block.name), uncommitted, etag };
+}
+
+/** The answer, or undefined for a blob that does not exist. */
+async function unlessNotFound<T>(request: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await request();
+  } catch (error) {
+    // A HEAD's 404 may come without its code: only a missing container is told apart.
+    if (error instanceof RestError && error.statusCode === 404 && error.code !== 'ContainerNotFound') return undefined;
+    throw error;
+  }
+}
+
+/** Commits only the version whose lists were read (or, if none, only if none has appeared): a blob written meanwhile is not overwritten. */
+async function commit(blob: BlockBlobClient, ids: string[], etag: string | undefined, abortSignal: AbortSignal): Promise<void> {
+  try {
+    await blob.commitBlockList(ids, {
+      blobHTTPHeaders: { blobContentType: 'text/csv' },
+      conditions: etag ? { ifMatch: etag } : { ifNoneMatch: '*' },
+      abortSignal,
+    });
+  } catch (error) {
+    if (error instanceof RestError && (error.statusCode === 412 || error.code === 'BlobAlreadyExists')) {
+      throw new CliError(
+        EXIT.refused,
+        'blob_changed',
+        `the blob changed while uploading (${blob.name} was written by something else): nothing committed; run the same command again to upload over it`,
+      );
+    }
+    throw error;
+  }
 }
 
 /** Block `index` of the file, whole: its hash and its upload need the same bytes. */
@@ -133,7 +176,7 @@ async function readBlock(handle: fs.FileHandle, index: number, blockSize: number
   const data = Buffer.allocUnsafe(Math.min(blockSize, size - position));
   for (let filled = 0; filled < data.length;) {
     const { bytesRead } = await handle.read(data, filled, data.length - filled, position + filled);
-    if (bytesRead === 0) throw new CliError(EXIT.unexpected, 'file_changed', 'the file got shorter while it was uploaded');
+    if (bytesRead === 0) throw new CliError(EXIT.usage, 'file_changed', 'the file got shorter while it was uploaded');
     filled += bytesRead;
   }
   return data;

@@ -4,6 +4,7 @@
  * GET /api/openapi.json; the HTTP tests validate every response against it.
  */
 import { MAX_BATCH_ROWS } from '../../shared/ingest/insertBatch';
+import { DESCRIBED_RUN_STATUSES } from '../../shared/ingest/runs';
 import { DEFAULT_YEAR, MAX_YEAR, MIN_YEAR } from '../../shared/metrics';
 import { MAX_ID, MAX_TEXT_LENGTH } from '../../shared/rules';
 import { TABLES, type ColumnDef, type TableDef } from '../../shared/tables';
@@ -15,7 +16,7 @@ const nullable = (schema: Schema): Schema => ({ oneOf: [schema, { type: 'null' }
 const integer: Schema = { type: 'integer', minimum: 0 };
 const string: Schema = { type: 'string' };
 const instant: Schema = { type: 'string', format: 'date-time' };
-const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'interrupted'];
+const RUN_STATUSES = [...DESCRIBED_RUN_STATUSES];
 
 function object(properties: Record<string, Schema>, required: readonly string[] = Object.keys(properties)): Schema {
   return { type: 'object', properties, required };

@@ -10,8 +10,10 @@ import type { DepartmentsAboveMean, HireYear, HiresByQuarterRow } from '../metri
 import type { RecordPage } from '../avro/recordEncoder';
 import type { EngineCapabilities } from './Engine';
 
-export type RunKind = 'batch' | 'load' | 'restore';
-export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export const RUN_KINDS = ['batch', 'load', 'restore'] as const;
+export type RunKind = (typeof RUN_KINDS)[number];
+export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
 
 /** One ingest request (a batch), one file (a load) or one table's restore, as stored. */
 export interface RunRecord {

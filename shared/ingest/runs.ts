@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { RunKind, RunRecord } from '../db';
+import { RUN_STATUSES } from '../db/Database';
 import type { TableName } from '../tables';
 import { topReasons } from './reasonSummary';
 import { leaseExpired } from './Lease';
@@ -8,6 +9,9 @@ import { leaseExpired } from './Lease';
 export const HEARTBEAT_MS = 15_000;
 /** A run still marked running whose heartbeat is older than this died with its process. */
 const STALE_AFTER_MS = 4 * HEARTBEAT_MS;
+
+/** The statuses clients see: the stored ones, and `interrupted` for a run whose process died. */
+export const DESCRIBED_RUN_STATUSES = [...RUN_STATUSES, 'interrupted'] as const;
 
 export function newRun(table: TableName, kind: RunKind, source: string, dryRun: boolean): RunRecord {
   const now = new Date().toISOString();
@@ -72,7 +76,17 @@ export function describeRun(run: RunRecord, now = Date.now()) {
 }
 
 function resumable(run: RunRecord): boolean {
-  return run.source.startsWith('blob:') && run.blobEtag !== null;
+  return isBlobSource(run.source) && run.blobEtag !== null;
+}
+
+/** Only a load of a blob is queued again by the service when its worker stops; any other run's source is gone with its process. */
+function isBlobSource(source: string): boolean {
+  return source.startsWith('blob:');
+}
+
+/** Whether a run, as clients see it, has more to come: queued or running, or interrupted and a blob load, which is queued again. */
+export function isGoingOn(run: { readonly status: string; readonly source: string }): boolean {
+  return run.status === 'queued' || run.status === 'running' || (run.status === 'interrupted' && isBlobSource(run.source));
 }
 
 function interruptedBecause(run: RunRecord): string {

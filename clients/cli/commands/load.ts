@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type { ContainerClient } from '@azure/storage-blob';
 import { Option, type Command } from 'commander';
+import { assertSupportedCharset } from '../../../shared/ingest/transcode';
 import { validBlobPath } from '../../../shared/storage/BlobStorage';
 import { ServiceError } from '../../../shared/errors';
 import type { Run } from '../api';
@@ -46,37 +48,46 @@ export function registerLoad(program: Command): void {
 }
 
 async function load(cli: Cli, table: string, file: string, options: LoadOptions): Promise<ExitCode> {
-  const blob = blobName(options.blob ?? `${table}/${path.basename(file)}`);
+  const blob = serviceRule('--blob', () => validBlobPath(options.blob ?? `${table}/${path.basename(file)}`));
+  serviceRule('--charset', () => assertSupportedCharset(options.charset));
   requireFile(file);
+  const container = await historicContainer(cli.options);
   // Before a byte is sent: the table exists, the service answers, and it takes the key.
   await cli.api.get(`tables/${encodeURIComponent(table)}/rows?limit=1`);
   const display = progressDisplay(cli.tty, options.interval);
-  const upload = await uploadWithProgress(cli, file, blob, options, display);
+  const upload = await uploadWithProgress(container, file, blob, options, display);
   cli.out.note(uploadText(`${cli.options.container}/${blob}`, upload));
 
   const started = await cli.api.request<Run>('POST', `tables/${encodeURIComponent(table)}/load${options.dryRun ? '?dryRun=true' : ''}`, {
     body: { blob, ...(options.charset && { charset: options.charset }) },
   });
+  // The service answers 200 with the run of the same load when it is already queued or running.
+  const existing = started.status === 200;
   cli.out.note(
-    started.status === 200
-      ? `the same load is already queued or running: following run ${started.body.runId}`
-      : `load queued: run ${started.body.runId}`,
+    existing ? `the same load is already queued or running: following run ${started.body.runId}` : `load queued: run ${started.body.runId}`,
   );
   const run = await followRun(cli.api, started.body, display, options.interval);
-  cli.out.result({ container: cli.options.container, blob, upload, run, rejectionsCsv: rejectionsCsvUrl(cli.api, run.runId) }, () =>
-    runText(run, cli.api),
+  cli.out.result(
+    {
+      container: cli.options.container,
+      blob,
+      upload,
+      run,
+      rejectionsCsv: rejectionsCsvUrl(cli.api, run.runId),
+      ...(existing && { existing }),
+    },
+    () => runText(run, cli.api),
   );
   return runOutcome(run);
 }
 
 async function uploadWithProgress(
-  cli: Cli,
+  container: ContainerClient,
   file: string,
   blob: string,
   options: LoadOptions,
   display: ProgressDisplay,
 ): Promise<UploadResult> {
-  const container = await historicContainer(cli.options);
   const signal = interruptSignal();
   let blocksHeld = 0;
   try {
@@ -93,7 +104,7 @@ async function uploadWithProgress(
     throw new CliError(
       EXIT.interrupted,
       'interrupted',
-      `upload interrupted with ${blocksHeld} blocks in the storage: run the same command again to resume (the storage keeps staged blocks for a week)`,
+      `upload interrupted with at least ${blocksHeld} blocks in the storage: run the same command again to resume (the storage keeps staged blocks for a week)`,
       { blob },
     );
   } finally {
@@ -107,17 +118,24 @@ function uploadText(where: string, upload: UploadResult): string {
   return `uploaded ${formatBytes(upload.size)} to ${where}: ${upload.staged} of ${upload.blocks} blocks sent${resumed}`;
 }
 
-/** The service's own rule for a name in the container, checked before the upload rather than after it. */
-function blobName(name: string): string {
+/** The service's own rule for an option's value, checked before the upload rather than after it: its refusal is a usage error. */
+function serviceRule<T>(option: string, check: () => T): T {
   try {
-    return validBlobPath(name);
+    return check();
   } catch (error) {
-    if (error instanceof ServiceError) throw new CliError(EXIT.usage, error.code, `--blob: ${error.message}`);
+    if (error instanceof ServiceError) throw new CliError(EXIT.usage, error.code, `${option}: ${error.message}`);
     throw error;
   }
 }
 
+/** A file to upload: one that exists, can be read, and has a row at least (an empty blob is no file to load). */
 function requireFile(file: string): void {
   const stat = fs.statSync(file, { throwIfNoEntry: false });
   if (!stat?.isFile()) throw new CliError(EXIT.usage, 'no_such_file', `${file} is not a file`);
+  if (stat.size === 0) throw new CliError(EXIT.usage, 'empty_file', `${file} is empty: there is nothing to load`);
+  try {
+    fs.accessSync(file, fs.constants.R_OK);
+  } catch (error) {
+    throw new CliError(EXIT.usage, 'unreadable_file', `${file} cannot be read: ${(error as NodeJS.ErrnoException).code}`);
+  }
 }

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { DEPARTMENTS_ABOVE_MEAN_COLUMNS, HIRES_BY_QUARTER_COLUMNS } from '../../../shared/metrics';
-import { action, type Cli } from '../cli';
+import { action, refuseCsvWithJson, type Cli } from '../cli';
 import { EXIT, type ExitCode } from '../exitCodes';
 import { formatTable, writeStream } from '../output';
 import { parseYear } from '../parse';
@@ -35,6 +35,7 @@ export function registerMetrics(program: Command): void {
 }
 
 async function show(cli: Cli, name: string, columns: readonly string[], options: { year?: number; csv?: boolean }): Promise<ExitCode> {
+  refuseCsvWithJson(cli, options.csv);
   const query = new URLSearchParams({
     ...(options.year !== undefined && { year: String(options.year) }),
     ...(options.csv && { format: 'csv' }),

@@ -1,10 +1,11 @@
 import fs from 'node:fs';
 import { Readable } from 'node:stream';
 import type { Command } from 'commander';
-import type { Api, Rejection, Run } from '../api';
-import { action, type Cli } from '../cli';
+import type { Api, RejectionRecord, Run } from '../api';
+import { action, refuseCsvWithJson, type Cli } from '../cli';
 import { EXIT, type ExitCode } from '../exitCodes';
-import { formatBytes, formatCount, writeStream } from '../output';
+import { formatBytes, formatCount, outputFile, writeStream } from '../output';
+import { rejectionsCsvRoute } from '../runReport';
 
 /** As many as the service gives in one page. */
 const PAGE = 1000;
@@ -25,12 +26,14 @@ export function registerRejections(program: Command): void {
 }
 
 async function rejections(cli: Cli, runId: string, options: RejectionsOptions): Promise<ExitCode> {
+  refuseCsvWithJson(cli, options.csv);
+  const output = options.output === undefined ? undefined : await outputFile(options.output);
   // An unknown run is a 404 here, where the listing would be merely empty.
   const run = await cli.api.get<Run>(`runs/${encodeURIComponent(runId)}`);
   const source = options.csv
-    ? await cli.api.download(`rejections?runId=${run.runId}&format=csv`)
+    ? await cli.api.download(rejectionsCsvRoute(run.runId))
     : Readable.from(cli.out.json ? listingJson(cli.api, run) : listingText(cli.api, run));
-  await writeStream(source, options.output);
+  await writeStream(source, output);
   if (!options.output) return EXIT.ok;
   const bytes = fs.statSync(options.output).size;
   cli.out.result(
@@ -41,9 +44,9 @@ async function rejections(cli: Cli, runId: string, options: RejectionsOptions): 
 }
 
 /** Every rejection of the run, page by page: memory holds one page, whatever the run's size. */
-async function* pages(api: Api, runId: string): AsyncGenerator<Rejection[]> {
+async function* pages(api: Api, runId: string): AsyncGenerator<RejectionRecord[]> {
   for (let afterId = 0; ;) {
-    const page = await api.get<{ rejections: Rejection[]; nextAfterId: number | null }>(
+    const page = await api.get<{ rejections: RejectionRecord[]; nextAfterId: number | null }>(
       `rejections?runId=${runId}&afterId=${afterId}&limit=${PAGE}`,
     );
     yield page.rejections;

@@ -1,6 +1,6 @@
 import readline from 'node:readline/promises';
 import type { Command } from 'commander';
-import type { SetRestore, TableRestore } from '../api';
+import type { SetRestoreResponse, TableRestoreResponse } from '../api';
 import { action, type Cli } from '../cli';
 import { CliError } from '../CliError';
 import { EXIT, type ExitCode } from '../exitCodes';
@@ -38,7 +38,7 @@ async function restore(cli: Cli, table: string | undefined, backup: string | und
     return EXIT.interrupted;
   }
   if (options.set !== undefined) {
-    const restored = await cli.api.post<SetRestore>('restore', options.set === true ? {} : { set: options.set }, { admin: true });
+    const restored = await cli.api.post<SetRestoreResponse>('restore', options.set === true ? {} : { set: options.set }, { admin: true });
     cli.out.result(restored, () =>
       [
         `restored backup set ${restored.set}:`,
@@ -47,7 +47,7 @@ async function restore(cli: Cli, table: string | undefined, backup: string | und
       ].join('\n'),
     );
   } else {
-    const restored = await cli.api.post<TableRestore>(`tables/${encodeURIComponent(table!)}/restore`, backup ? { backup } : {}, {
+    const restored = await cli.api.post<TableRestoreResponse>(`tables/${encodeURIComponent(table!)}/restore`, backup ? { backup } : {}, {
       admin: true,
     });
     cli.out.result(restored, () =>
@@ -69,6 +69,10 @@ async function confirmed(question: string): Promise<boolean> {
   const prompt = readline.createInterface({ input: process.stdin, output: process.stderr });
   try {
     return /^y(es)?$/i.test((await prompt.question(question)).trim());
+  } catch (error) {
+    // Ctrl+C at the prompt: an answer of no.
+    if ((error as Error).name === 'AbortError') return false;
+    throw error;
   } finally {
     prompt.close();
   }

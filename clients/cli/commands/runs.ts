@@ -1,4 +1,6 @@
 import { Option, type Command } from 'commander';
+import { RUN_KINDS } from '../../../shared/db/Database';
+import { DESCRIBED_RUN_STATUSES } from '../../../shared/ingest/runs';
 import type { Run } from '../api';
 import { action, type Cli } from '../cli';
 import { EXIT, type ExitCode } from '../exitCodes';
@@ -17,10 +19,8 @@ export function registerRuns(program: Command): void {
     .command('runs')
     .description('the newest runs first: loads, batches and restores')
     .option('--table <table>', 'only this table')
-    .addOption(new Option('--kind <kind>', 'only this kind').choices(['batch', 'load', 'restore']))
-    .addOption(
-      new Option('--status <status>', 'only this status').choices(['queued', 'running', 'interrupted', 'succeeded', 'failed', 'cancelled']),
-    )
+    .addOption(new Option('--kind <kind>', 'only this kind').choices(RUN_KINDS))
+    .addOption(new Option('--status <status>', 'only this status').choices(DESCRIBED_RUN_STATUSES))
     .addOption(new Option('--limit <n>', 'how many, 1 to 1000').default(20).argParser(parseLimit))
     .action(action(runs));
 }
