@@ -108,6 +108,7 @@ async function start(dataDir: string, options: LocalHostOptions, unlock: () => v
       `Storage: ${azurite ? `Azurite on http://127.0.0.1:${azurite.port} (blob) and :${azurite.queuePort} (queue)` : 'AzureWebJobsStorage'}; database: ${services.db.dialect}`,
     );
     if (azurite) console.log(`  connection string (for Storage Explorer, az storage, the tests): ${azurite.connectionString}`);
+    if (registrations.some((r) => r.name === 'dashboard')) console.log(`Dashboard and console: ${url}/${routePrefix()}/dashboard`);
   }
 
   return {

@@ -53,6 +53,8 @@ describe('the dashboard over HTTP', () => {
   });
 
   it('serves the page at /api/dashboard, with or without a slash, its assets beside it, and nothing else', async () => {
+    // npm start says where it is.
+    expect(host.output()).toContain(`Dashboard and console: ${host.url}/api/dashboard\n`);
     for (const route of ['/api/dashboard', '/api/dashboard/', '/api/dashboard/index.html']) {
       const page = await get(host.url, route);
       expect(page.status, route).toBe(200);
