@@ -68,7 +68,8 @@ async function start(dataDir: string, options: LocalHostOptions, unlock: () => v
   const registrations = captureRegistrations();
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded as the Functions host loads package.json's main files
   for (const file of functionFiles()) require(file);
-  const router = new Router(registrations, routePrefix());
+  const prefix = routePrefix();
+  const router = new Router(registrations, prefix);
 
   const services = await getServices(); // creates or migrates the schema now, not on the first request
   await services.storage?.ensureContainers();
@@ -108,7 +109,7 @@ async function start(dataDir: string, options: LocalHostOptions, unlock: () => v
       `Storage: ${azurite ? `Azurite on http://127.0.0.1:${azurite.port} (blob) and :${azurite.queuePort} (queue)` : 'AzureWebJobsStorage'}; database: ${services.db.dialect}`,
     );
     if (azurite) console.log(`  connection string (for Storage Explorer, az storage, the tests): ${azurite.connectionString}`);
-    if (registrations.some((r) => r.name === 'dashboard')) console.log(`Dashboard and console: ${url}/${routePrefix()}/dashboard`);
+    if (registrations.some((r) => r.name === 'dashboard')) console.log(`Dashboard and console: ${url}/${prefix}/dashboard`);
   }
 
   return {

@@ -10,10 +10,10 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDataset, type DatasetCounts } from '../tools/datagen';
 import { freePort } from '../local/azurite';
+import { container } from './helpers/backups';
 import { get, postJson, removeDir, ROOT, startHost, tableCounts, tempDir, type HostHandle } from './helpers/localHost';
 
 const CLI = path.join(ROOT, 'dist', 'clients', 'cli', 'main.js');
@@ -88,7 +88,7 @@ function csv2sql(...args: string[]): Promise<Finished> {
 }
 
 function historic() {
-  return BlobServiceClient.fromConnectionString(host.storageConnection!).getContainerClient('historic');
+  return container(host.storageConnection!, 'historic');
 }
 
 /** The counts as csv2sql prints them. */

@@ -1,15 +1,12 @@
 /** What every command works with: the global options, the service, and where to write. */
 import type { Command } from 'commander';
-import { Api } from './api';
+import { Api, type ApiSettings } from './api';
 import { CliError } from './CliError';
 import { EXIT, type ExitCode } from './exitCodes';
 import { Output } from './output';
 import type { StorageSettings } from './storage';
 
-export interface GlobalOptions extends StorageSettings {
-  readonly url: string;
-  readonly key?: string;
-  readonly adminKey?: string;
+export interface GlobalOptions extends StorageSettings, ApiSettings {
   readonly json?: boolean;
 }
 

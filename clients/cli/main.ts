@@ -12,6 +12,7 @@ import { EXIT, exitCodesHelp, type ExitCode } from './exitCodes';
 import { handleInterrupts } from './interrupt';
 import { Output } from './output';
 import { parseAccount, parseUrl } from './parse';
+import { AZURITE_STANDARD_PORTS } from '../../local/azurite';
 import { LOCAL_STORAGE } from './storage';
 import { registerBackup } from './commands/backup';
 import { registerBackups } from './commands/backups';
@@ -34,7 +35,7 @@ function program(): Command {
     .addOption(
       new Option('--storage-connection-string <connection>', 'the storage account of the historic container')
         .env('AZURE_STORAGE_CONNECTION_STRING')
-        .default(LOCAL_STORAGE, 'the Azurite of npm start, 127.0.0.1:10000'),
+        .default(LOCAL_STORAGE, `the Azurite of npm start, 127.0.0.1:${AZURITE_STANDARD_PORTS.blob}`),
     )
     .addOption(
       new Option('--storage-account <name>', 'the storage account on Azure, reached with DefaultAzureCredential (az login)')

@@ -41,7 +41,7 @@ export interface UploadOptions {
 }
 
 /** A block's id: fixed-length (Azure wants one length for a blob's ids), from what makes it this block. */
-export function blockId(index: number, data: Uint8Array): string {
+function blockId(index: number, data: Uint8Array): string {
   // 5 digits count Azure's 50,000 blocks.
   return Buffer.from(`${String(index).padStart(5, '0')}-${createHash('sha256').update(data).digest('base64url')}`).toString('base64');
 }

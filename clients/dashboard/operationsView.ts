@@ -97,8 +97,8 @@ function refreshRuns(mine: number): Promise<void> {
       shownRuns.clear();
       byId<HTMLTableElement>('runs-table').tBodies[0].replaceChildren(...runs.map(runRow));
     }
-    // A running load's rows are counted as it commits them, and once more when it ends.
-    if (ended || runs.some((r) => PENDING.has(r.status))) await refreshTables(mine);
+    // A run that ended changed the counts (those of a running load follow its commits: pollPendingRuns).
+    if (ended) await refreshTables(mine);
   });
 }
 
@@ -154,12 +154,12 @@ function pollPendingRuns(mine: number): Promise<void> {
     const pending = [...shownRuns.entries()].filter(([, cells]) => PENDING.has(cells.status.textContent ?? ''));
     const runs = await Promise.all(pending.map(([id]) => getJson<Run>(`runs/${id}`)));
     if (mine !== generation) return;
+    // A run that ended is shown by the runs' table rebuilt, which counts the tables again.
+    if (runs.some((run) => !PENDING.has(run.status))) return refreshRuns(mine);
     // A load that committed rows since the last look changed its table's count.
     const committed = runs.some((run) => shownRuns.get(run.runId)?.counts[1].textContent !== format(run.inserted));
-    const ended = runs.some((run) => !PENDING.has(run.status));
     for (const run of runs) showProgress(run);
-    if (ended) await refreshRuns(mine);
-    if (ended || committed) await refreshTables(mine);
+    if (committed) await refreshTables(mine);
   });
 }
 

@@ -4,6 +4,7 @@ import type { ContainerClient } from '@azure/storage-blob';
 import { Option, type Command } from 'commander';
 import { assertSupportedCharset } from '../../../shared/ingest/transcode';
 import { validBlobPath } from '../../../shared/storage/BlobStorage';
+import { TABLES } from '../../../shared/tables';
 import { ServiceError } from '../../../shared/errors';
 import type { Run } from '../api';
 import { action, type Cli } from '../cli';
@@ -26,6 +27,10 @@ interface LoadOptions {
   readonly interval: number;
 }
 
+/** The tables, as the help names them: "departments, jobs or hired_employees". */
+const TABLE_NAMES = `${TABLES.slice(0, -1)
+  .map((t) => t.name)
+  .join(', ')} or ${TABLES.at(-1)!.name}`;
 export function registerLoad(program: Command): void {
   program
     .command('load')
@@ -33,7 +38,7 @@ export function registerLoad(program: Command): void {
     .description(
       'upload a CSV file to the historic container (an interrupted upload resumes when run again), load it into the table, and show its progress until the load ends',
     )
-    .argument('<table>', 'departments, jobs or hired_employees')
+    .argument('<table>', TABLE_NAMES)
     .argument('<file>', 'the CSV file')
     .option('--blob <name>', 'its name in the container (default: <table>/<file name>)')
     .option('--charset <charset>', 'its encoding, if not UTF-8: windows-1252, iso-8859-1, utf-16le...')

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { DEPARTMENTS_ABOVE_MEAN_COLUMNS, HIRES_BY_QUARTER_COLUMNS } from '../../../shared/metrics';
+import { DEFAULT_YEAR, DEPARTMENTS_ABOVE_MEAN_COLUMNS, HIRES_BY_QUARTER_COLUMNS } from '../../../shared/metrics';
 import { action, refuseCsvWithJson, type Cli } from '../cli';
 import { EXIT, type ExitCode } from '../exitCodes';
 import { formatTable, writeStream } from '../output';
@@ -28,7 +28,7 @@ export function registerMetrics(program: Command): void {
     metrics
       .command(metric.name)
       .description(metric.description)
-      .addOption(new Option('--year <year>', 'the year (the service defaults to 2021)').argParser(parseYear))
+      .addOption(new Option('--year <year>', `the year (the service defaults to ${DEFAULT_YEAR})`).argParser(parseYear))
       .option('--csv', 'the CSV file the service gives, header row and all')
       .action(action((cli: Cli, options: { year?: number; csv?: boolean }) => show(cli, metric.name, metric.columns, options)));
   }

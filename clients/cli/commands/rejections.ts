@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import type { Api, RejectionRecord, Run } from '../api';
@@ -27,15 +26,15 @@ export function registerRejections(program: Command): void {
 
 async function rejections(cli: Cli, runId: string, options: RejectionsOptions): Promise<ExitCode> {
   refuseCsvWithJson(cli, options.csv);
-  const output = options.output === undefined ? undefined : await outputFile(options.output);
+  const output = options.output ? await outputFile(options.output) : undefined;
   // An unknown run is a 404 here, where the listing would be merely empty.
   const run = await cli.api.get<Run>(`runs/${encodeURIComponent(runId)}`);
   const source = options.csv
     ? await cli.api.download(rejectionsCsvRoute(run.runId))
     : Readable.from(cli.out.json ? listingJson(cli.api, run) : listingText(cli.api, run));
   await writeStream(source, output);
-  if (!options.output) return EXIT.ok;
-  const bytes = fs.statSync(options.output).size;
+  if (!output) return EXIT.ok;
+  const bytes = output.bytesWritten;
   cli.out.result(
     { runId: run.runId, rejected: run.rejected, file: options.output, bytes },
     () => `wrote ${formatBytes(bytes)} to ${options.output}`,
