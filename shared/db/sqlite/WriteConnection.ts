@@ -21,10 +21,11 @@ import {
   STORED_TABLES,
 } from './ddl';
 import {
-  ADD_QUARTERLY_HIRES,
+  addQuarterlyHires,
   CLEAR_QUARTERLY_HIRES,
   COUNTS_AGREE,
   CREATE_QUARTERLY_HIRES,
+  QUARTERLY_HIRES_WIDTH,
   QuarterlyHiresTally,
   REBUILD_QUARTERLY_HIRES,
 } from './quarterlyHires';
@@ -40,8 +41,8 @@ type Statement = BetterSqlite3.Statement;
  * load (SQLite frees the pages, but the allocator keeps them for the thread).
  */
 const WRITER_CACHE_KIB = 8 * 1024;
-/** Rows per INSERT statement: one call into SQLite binds this many rows, not one. */
-const ROWS_PER_STATEMENT = 100;
+/** Rows per statement, a batch's all: a statement copies each page it changes to its journal first, once. */
+const ROWS_PER_STATEMENT = 1000;
 
 export class WriteConnection {
   private readonly connection: BetterSqlite3.Database;
@@ -163,7 +164,7 @@ export class WriteConnection {
   }
 
   private newTally(): QuarterlyHiresTally {
-    return new QuarterlyHiresTally((...values) => this.prepared(ADD_QUARTERLY_HIRES).run(values));
+    return new QuarterlyHiresTally((values) => this.runRows(addQuarterlyHires, values, QUARTERLY_HIRES_WIDTH));
   }
 
   query(sql: string, bindings: Bindings): StoredValue[][] {
@@ -178,15 +179,20 @@ export class WriteConnection {
   insertRows(tableName: string, values: readonly StoredValue[], target?: string): void {
     const table = STORED_TABLES.find((t) => t.name === tableName)!;
     const width = writtenColumns(table).length;
+    this.runRows((rows) => this.insert(table, target, rows), values, width);
+    if (tableName === 'hired_employees' && target === undefined) this.tally().tally(values, width);
+  }
+
+  /** Runs the statement `sql(rows)` over rows of `width` values in one flat array, ROWS_PER_STATEMENT rows per call. */
+  private runRows(sql: (rows: number) => string, values: readonly unknown[], width: number): void {
     const rows = values.length / width;
     const whole = rows - (rows % ROWS_PER_STATEMENT);
     if (whole) {
-      const statement = this.prepared(this.insert(table, target, ROWS_PER_STATEMENT));
+      const statement = this.prepared(sql(ROWS_PER_STATEMENT));
       for (let at = 0; at < whole * width; at += ROWS_PER_STATEMENT * width)
         statement.run(values.slice(at, at + ROWS_PER_STATEMENT * width));
     }
-    if (whole < rows) this.prepared(this.insert(table, target, rows - whole)).run(values.slice(whole * width));
-    if (tableName === 'hired_employees' && target === undefined) this.tally().tally(values, width);
+    if (whole < rows) this.prepared(sql(rows - whole)).run(values.slice(whole * width));
   }
 
   private insert(table: StoredTable, target: string | undefined, rows: number): string {

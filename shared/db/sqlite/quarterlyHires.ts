@@ -27,8 +27,14 @@ export const REBUILD_QUARTERLY_HIRES = `INSERT INTO ${quote(QUARTERLY_HIRES)} (y
          (CAST(strftime('%m', datetime / 1000.0, 'unixepoch') AS INTEGER) + 2) / 3 AS quarter, COUNT(*)
   FROM ${quote(HIRES.name)} GROUP BY 1, 2, 3, 4`;
 
-export const ADD_QUARTERLY_HIRES = `INSERT INTO ${quote(QUARTERLY_HIRES)} (year, department_id, job_id, quarter, hired) VALUES (?, ?, ?, ?, ?)
+/** Adds `rows` counts, each (year, department_id, job_id, quarter, hired), to those stored. */
+export function addQuarterlyHires(rows: number): string {
+  return `INSERT INTO ${quote(QUARTERLY_HIRES)} (year, department_id, job_id, quarter, hired) VALUES ${Array(rows).fill('(?, ?, ?, ?, ?)').join(', ')}
   ON CONFLICT DO UPDATE SET hired = hired + excluded.hired`;
+}
+
+/** Values per row of addQuarterlyHires. */
+export const QUARTERLY_HIRES_WIDTH = 5;
 
 export const CLEAR_QUARTERLY_HIRES = `DELETE FROM ${quote(QUARTERLY_HIRES)}`;
 
@@ -44,7 +50,8 @@ export class QuarterlyHiresTally {
   private readonly counts = new Map<number, Map<number, Map<number, number>>>();
   private keys = 0;
 
-  constructor(private readonly add: (year: number, department: number, job: number, quarter: number, hired: number) => void) {}
+  /** `add` takes the counts as addQuarterlyHires's values, in one flat array. */
+  constructor(private readonly add: (values: number[]) => void) {}
 
   /** Tallies hired_employees rows, `width` values each, in one flat array. */
   tally(values: readonly unknown[], width: number): void {
@@ -66,9 +73,11 @@ export class QuarterlyHiresTally {
 
   /** Adds the tallies to the table, inside the transaction. */
   flush(): void {
+    const values: number[] = [];
     for (const [quarter, departments] of this.counts)
       for (const [department, jobs] of departments)
-        for (const [job, hired] of jobs) this.add(Math.floor(quarter / 4), department, job, (quarter % 4) + 1, hired);
+        for (const [job, hired] of jobs) values.push(Math.floor(quarter / 4), department, job, (quarter % 4) + 1, hired);
+    if (values.length) this.add(values);
     this.clear();
   }
 
