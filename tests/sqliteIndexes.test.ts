@@ -14,6 +14,7 @@ import { quarterIndex } from '../shared/metrics';
 import { loadCsv } from '../shared/ingest/loadCsv';
 import { insertBatch } from '../shared/ingest/insertBatch';
 import { fromJsonElement } from '../shared/ingest/SourceRow';
+import { WriteConnection } from '../shared/db/sqlite/WriteConnection';
 import { removeDir, tempDir } from './helpers/localHost';
 
 const hired = getTable('hired_employees');
@@ -144,6 +145,36 @@ describe('SQLite indexes and counts', () => {
     await restarted.migrate();
     await restarted.close();
     expect(indexes(file)).toEqual(HIRE_INDEXES);
+  });
+});
+
+describe('SQLite write connection', () => {
+  it('inserts and counts any number of rows with a few statements prepared, whatever the counts', () => {
+    const dir = tempDir('sqlite-statements-');
+    const connection = new WriteConnection(path.join(dir, 'service.sqlite'));
+    try {
+      connection.migrate();
+      connection.begin();
+      connection.insertRows('departments', [1, 'D1', 2, 'D2']);
+      connection.insertRows('jobs', [1, 'J1']);
+      let id = 0;
+      const hires = (n: number) =>
+        Array.from({ length: n }, () => [++id, `Person ${id}`, Date.UTC(2021, id % 12, 15), 1 + (id % 2), 1]).flat();
+      for (let n = 1; n <= 1100; n++) connection.insertRows('hired_employees', hires(n));
+      connection.commit();
+      const [[rows, counted]] = connection.query(
+        'SELECT (SELECT COUNT(*) FROM hired_employees), (SELECT SUM(hired) FROM quarterly_hires)',
+        {},
+      );
+      expect([rows, counted]).toEqual([id, id]);
+      expect(id).toBe((1100 * 1101) / 2);
+      // Each kind of statement in at most 11 sizes (1,000 rows, then 512 down to 1), not one per count.
+      const prepared = (connection as unknown as { statements: Map<string, unknown> }).statements;
+      expect(prepared.size).toBeLessThanOrEqual(3 * 11 + 5);
+    } finally {
+      connection.close();
+      removeDir(dir);
+    }
   });
 });
 

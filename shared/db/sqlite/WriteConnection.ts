@@ -183,16 +183,19 @@ export class WriteConnection {
     if (tableName === 'hired_employees' && target === undefined) this.tally().tally(values, width);
   }
 
-  /** Runs the statement `sql(rows)` over rows of `width` values in one flat array, ROWS_PER_STATEMENT rows per call. */
+  /**
+   * Runs the statement `sql(rows)` over rows of `width` values in one flat array: ROWS_PER_STATEMENT
+   * rows per call, the rest in calls of decreasing powers of two, so that few statements of each
+   * kind are prepared and kept, whatever the row counts.
+   */
   private runRows(sql: (rows: number) => string, values: readonly unknown[], width: number): void {
     const rows = values.length / width;
-    const whole = rows - (rows % ROWS_PER_STATEMENT);
-    if (whole) {
-      const statement = this.prepared(sql(ROWS_PER_STATEMENT));
-      for (let at = 0; at < whole * width; at += ROWS_PER_STATEMENT * width)
-        statement.run(values.slice(at, at + ROWS_PER_STATEMENT * width));
+    for (let at = 0; at < rows;) {
+      const left = rows - at;
+      const size = left >= ROWS_PER_STATEMENT ? ROWS_PER_STATEMENT : 2 ** Math.floor(Math.log2(left));
+      this.prepared(sql(size)).run(values.slice(at * width, (at + size) * width));
+      at += size;
     }
-    if (whole < rows) this.prepared(sql(rows - whole)).run(values.slice(whole * width));
   }
 
   private insert(table: StoredTable, target: string | undefined, rows: number): string {
