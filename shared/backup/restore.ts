@@ -21,7 +21,6 @@ import { writeBackup, writeSet } from './backupTable';
 import { validBackupName, validSetName, type BackupInfo, type BackupSet, type BackupStore } from './BackupStore';
 import { claimRestore, loadRunning } from './restoresInProgress';
 
-const PAGE_ROWS = 5_000;
 /** How many missing ids a refusal names. */
 const ORPHANS_NAMED = 100;
 /** How long an Idempotency-Key is remembered. */
@@ -140,7 +139,7 @@ async function replaceTables(
         for (const table of tables) await tx.dropIndexes(table);
         const restored: TableRestored[] = [];
         for (const [i, file] of files.entries()) {
-          const rows = await refill(tx, store, file);
+          const rows = await refill(tx, store, file, db.capabilities.bulkRows);
           restored.push({ table: file.table.name, backup: file.info.backup, rows, rowsBefore: rowsBefore[i] });
         }
         for (const table of tables) await tx.buildIndexes(table);
@@ -253,11 +252,11 @@ async function checkedFile(store: BackupStore, table: TableDef, info: BackupInfo
  * (undecodable blocks, rows that break the rules): the checksum tells which failures are
  * corruption, and says so.
  */
-async function refill(tx: WriteTransaction, store: BackupStore, { table, info }: RestoreFile): Promise<number> {
+async function refill(tx: WriteTransaction, store: BackupStore, { table, info }: RestoreFile, pageRows: number): Promise<number> {
   const hash = createHash('sha256');
   let count: number;
   try {
-    count = await insertBackupRows(tx, table, info, new AvroFileReader(hashed(await store.read(info.backup, info.etag), hash)));
+    count = await insertBackupRows(tx, table, info, new AvroFileReader(hashed(await store.read(info.backup, info.etag), hash)), pageRows);
   } catch (error) {
     if (!(error instanceof AvroFormatError || error instanceof ServiceError)) throw error;
     const actual = await sha256Of(await store.read(info.backup, info.etag));
@@ -293,10 +292,16 @@ async function sha256Of(bytes: AsyncIterable<Uint8Array>): Promise<string> {
 }
 
 /**
- * Decodes the backup into the emptied table, page by page; every row must pass the data rules,
- * ids strictly increasing, and the file may hold no more rows than its metadata says.
+ * Decodes the backup into the emptied table, `pageRows` rows at a time; every row must pass the
+ * data rules, ids strictly increasing, and the file may hold no more rows than its metadata says.
  */
-async function insertBackupRows(tx: WriteTransaction, table: TableDef, info: BackupInfo, reader: AvroFileReader): Promise<number> {
+async function insertBackupRows(
+  tx: WriteTransaction,
+  table: TableDef,
+  info: BackupInfo,
+  reader: AvroFileReader,
+  pageRows: number,
+): Promise<number> {
   let page: Row[] = [];
   let count = 0;
   let lastId = 0;
@@ -315,7 +320,7 @@ async function insertBackupRows(tx: WriteTransaction, table: TableDef, info: Bac
       if (id <= lastId) throw new UnusableError(`row ${count} of backup ${info.backup} repeats or reorders id ${id}`, 'backup_invalid_row');
       lastId = id;
       page.push(checked.row);
-      if (page.length === PAGE_ROWS) {
+      if (page.length === pageRows) {
         await tx.insertRows(table, page);
         page = [];
       }

@@ -78,6 +78,12 @@ export interface EngineCapabilities {
    * a backup's snapshot that began before (error 3961). Restores drop them on every engine.
    */
   readonly loadsDropIndexes: boolean;
+  /**
+   * Rows a load checks and applies at a time, and a restore inserts at a time. SQLite: fewer, so
+   * that fewer rows are alive on the main thread at each collection; Azure SQL: more, for fewer
+   * round trips and bulk-load streams.
+   */
+  readonly bulkRows: number;
 }
 
 /** Tables read as of one instant. */

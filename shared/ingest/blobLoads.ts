@@ -175,7 +175,7 @@ async function shareOfLoad(
     } else {
       body = await storage.readVersion(version, checkpoint.offset);
     }
-    return await applyFile(db, table, run, rowSlices(table, body, checkpoint), {
+    return await applyFile(db, table, run, rowSlices(table, body, checkpoint, db.capabilities.bulkRows), {
       scratch,
       log: settings.log,
       lease,

@@ -10,9 +10,7 @@ import { Lease } from './Lease';
 import { LeaseLostError } from './LeaseLostError';
 import { fromCsvRecord, type SourceRow } from './SourceRow';
 
-/** Rows checked and applied together: bounds the memory a load holds, whatever the file size. */
-const SLICE_ROWS = 5_000;
-/** ...and their characters, for rows far longer than any valid one (each may be up to MAX_RECORD_CHARS). */
+/** A slice's characters, for rows far longer than any valid one (each may be up to MAX_RECORD_CHARS); its rows are the engine's `bulkRows`. */
 const SLICE_CHARS = 16 * 1024 * 1024;
 /**
  * A load's transaction commits after TRANSACTION_ROWS rows or TRANSACTION_MS, or after
@@ -65,7 +63,7 @@ export async function loadCsv(db: Database, table: TableDef, body: AsyncIterable
     let failure: Error | undefined;
     let committed: RunRecord;
     try {
-      ({ committed, failure } = await applyFile(db, table, run, rowSlices(table, body, START_OF_FILE), {
+      ({ committed, failure } = await applyFile(db, table, run, rowSlices(table, body, START_OF_FILE, db.capabilities.bulkRows), {
         scratch,
         log: options.log,
         lease,
@@ -154,7 +152,12 @@ export async function applyFile(
             await tx.saveRun(run);
             return;
           }
-          if (!sizedUp && dropsIndexes && slice.rows.length >= SLICE_ROWS && (await db.countRows(table)) < DROP_INDEXES_BELOW_ROWS) {
+          if (
+            !sizedUp &&
+            dropsIndexes &&
+            slice.rows.length >= db.capabilities.bulkRows &&
+            (await db.countRows(table)) < DROP_INDEXES_BELOW_ROWS
+          ) {
             await tx.dropIndexes(table);
             droppedIndexes = true;
           }
@@ -247,8 +250,17 @@ export interface Slice {
   readonly next: CsvPosition;
 }
 
-/** The file's rows in slices of about SLICE_ROWS, checked against the row-level rules; `body` holds its bytes from `from` on. */
-export async function* rowSlices(table: TableDef, body: AsyncIterable<Uint8Array>, from: CsvPosition): AsyncGenerator<Slice> {
+/**
+ * The file's rows in slices of about `sliceRows` (fewer where they are long), checked against the
+ * row-level rules; `body` holds its bytes from `from` on. A slice bounds the memory a load holds,
+ * whatever the file's size.
+ */
+export async function* rowSlices(
+  table: TableDef,
+  body: AsyncIterable<Uint8Array>,
+  from: CsvPosition,
+  sliceRows: number,
+): AsyncGenerator<Slice> {
   let rows: SourceRow[] = [];
   let chars = 0;
   let next = from;
@@ -258,7 +270,7 @@ export async function* rowSlices(table: TableDef, body: AsyncIterable<Uint8Array
       for (const field of record.fields) chars += field.length;
     }
     next = chunk.next;
-    if (rows.length >= SLICE_ROWS || chars >= SLICE_CHARS) {
+    if (rows.length >= sliceRows || chars >= SLICE_CHARS) {
       yield { rows, next };
       rows = [];
       chars = 0;

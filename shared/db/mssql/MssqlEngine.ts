@@ -58,6 +58,7 @@ export class MssqlEngine implements Engine {
     sharedCommits: false,
     countsHiresAsWritten: true,
     loadsDropIndexes: false,
+    bulkRows: 5_000,
   };
   readonly syntax: Engine['syntax'];
   private readonly names: MssqlNames;

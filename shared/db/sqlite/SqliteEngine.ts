@@ -30,6 +30,7 @@ export class SqliteEngine implements Engine {
     sharedCommits: true,
     countsHiresAsWritten: true,
     loadsDropIndexes: true,
+    bulkRows: 2_000,
   };
   readonly syntax = SQLITE_SYNTAX;
   readonly metrics = SQLITE_METRICS;
