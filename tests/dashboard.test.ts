@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { writeDataset } from '../tools/datagen';
 import { backupOne, listBackups } from './helpers/backups';
 import { hasChallengeFiles, loadChallengeFile } from './helpers/challenge';
@@ -53,8 +53,8 @@ describe('the dashboard over HTTP', () => {
   });
 
   it('serves the page at /api/dashboard, with or without a slash, its assets beside it, and nothing else', async () => {
-    // npm start says where it is.
-    expect(host.output()).toContain(`Dashboard and console: ${host.url}/api/dashboard\n`);
+    // npm start says where it is, at the end of its banner, which may still be arriving when the host is seen ready.
+    await vi.waitFor(() => expect(host.output()).toContain(`Dashboard and console: ${host.url}/api/dashboard\n`), { timeout: 5_000 });
     for (const route of ['/api/dashboard', '/api/dashboard/', '/api/dashboard/index.html']) {
       const page = await get(host.url, route);
       expect(page.status, route).toBe(200);
