@@ -10,7 +10,7 @@ import { allRows, get, postFile, removeDir, startHost, tableCounts, tempDir, typ
 import { isValidGeneratedLine } from './helpers/generatedLines';
 
 const ROWS = 400_000;
-/** Rows per slice (shared/ingest/loadCsv.ts SLICE_ROWS): a load's transactions commit whole slices. */
+/** At least the rows of a slice (SQLite's bulkRows, 2,000): a load's transactions commit whole slices. */
 const CHUNK = 5000;
 
 type Expected = { id: number; name: string; datetime: string; department_id: number; job_id: number };
