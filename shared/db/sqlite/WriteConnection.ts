@@ -5,7 +5,7 @@
  * tables by name: they are called through messages.
  */
 import type BetterSqlite3 from 'better-sqlite3';
-import { getTable, type StoredTable, type TableName } from '../../tables';
+import { getTable, type TableName } from '../../tables';
 import type { StoredValue } from '../Engine';
 import { WRITE_LOCK_TIMEOUT_MS } from '../Engine';
 import { writtenColumns } from '../auditTables';
@@ -15,6 +15,7 @@ import {
   createTable,
   dropIndexStatements,
   indexStatements,
+  insertStatement,
   quote,
   retiredIndexStatements,
   schemaStatements,
@@ -178,8 +179,9 @@ export class WriteConnection {
   /** Rows of the table's written columns, their values in one flat array, into the table or into the scratch table `target`. */
   insertRows(tableName: string, values: readonly StoredValue[], target?: string): void {
     const table = STORED_TABLES.find((t) => t.name === tableName)!;
-    const width = writtenColumns(table).length;
-    this.runRows((rows) => this.insert(table, target, rows), values, width);
+    const columns = writtenColumns(table).map((c) => c.name);
+    const width = columns.length;
+    this.runRows((rows) => insertStatement(target ?? table.name, columns, rows), values, width);
     if (tableName === 'hired_employees' && target === undefined) this.tally().tally(values, width);
   }
 
@@ -196,12 +198,6 @@ export class WriteConnection {
       this.prepared(sql(size)).run(values.slice(at * width, (at + size) * width));
       at += size;
     }
-  }
-
-  private insert(table: StoredTable, target: string | undefined, rows: number): string {
-    const columns = writtenColumns(table);
-    const row = `(${columns.map(() => '?').join(', ')})`;
-    return `INSERT INTO ${quote(target ?? table.name)} (${columns.map((c) => quote(c.name)).join(', ')}) VALUES ${Array(rows).fill(row).join(', ')}`;
   }
 
   createScratch(tableName: TableName, name: string): void {

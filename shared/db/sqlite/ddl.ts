@@ -21,6 +21,12 @@ export function quote(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
+/** INSERT of `rows` rows of `columns` into `table`, their values bound in order. */
+export function insertStatement(table: string, columns: readonly string[], rows: number): string {
+  const row = `(${columns.map(() => '?').join(', ')})`;
+  return `INSERT INTO ${quote(table)} (${columns.map(quote).join(', ')}) VALUES ${Array(rows).fill(row).join(', ')}`;
+}
+
 function columnDefinition(table: StoredTable, column: StoredColumn, withConstraints: boolean): string {
   if (column.generated) return `${quote(column.name)} INTEGER PRIMARY KEY AUTOINCREMENT`;
   const parts = [quote(column.name), TYPES[column.type]];

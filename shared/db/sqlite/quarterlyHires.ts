@@ -7,7 +7,7 @@
  */
 import { quarterIndex } from '../../metrics';
 import { getTable } from '../../tables';
-import { quote } from './ddl';
+import { insertStatement, quote } from './ddl';
 
 export const QUARTERLY_HIRES = 'quarterly_hires';
 
@@ -27,14 +27,14 @@ export const REBUILD_QUARTERLY_HIRES = `INSERT INTO ${quote(QUARTERLY_HIRES)} (y
          (CAST(strftime('%m', datetime / 1000.0, 'unixepoch') AS INTEGER) + 2) / 3 AS quarter, COUNT(*)
   FROM ${quote(HIRES.name)} GROUP BY 1, 2, 3, 4`;
 
-/** Adds `rows` counts, each (year, department_id, job_id, quarter, hired), to those stored. */
-export function addQuarterlyHires(rows: number): string {
-  return `INSERT INTO ${quote(QUARTERLY_HIRES)} (year, department_id, job_id, quarter, hired) VALUES ${Array(rows).fill('(?, ?, ?, ?, ?)').join(', ')}
-  ON CONFLICT DO UPDATE SET hired = hired + excluded.hired`;
-}
+/** The values of each row addQuarterlyHires adds, in order. */
+const ADDED_COLUMNS = ['year', 'department_id', 'job_id', 'quarter', 'hired'];
+export const QUARTERLY_HIRES_WIDTH = ADDED_COLUMNS.length;
 
-/** Values per row of addQuarterlyHires. */
-export const QUARTERLY_HIRES_WIDTH = 5;
+/** Adds `rows` counts to those stored. */
+export function addQuarterlyHires(rows: number): string {
+  return `${insertStatement(QUARTERLY_HIRES, ADDED_COLUMNS, rows)} ON CONFLICT DO UPDATE SET hired = hired + excluded.hired`;
+}
 
 export const CLEAR_QUARTERLY_HIRES = `DELETE FROM ${quote(QUARTERLY_HIRES)}`;
 
