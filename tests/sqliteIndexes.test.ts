@@ -15,6 +15,7 @@ import { loadCsv } from '../shared/ingest/loadCsv';
 import { insertBatch } from '../shared/ingest/insertBatch';
 import { fromJsonElement } from '../shared/ingest/SourceRow';
 import { WriteConnection } from '../shared/db/sqlite/WriteConnection';
+import { QuarterlyHiresTally } from '../shared/db/sqlite/quarterlyHires';
 import { removeDir, tempDir } from './helpers/localHost';
 
 const hired = getTable('hired_employees');
@@ -136,6 +137,66 @@ describe('SQLite indexes and counts', () => {
     }
   });
 
+  it('writes that share a commit count their own hires, and none of a write that failed', async () => {
+    const db = await seeded(file);
+    try {
+      // A write holds the queue, so that the next three are queued together and share one commit.
+      let letGo!: () => void;
+      const held = new Promise<void>((resolve) => (letGo = resolve));
+      let started!: () => void;
+      const holding = db.write(() => (started(), held));
+      await new Promise<void>((resolve) => (started = resolve));
+      const hires = (first: number, n: number) =>
+        Array.from({ length: n }, (_, i) => [first + i, `Person ${first + i}`, Date.parse('2021-05-01T00:00:00Z'), 1, 1]);
+      const shared = [
+        db.write((tx) => tx.insertRows(hired, hires(1, 2)), { shareCommit: true }),
+        db.write(
+          async (tx) => {
+            await tx.insertRows(hired, hires(3, 4));
+            throw new Error('this batch fails');
+          },
+          { shareCommit: true },
+        ),
+        db.write((tx) => tx.insertRows(hired, hires(7, 3)), { shareCommit: true }),
+      ];
+      letGo();
+      await holding;
+      const settled = await Promise.allSettled(shared);
+      expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect(await db.hiresByQuarter(2021)).toEqual([{ department: 'D1', job: 'J1', Q1: 0, Q2: 5, Q3: 0, Q4: 0 }]);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('a transaction of more counts than a tally holds adds them as it goes, each once', async () => {
+    const db = new Store(new SqliteEngine(file));
+    await db.migrate();
+    try {
+      // 317 × 317 department-and-job pairs: more than the 100,000 counts a tally holds in memory.
+      const ids = Array.from({ length: 317 }, (_, i) => i + 1);
+      const hires = ids.flatMap((department) =>
+        ids.map((job) => [department * 1000 + job, 'P', Date.parse('2021-01-01T00:00:00Z') + job, department, job]),
+      );
+      await db.write(async (tx) => {
+        await tx.insertRows(
+          getTable('departments'),
+          ids.map((id) => [id, `D${id}`]),
+        );
+        await tx.insertRows(
+          getTable('jobs'),
+          ids.map((id) => [id, `J${id}`]),
+        );
+        for (let at = 0; at < hires.length; at += 2000) await tx.insertRows(hired, hires.slice(at, at + 2000));
+      });
+      const rows = await db.hiresByQuarter(2021);
+      expect(rows).toHaveLength(hires.length);
+      expect(rows.every((r) => r.Q1 === 1 && r.Q2 + r.Q3 + r.Q4 === 0)).toBe(true);
+    } finally {
+      await db.close();
+    }
+  });
+
   it('indexes a load dropped before it died are built again at the next start', async () => {
     const db = await seeded(file);
     await db.write((tx) => tx.dropIndexes(hired));
@@ -149,6 +210,25 @@ describe('SQLite indexes and counts', () => {
 });
 
 describe('SQLite write connection', () => {
+  it('builds indexes with a page cache of its own, and gives the writes their cache back after', () => {
+    const dir = tempDir('sqlite-cache-');
+    const connection = new WriteConnection(path.join(dir, 'service.sqlite'));
+    const cacheKib = () => -(connection.query('PRAGMA cache_size', {})[0][0] as number);
+    try {
+      connection.migrate();
+      const before = cacheKib();
+      connection.begin();
+      connection.dropIndexes('hired_employees');
+      connection.buildIndexes('hired_employees');
+      expect(cacheKib()).toBe(before);
+      connection.commit();
+      expect(indexes(path.join(dir, 'service.sqlite'))).toEqual(HIRE_INDEXES);
+    } finally {
+      connection.close();
+      removeDir(dir);
+    }
+  });
+
   it('inserts and counts any number of rows with a few statements prepared, whatever the counts', () => {
     const dir = tempDir('sqlite-statements-');
     const connection = new WriteConnection(path.join(dir, 'service.sqlite'));
@@ -160,8 +240,15 @@ describe('SQLite write connection', () => {
       let id = 0;
       const hires = (n: number) =>
         Array.from({ length: n }, () => [++id, `Person ${id}`, Date.UTC(2021, id % 12, 15), 1 + (id % 2), 1]).flat();
-      for (let n = 1; n <= 1100; n++) connection.insertRows('hired_employees', hires(n));
-      connection.commit();
+      const tally = new QuarterlyHiresTally();
+      for (let n = 1; n <= 1100; n++) {
+        const values = hires(n);
+        connection.insertRows('hired_employees', values);
+        tally.tally(values, 5);
+        // Counts of every size too: up to 24 quarter, department and job keys, most of them new each time.
+        if (n % 100 === 0) connection.addHireCounts(tally.take());
+      }
+      connection.commit(tally.take());
       const [[rows, counted]] = connection.query(
         'SELECT (SELECT COUNT(*) FROM hired_employees), (SELECT SUM(hired) FROM quarterly_hires)',
         {},

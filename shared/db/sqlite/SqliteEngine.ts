@@ -9,6 +9,7 @@ import { WriteLockTimeoutError } from '../../errors';
 import type { BeginOptions, Engine, EngineSnapshot, EngineTransaction, Params, StoredValue } from '../Engine';
 import { WRITE_LOCK_TIMEOUT_MS } from '../Engine';
 import { openConnection } from './connection';
+import { QuarterlyHiresTally } from './quarterlyHires';
 import { SqliteSnapshot } from './SqliteSnapshot';
 import { SQLITE_METRICS, SQLITE_SYNTAX } from './statements';
 import { bindings, fromStored } from './values';
@@ -128,8 +129,15 @@ export class SqliteEngine implements Engine {
   }
 }
 
-/** A write transaction on the writer thread: every call is a message, run in the order sent. */
+/**
+ * A write transaction on the writer thread: every call is a message, run in the order sent. It
+ * tallies the hires it inserts here, where a load or restore leaves time to spare, not on the
+ * writer thread, which inserts the rows.
+ */
 class SqliteTransaction implements EngineTransaction {
+  /** The transaction's tally, then one per open savepoint: a savepoint rolled back drops its own. */
+  private readonly tallies = [new QuarterlyHiresTally()];
+
   constructor(
     private readonly file: string,
     private readonly writer: WriterThread,
@@ -144,13 +152,16 @@ class SqliteTransaction implements EngineTransaction {
   }
 
   async insertRows(table: StoredTable, rows: readonly (readonly StoredValue[])[] | readonly Row[], target?: string): Promise<void> {
+    const counted = table.name === 'hired_employees' && target === undefined;
     const messages = [];
     for (let start = 0; start < rows.length; start += INSERT_MESSAGE_ROWS) {
       // One flat array per message: a clone of one array, not of one per row.
       const values: StoredValue[] = [];
       for (let i = start; i < Math.min(rows.length, start + INSERT_MESSAGE_ROWS); i++) for (const value of rows[i]) values.push(value);
       messages.push(this.writer.call('insertRows', table.name, values, target));
+      if (counted) this.tally().tally(values, rows[start].length);
     }
+    if (this.tally().full) messages.push(this.writer.call('addHireCounts', this.tally().take()));
     await Promise.all(messages);
   }
 
@@ -167,6 +178,7 @@ class SqliteTransaction implements EngineTransaction {
       'clearTables',
       tables.map((t) => t.name),
     );
+    if (tables.some((t) => t.name === 'hired_employees')) for (const tally of this.tallies) tally.clear();
   }
 
   beginSnapshot(tables: readonly TableDef[]): Promise<EngineSnapshot> {
@@ -175,18 +187,27 @@ class SqliteTransaction implements EngineTransaction {
 
   async savepoint(name: string): Promise<void> {
     await this.writer.call('savepoint', name);
+    this.tallies.push(new QuarterlyHiresTally());
   }
 
   async release(name: string): Promise<void> {
     await this.writer.call('release', name);
+    this.tallies.pop()!.addTo(this.tally());
+    if (this.tally().full) await this.writer.call('addHireCounts', this.tally().take());
   }
 
   async rollbackTo(name: string): Promise<void> {
     await this.writer.call('rollbackTo', name);
+    this.tallies.pop();
   }
 
   async commit(): Promise<void> {
-    await this.writer.call('commit');
+    while (this.tallies.length > 1) this.tallies.pop()!.addTo(this.tally()); // a savepoint still open commits with the transaction
+    await this.writer.call('commit', this.tally().take());
+  }
+
+  private tally(): QuarterlyHiresTally {
+    return this.tallies[this.tallies.length - 1];
   }
 
   async rollback(): Promise<void> {

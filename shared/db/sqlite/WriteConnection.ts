@@ -27,7 +27,6 @@ import {
   COUNTS_AGREE,
   CREATE_QUARTERLY_HIRES,
   QUARTERLY_HIRES_WIDTH,
-  QuarterlyHiresTally,
   REBUILD_QUARTERLY_HIRES,
 } from './quarterlyHires';
 import type { Bindings } from './values';
@@ -35,13 +34,18 @@ import type { Bindings } from './values';
 type Statement = BetterSqlite3.Statement;
 
 /**
- * The writer's page cache, which also bounds the sorter of an index build. Rows are appended in id
- * order, and a bulk insert into a small table builds its index once after the rows; an insert
- * into a large table updates the index at random places, which the OS's file cache serves about
- * as fast. The rest of the host's memory budget is left to a backup or restore run right after a
- * load (SQLite frees the pages, but the allocator keeps them for the thread).
+ * The writer's page cache. Rows are appended in id order, and a bulk insert into a small table
+ * builds its index once after the rows; an insert into a large table updates the index at random
+ * places, which the OS's file cache serves about as fast. The rest of the host's memory budget is
+ * left to a backup or restore run right after a load (SQLite frees the pages, but the allocator
+ * keeps them for the thread).
  */
 const WRITER_CACHE_KIB = 8 * 1024;
+/**
+ * The page cache while indexes are built: it also sizes the sorter's runs, and runs of SQLite's
+ * smallest size (about 1 MB) sort within the CPU's caches.
+ */
+const SORTER_CACHE_KIB = 1024;
 /** Rows per statement, a batch's all: a statement copies each page it changes to its journal first, once. */
 const ROWS_PER_STATEMENT = 1000;
 
@@ -50,8 +54,6 @@ export class WriteConnection {
   private readonly statements = new Map<string, Statement>();
   /** Set while a transaction begun by beginReplacing runs. */
   private foreignKeysOff = false;
-  /** The transaction's tally, then one per open savepoint: a savepoint rolled back drops its own. */
-  private readonly tallies = [this.newTally()];
 
   constructor(file: string) {
     this.connection = openConnection(file, false);
@@ -64,20 +66,23 @@ export class WriteConnection {
 
   migrate(): void {
     // IMMEDIATE: holding the write lock before it reads the schema, two processes migrating at once take turns.
-    this.connection
-      .transaction(() => {
-        this.addColumns();
-        for (const sql of schemaStatements()) this.connection.exec(sql);
-        for (const sql of retiredIndexStatements()) this.connection.exec(sql);
-        this.connection.exec(CREATE_QUARTERLY_HIRES);
-        // New, or written to by a version that did not keep it: counted again from the hires.
-        const [hires, counted] = this.connection.prepare(COUNTS_AGREE).raw().get() as [number, number];
-        if (hires !== counted) {
-          this.connection.exec(CLEAR_QUARTERLY_HIRES);
-          this.connection.exec(REBUILD_QUARTERLY_HIRES);
-        }
-      })
-      .immediate();
+    // It builds the indexes a dead load dropped.
+    this.sorting(() =>
+      this.connection
+        .transaction(() => {
+          this.addColumns();
+          for (const sql of schemaStatements()) this.connection.exec(sql);
+          for (const sql of retiredIndexStatements()) this.connection.exec(sql);
+          this.connection.exec(CREATE_QUARTERLY_HIRES);
+          // New, or written to by a version that did not keep it: counted again from the hires.
+          const [hires, counted] = this.connection.prepare(COUNTS_AGREE).raw().get() as [number, number];
+          if (hires !== counted) {
+            this.connection.exec(CLEAR_QUARTERLY_HIRES);
+            this.connection.exec(REBUILD_QUARTERLY_HIRES);
+          }
+        })
+        .immediate(),
+    );
   }
 
   /** Adds the columns that tables of an earlier version lack (their indexes follow in the schema statements). */
@@ -116,10 +121,7 @@ export class WriteConnection {
   clearTables(tableNames: readonly TableName[]): void {
     if (!this.foreignKeysOff) throw new Error('clearTables needs a transaction begun by beginReplacing');
     for (const name of tableNames) this.connection.exec(`DELETE FROM ${quote(name)}`);
-    if (tableNames.includes('hired_employees')) {
-      for (const tally of this.tallies) tally.clear();
-      this.connection.exec(CLEAR_QUARTERLY_HIRES);
-    }
+    if (tableNames.includes('hired_employees')) this.connection.exec(CLEAR_QUARTERLY_HIRES);
   }
 
   dropIndexes(tableName: TableName): void {
@@ -127,45 +129,49 @@ export class WriteConnection {
   }
 
   buildIndexes(tableName: TableName): void {
-    for (const sql of indexStatements(getTable(tableName))) this.connection.exec(sql);
+    this.sorting(() => {
+      for (const sql of indexStatements(getTable(tableName))) this.connection.exec(sql);
+    });
+  }
+
+  /** Runs `build` with the page cache at SORTER_CACHE_KIB, and sets it back after. */
+  private sorting(build: () => void): void {
+    this.connection.pragma(`cache_size = -${SORTER_CACHE_KIB}`);
+    try {
+      build();
+    } finally {
+      this.connection.pragma(`cache_size = -${WRITER_CACHE_KIB}`);
+    }
   }
 
   savepoint(name: string): void {
     this.connection.exec(`SAVEPOINT ${quote(name)}`);
-    this.tallies.push(this.newTally());
   }
 
   release(name: string): void {
     this.connection.exec(`RELEASE ${quote(name)}`);
-    this.tallies.pop()!.addTo(this.tally());
   }
 
   rollbackTo(name: string): void {
     this.connection.exec(`ROLLBACK TO ${quote(name)}`);
     this.connection.exec(`RELEASE ${quote(name)}`);
-    this.tallies.pop();
   }
 
-  commit(): void {
-    while (this.tallies.length > 1) this.tallies.pop()!.addTo(this.tally()); // a savepoint still open commits with the transaction
-    this.tally().flush();
+  /** Commits, adding first the hires' counts the transaction has not added yet (QuarterlyHiresTally.take's values). */
+  commit(hireCounts: readonly number[] = []): void {
+    this.addHireCounts(hireCounts);
     this.connection.exec('COMMIT');
     this.restoreForeignKeys();
   }
 
   rollback(): void {
-    this.tallies.splice(1);
-    this.tally().clear();
     if (this.connection.inTransaction) this.connection.exec('ROLLBACK');
     this.restoreForeignKeys();
   }
 
-  private tally(): QuarterlyHiresTally {
-    return this.tallies[this.tallies.length - 1];
-  }
-
-  private newTally(): QuarterlyHiresTally {
-    return new QuarterlyHiresTally((values) => this.runRows(addQuarterlyHires, values, QUARTERLY_HIRES_WIDTH));
+  /** Adds hires' counts to those stored (QuarterlyHiresTally.take's values). */
+  addHireCounts(values: readonly number[]): void {
+    this.runRows(addQuarterlyHires, values, QUARTERLY_HIRES_WIDTH);
   }
 
   query(sql: string, bindings: Bindings): StoredValue[][] {
@@ -180,9 +186,7 @@ export class WriteConnection {
   insertRows(tableName: string, values: readonly StoredValue[], target?: string): void {
     const table = STORED_TABLES.find((t) => t.name === tableName)!;
     const columns = writtenColumns(table).map((c) => c.name);
-    const width = columns.length;
-    this.runRows((rows) => insertStatement(target ?? table.name, columns, rows), values, width);
-    if (tableName === 'hired_employees' && target === undefined) this.tally().tally(values, width);
+    this.runRows((rows) => insertStatement(target ?? table.name, columns, rows), values, columns.length);
   }
 
   /**

@@ -1,9 +1,10 @@
 /**
  * The hires counted per (year, quarter, department, job) of the hire's UTC instant: what both
- * metrics read, so that they cost the same at any number of hires. The write connection keeps it
- * in the transaction that inserts the hires (it tallies each insert and adds the tally before the
- * commit), empties it with the hires, and rebuilds it from them at start where the two disagree (a new
- * table, or hires written by a version that did not keep it).
+ * metrics read, so that they cost the same at any number of hires. It is kept in the transaction
+ * that inserts the hires: the transaction tallies each insert as it sends it to the writer thread,
+ * and the writer adds the tally as it commits. The write connection empties it with the hires,
+ * and rebuilds it from them at start where the two disagree (a new table, or hires written by a
+ * version that did not keep it).
  */
 import { quarterIndex } from '../../metrics';
 import { getTable } from '../../tables';
@@ -41,7 +42,7 @@ export const CLEAR_QUARTERLY_HIRES = `DELETE FROM ${quote(QUARTERLY_HIRES)}`;
 /** The number of hires, and the number the counts add up to. */
 export const COUNTS_AGREE = `SELECT (SELECT COUNT(*) FROM ${quote(HIRES.name)}), (SELECT COALESCE(SUM(hired), 0) FROM ${quote(QUARTERLY_HIRES)})`;
 
-/** Tallies beyond this many keys are added to the table before the transaction ends: memory stays bounded. */
+/** Tallies beyond this many keys go to the table before the transaction ends: memory stays bounded. */
 const MAX_TALLY_KEYS = 100_000;
 
 /** The counts a transaction's inserted hires add, until they are added to the table. */
@@ -50,15 +51,16 @@ export class QuarterlyHiresTally {
   private readonly counts = new Map<number, Map<number, Map<number, number>>>();
   private keys = 0;
 
-  /** `add` takes the counts as addQuarterlyHires's values, in one flat array. */
-  constructor(private readonly add: (values: number[]) => void) {}
-
   /** Tallies hired_employees rows, `width` values each, in one flat array. */
   tally(values: readonly unknown[], width: number): void {
     for (let at = 0; at < values.length; at += width) {
       this.count(quarterIndex(values[at + DATETIME] as number), values[at + DEPARTMENT] as number, values[at + JOB] as number, 1);
     }
-    if (this.keys > MAX_TALLY_KEYS) this.flush();
+  }
+
+  /** Whether it holds more counts than memory allows: they go to the table now, inside the transaction. */
+  get full(): boolean {
+    return this.keys > MAX_TALLY_KEYS;
   }
 
   private count(quarter: number, department: number, job: number, hires: number): void {
@@ -71,24 +73,23 @@ export class QuarterlyHiresTally {
     jobs.set(job, (hired ?? 0) + hires);
   }
 
-  /** Adds the tallies to the table, inside the transaction. */
-  flush(): void {
+  /** The counts as addQuarterlyHires's values, in one flat array; the tally is empty after. */
+  take(): number[] {
     const values: number[] = [];
     for (const [quarter, departments] of this.counts)
       for (const [department, jobs] of departments)
         for (const [job, hired] of jobs) values.push(Math.floor(quarter / 4), department, job, (quarter % 4) + 1, hired);
-    if (values.length) this.add(values);
     this.clear();
+    return values;
   }
 
   /** Adds these tallies to `other`'s (a savepoint's, once released, to its transaction's). */
   addTo(other: QuarterlyHiresTally): void {
     for (const [quarter, departments] of this.counts)
       for (const [department, jobs] of departments) for (const [job, hired] of jobs) other.count(quarter, department, job, hired);
-    if (other.keys > MAX_TALLY_KEYS) other.flush();
   }
 
-  /** Forgets the tallies: the transaction rolled back. */
+  /** Forgets the tallies: the hires they counted are gone. */
   clear(): void {
     this.counts.clear();
     this.keys = 0;
