@@ -26,6 +26,7 @@ import {
   CLEAR_QUARTERLY_HIRES,
   COUNTS_AGREE,
   CREATE_QUARTERLY_HIRES,
+  DROP_RETIRED_COUNTS,
   QUARTERLY_HIRES_WIDTH,
   REBUILD_QUARTERLY_HIRES,
 } from './quarterlyHires';
@@ -73,6 +74,7 @@ export class WriteConnection {
           this.addColumns();
           for (const sql of schemaStatements()) this.connection.exec(sql);
           for (const sql of retiredIndexStatements()) this.connection.exec(sql);
+          this.connection.exec(DROP_RETIRED_COUNTS);
           this.connection.exec(CREATE_QUARTERLY_HIRES);
           // New, or written to by a version that did not keep it: counted again from the hires.
           const [hires, counted] = this.connection.prepare(COUNTS_AGREE).raw().get() as [number, number];

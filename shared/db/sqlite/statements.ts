@@ -11,9 +11,9 @@ export const SQLITE_SYNTAX: SqlSyntax = {
 };
 
 /*
- * The metrics read the year's counts (quarterly_hires.ts), kept as hires are written: a year's
- * rows, in key order by department and job, and the names joined onto them. Year and quarter
- * are those of the hire's UTC instant.
+ * The metrics read the year's counts (quarterlyHires.ts), kept as hires are written: a year's
+ * rows, one per department and job with its four quarters, and the names joined onto them. Year
+ * and quarter are those of the hire's UTC instant.
  *
  * Order: `COLLATE NOCASE` first, as Azure SQL's default case-insensitive collation orders
  * ("General Manager" before "GIS Technical Architect"), then the exact text (BINARY) for names
@@ -21,22 +21,16 @@ export const SQLITE_SYNTAX: SqlSyntax = {
  * accents may order differently from Azure SQL's linguistic collation.
  */
 export const SQLITE_METRICS: MetricsStatements = {
-  hiresByQuarter: `WITH counts AS (
-       SELECT department_id, job_id,
-              SUM(hired * (quarter = 1)) AS Q1, SUM(hired * (quarter = 2)) AS Q2,
-              SUM(hired * (quarter = 3)) AS Q3, SUM(hired * (quarter = 4)) AS Q4
-       FROM ${quote(QUARTERLY_HIRES)}
-       WHERE year = @year
-       GROUP BY department_id, job_id)
-     SELECT d.department AS department, j.job AS job, c.Q1, c.Q2, c.Q3, c.Q4
-     FROM counts c
+  hiresByQuarter: `SELECT d.department AS department, j.job AS job, c.q1 AS Q1, c.q2 AS Q2, c.q3 AS Q3, c.q4 AS Q4
+     FROM ${quote(QUARTERLY_HIRES)} c
      JOIN departments d ON d.id = c.department_id
      JOIN jobs j ON j.id = c.job_id
+     WHERE c.year = @year
      ORDER BY d.department COLLATE NOCASE, d.department, j.job COLLATE NOCASE, j.job, d.id, j.id`,
   // mean = total hires / number of departments (those without hires count as 0); compared
   // exactly in integers as hired * departments > total, no division. The totals row stays when none is above.
   departmentsAboveMean: `WITH counts AS (
-       SELECT department_id, SUM(hired) AS hired
+       SELECT department_id, SUM(q1 + q2 + q3 + q4) AS hired
        FROM ${quote(QUARTERLY_HIRES)}
        WHERE year = @year
        GROUP BY department_id),
@@ -47,5 +41,5 @@ export const SQLITE_METRICS: MetricsStatements = {
      LEFT JOIN counts c ON c.hired * t.departments > t.hires
      LEFT JOIN departments d ON d.id = c.department_id
      ORDER BY c.hired DESC, d.id`,
-  hireYears: `SELECT year, SUM(hired) AS hired FROM ${quote(QUARTERLY_HIRES)} GROUP BY year ORDER BY year`,
+  hireYears: `SELECT year, SUM(q1 + q2 + q3 + q4) AS hired FROM ${quote(QUARTERLY_HIRES)} GROUP BY year ORDER BY year`,
 };
