@@ -217,17 +217,17 @@ describe('SQLite indexes and counts', () => {
 });
 
 describe('SQLite write connection', () => {
-  it('builds indexes with a page cache of its own, and gives the writes their cache back after', () => {
+  it('builds indexes with a page cache and threads of their own, and gives the writes their settings back after', () => {
     const dir = tempDir('sqlite-cache-');
     const connection = new WriteConnection(path.join(dir, 'service.sqlite'));
-    const cacheKib = () => -(connection.query('PRAGMA cache_size', {})[0][0] as number);
+    const settings = () => [connection.query('PRAGMA cache_size', {})[0][0], connection.query('PRAGMA threads', {})[0][0]];
     try {
       connection.migrate();
-      const before = cacheKib();
+      const before = settings();
       connection.begin();
       connection.dropIndexes('hired_employees');
       connection.buildIndexes('hired_employees');
-      expect(cacheKib()).toBe(before);
+      expect(settings()).toEqual(before);
       connection.commit();
       expect(indexes(path.join(dir, 'service.sqlite'))).toEqual(HIRE_INDEXES);
     } finally {

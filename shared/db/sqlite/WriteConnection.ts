@@ -47,6 +47,8 @@ const WRITER_CACHE_KIB = 8 * 1024;
  * smallest size (about 1 MB) sort within the CPU's caches.
  */
 const SORTER_CACHE_KIB = 1024;
+/** Threads that sort the runs meanwhile: the writer reads the table on, and a build leaves the main thread idle. */
+const SORTER_THREADS = 2;
 /** Rows per statement, a batch's all: a statement copies each page it changes to its journal first, once. */
 const ROWS_PER_STATEMENT = 1000;
 
@@ -136,12 +138,14 @@ export class WriteConnection {
     });
   }
 
-  /** Runs `build` with the page cache at SORTER_CACHE_KIB, and sets it back after. */
+  /** Runs `build` with the sorter's page cache and threads, and sets them back after. */
   private sorting(build: () => void): void {
     this.connection.pragma(`cache_size = -${SORTER_CACHE_KIB}`);
+    this.connection.pragma(`threads = ${SORTER_THREADS}`);
     try {
       build();
     } finally {
+      this.connection.pragma('threads = 0');
       this.connection.pragma(`cache_size = -${WRITER_CACHE_KIB}`);
     }
   }
