@@ -21,7 +21,13 @@ export class SnapshotReader {
     // Each page is read once, in order: a cache beyond the b-tree's upper levels would only hold
     // memory (better-sqlite3's default cache is 16 MB).
     this.connection.pragma('cache_size = -1024');
-    this.pageStatement = this.connection.prepare(STATEMENTS.listRows(table)).raw();
+    // A page as one JSON text, made by SQLite in C: JSON.parse builds its rows faster than
+    // better-sqlite3 builds them value by value. The table's values are integers and text, which
+    // JSON carries exactly.
+    const values = table.columns.map((c) => quote(c.name)).join(', ');
+    this.pageStatement = this.connection
+      .prepare(`SELECT json_group_array(json_array(${values})) FROM (${STATEMENTS.listRows(table)})`)
+      .pluck();
     this.skipStatement = this.connection.prepare(`SELECT id FROM ${quote(table.name)} WHERE id > ? ORDER BY id LIMIT 1 OFFSET ?`).pluck();
   }
 
@@ -33,7 +39,11 @@ export class SnapshotReader {
 
   /** Up to `limit` rows with ids greater than `afterId`, in id order. */
   page(afterId: number, limit: number): Row[] {
-    return this.pageStatement.all({ afterId, limit }) as Row[];
+    const rows = JSON.parse(this.pageStatement.get({ afterId, limit }) as string) as Row[];
+    // The aggregate takes the rows as the ordered subquery yields them; a page out of order would make a backup no restore accepts.
+    for (let i = 1; i < rows.length; i++)
+      if ((rows[i][0] as number) <= (rows[i - 1][0] as number)) throw new Error('a snapshot page is not in id order');
+    return rows;
   }
 
   /** The id of the `count`th row after `afterId`, or undefined if fewer rows follow; the rows are not read into JS. */
