@@ -15,7 +15,7 @@ import { loadCsv } from '../shared/ingest/loadCsv';
 import { insertBatch } from '../shared/ingest/insertBatch';
 import { fromJsonElement } from '../shared/ingest/SourceRow';
 import { WriteConnection } from '../shared/db/sqlite/WriteConnection';
-import { QuarterlyHiresTally } from '../shared/db/sqlite/quarterlyHires';
+import { QuarterlyHiresTally, tallyHash } from '../shared/db/sqlite/quarterlyHires';
 import { removeDir, tempDir } from './helpers/localHost';
 
 const hired = getTable('hired_employees');
@@ -204,6 +204,37 @@ describe('SQLite indexes and counts', () => {
     }
   });
 
+  it('counts the hires of each savepoint as the writer runs the calls, even when the caller sends them without waiting', async () => {
+    const db = await seeded(file);
+    await db.close();
+    const engine = new SqliteEngine(file);
+    try {
+      await engine.migrate();
+      const tx = await engine.begin({});
+      const hire = (id: number) => [id, `Person ${id}`, Date.parse('2021-05-01T00:00:00Z'), 1, 1];
+      const sent = [
+        tx.insertRows(hired, [hire(1)]),
+        tx.savepoint!('a'),
+        tx.insertRows(hired, [hire(2), hire(3)]),
+        tx.rollbackTo!('a'),
+        tx.savepoint!('b'),
+        tx.insertRows(hired, [hire(4)]),
+        tx.release!('b'),
+      ];
+      await Promise.all(sent);
+      await tx.commit();
+    } finally {
+      await engine.close();
+    }
+    const check = new BetterSqlite3(file, { readonly: true });
+    const [hires, counted] = check
+      .prepare('SELECT (SELECT COUNT(*) FROM hired_employees), (SELECT SUM(q1 + q2 + q3 + q4) FROM hires_by_quarter)')
+      .raw()
+      .get() as number[];
+    check.close();
+    expect([hires, counted]).toEqual([2, 2]);
+  });
+
   it('indexes a load dropped before it died are built again at the next start', async () => {
     const db = await seeded(file);
     await db.write((tx) => tx.dropIndexes(hired));
@@ -269,6 +300,31 @@ describe('SQLite write connection', () => {
       connection.close();
       removeDir(dir);
     }
+  });
+});
+
+describe('the quarterly tally', () => {
+  it('spreads keys over its slots even when the ids differ only in their high bits', () => {
+    const homes = new Set<number>();
+    for (let department = 1; department <= 64; department++)
+      for (let job = 1; job <= 64; job++) homes.add(tallyHash(2021, department * 2 ** 20, job * 2 ** 20) & 8191);
+    // 4,096 keys in 8,192 slots: about 3,200 distinct when spread at random; one when only the low bits count.
+    expect(homes.size).toBeGreaterThan(3000);
+  });
+
+  it('counts every key once, through growth, savepoints merged and taken', () => {
+    const tally = new QuarterlyHiresTally();
+    const inner = new QuarterlyHiresTally();
+    const values: number[] = [];
+    for (let i = 0; i < 5000; i++) values.push(i + 1, 0, Date.UTC(2020 + (i % 2), (i % 4) * 3, 1), 1 + (i % 50), (1 + (i % 70)) * 2 ** 20);
+    tally.tally(values.slice(0, 12_500), 5);
+    inner.tally(values.slice(12_500), 5);
+    inner.addTo(tally);
+    const taken = tally.take();
+    const rows = Array.from({ length: taken.length / 7 }, (_, r) => taken.slice(r * 7, r * 7 + 7));
+    expect(new Set(rows.map((r) => r.slice(0, 3).join())).size).toBe(rows.length);
+    expect(rows.reduce((n, r) => n + r[3] + r[4] + r[5] + r[6], 0)).toBe(5000);
+    expect(tally.take()).toEqual([]);
   });
 });
 

@@ -132,7 +132,8 @@ export class SqliteEngine implements Engine {
 /**
  * A write transaction on the writer thread: every call is a message, run in the order sent. It
  * tallies the hires it inserts here, where a load or restore leaves time to spare, not on the
- * writer thread, which inserts the rows.
+ * writer thread, which inserts the rows. Each call changes the tallies as it sends its message,
+ * before the answer: in the order the writer runs them, whatever the caller sends meanwhile.
  */
 class SqliteTransaction implements EngineTransaction {
   /** The transaction's tally, then one per open savepoint: a savepoint rolled back drops its own. */
@@ -174,11 +175,12 @@ class SqliteTransaction implements EngineTransaction {
   }
 
   async clearTables(tables: readonly TableDef[]): Promise<void> {
-    await this.writer.call(
+    const cleared = this.writer.call(
       'clearTables',
       tables.map((t) => t.name),
     );
     if (tables.some((t) => t.name === 'hired_employees')) for (const tally of this.tallies) tally.clear();
+    await cleared;
   }
 
   beginSnapshot(tables: readonly TableDef[]): Promise<EngineSnapshot> {
@@ -186,19 +188,22 @@ class SqliteTransaction implements EngineTransaction {
   }
 
   async savepoint(name: string): Promise<void> {
-    await this.writer.call('savepoint', name);
+    const begun = this.writer.call('savepoint', name);
     this.tallies.push(new QuarterlyHiresTally());
+    await begun;
   }
 
   async release(name: string): Promise<void> {
-    await this.writer.call('release', name);
+    const messages: Promise<void>[] = [this.writer.call('release', name)];
     this.tallies.pop()!.addTo(this.tally());
-    if (this.tally().full) await this.writer.call('addHireCounts', this.tally().take());
+    if (this.tally().full) messages.push(this.writer.call('addHireCounts', this.tally().take()));
+    await Promise.all(messages);
   }
 
   async rollbackTo(name: string): Promise<void> {
-    await this.writer.call('rollbackTo', name);
+    const undone = this.writer.call('rollbackTo', name);
     this.tallies.pop();
+    await undone;
   }
 
   async commit(): Promise<void> {

@@ -85,11 +85,7 @@ export class QuarterlyHiresTally {
   /** The slot of a year's department and job, taken on first use. */
   private slot(year: number, department: number, job: number): number {
     const mask = this.used.length - 1;
-    for (
-      let slot = (Math.imul(year, 0x9e3779b1) ^ Math.imul(department, 0x85ebca6b) ^ Math.imul(job, 0xc2b2ae35)) & mask;
-      ;
-      slot = (slot + 1) & mask
-    ) {
+    for (let slot = tallyHash(year, department, job) & mask; ; slot = (slot + 1) & mask) {
       if (!this.used[slot]) {
         this.used[slot] = 1;
         this.keys.set([year, department, job], slot * 3);
@@ -144,4 +140,21 @@ export class QuarterlyHiresTally {
     this.used = new Uint8Array(slots);
     this.size = 0;
   }
+}
+
+/**
+ * The tally's hash of a key: each part mixed in with MurmurHash3's finaliser, which carries every
+ * bit into the low ones that the table takes. Ids that differ only in their high bits (multiples
+ * of 2^20, say) must not share a slot, or the probes of a table of n keys grow as n².
+ */
+export function tallyHash(year: number, department: number, job: number): number {
+  return mix(mix(mix(year) ^ department) ^ job);
+}
+
+function mix(value: number): number {
+  let h = value ^ (value >>> 16);
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
 }
