@@ -100,8 +100,8 @@ export const TABLES: readonly TableDef[] = [
 /**
  * Indexes of earlier versions, dropped where they exist: the hire-date index served the metrics,
  * which now read counts kept as hires are written, and it made every insert land at random; the
- * department-and-job index gave each batch's rows a place of their own among 2,196, where the
- * two indexes that replace it have 195 between them.
+ * department-and-job index gave a batch's rows a place per department and job, where the two
+ * indexes that replace it have one per department and one per job.
  */
 export const RETIRED_INDEXES: readonly { readonly table: TableName; readonly name: string }[] = [
   { table: 'hired_employees', name: 'ix_hired_employees_datetime' },

@@ -19,6 +19,10 @@ const DATETIME = HIRES.columns.findIndex((c) => c.name === 'datetime');
 const DEPARTMENT = HIRES.columns.findIndex((c) => c.name === 'department_id');
 const JOB = HIRES.columns.findIndex((c) => c.name === 'job_id');
 
+const QUARTERS = ['q1', 'q2', 'q3', 'q4'];
+/** A row's hires in its whole year, as SQL over its columns. */
+export const HIRED_IN_YEAR = QUARTERS.join(' + ');
+
 /** A year's department-and-job pairs with their four quarters, in key order: the metrics read them as they are, without grouping or sorting. */
 export const CREATE_QUARTERLY_HIRES = `CREATE TABLE IF NOT EXISTS ${quote(QUARTERLY_HIRES)} (
   year INTEGER NOT NULL, department_id INTEGER NOT NULL, job_id INTEGER NOT NULL,
@@ -33,7 +37,6 @@ export const REBUILD_QUARTERLY_HIRES = `INSERT INTO ${quote(QUARTERLY_HIRES)} (y
         FROM ${quote(HIRES.name)})
   GROUP BY 1, 2, 3`;
 
-const QUARTERS = ['q1', 'q2', 'q3', 'q4'];
 /** The values of each row addQuarterlyHires adds, in order. */
 const ADDED_COLUMNS = ['year', 'department_id', 'job_id', ...QUARTERS];
 export const QUARTERLY_HIRES_WIDTH = ADDED_COLUMNS.length;
@@ -47,7 +50,7 @@ export function addQuarterlyHires(rows: number): string {
 export const CLEAR_QUARTERLY_HIRES = `DELETE FROM ${quote(QUARTERLY_HIRES)}`;
 
 /** The number of hires, and the number the counts add up to. */
-export const COUNTS_AGREE = `SELECT (SELECT COUNT(*) FROM ${quote(HIRES.name)}), (SELECT COALESCE(SUM(q1 + q2 + q3 + q4), 0) FROM ${quote(QUARTERLY_HIRES)})`;
+export const COUNTS_AGREE = `SELECT (SELECT COUNT(*) FROM ${quote(HIRES.name)}), (SELECT COALESCE(SUM(${HIRED_IN_YEAR}), 0) FROM ${quote(QUARTERLY_HIRES)})`;
 
 /** Tallies beyond this many keys go to the table before the transaction ends: memory stays bounded. */
 const MAX_TALLY_KEYS = 100_000;

@@ -1,7 +1,7 @@
 /** SQLite's part of the statements: its syntax for the store's (../statements.ts), and the metrics in its own SQL. */
 import type { MetricsStatements, SqlSyntax } from '../Engine';
 import { quote } from './ddl';
-import { QUARTERLY_HIRES } from './quarterlyHires';
+import { HIRED_IN_YEAR, QUARTERLY_HIRES } from './quarterlyHires';
 
 export const SQLITE_SYNTAX: SqlSyntax = {
   table: quote,
@@ -30,7 +30,7 @@ export const SQLITE_METRICS: MetricsStatements = {
   // mean = total hires / number of departments (those without hires count as 0); compared
   // exactly in integers as hired * departments > total, no division. The totals row stays when none is above.
   departmentsAboveMean: `WITH counts AS (
-       SELECT department_id, SUM(q1 + q2 + q3 + q4) AS hired
+       SELECT department_id, SUM(${HIRED_IN_YEAR}) AS hired
        FROM ${quote(QUARTERLY_HIRES)}
        WHERE year = @year
        GROUP BY department_id),
@@ -41,5 +41,5 @@ export const SQLITE_METRICS: MetricsStatements = {
      LEFT JOIN counts c ON c.hired * t.departments > t.hires
      LEFT JOIN departments d ON d.id = c.department_id
      ORDER BY c.hired DESC, d.id`,
-  hireYears: `SELECT year, SUM(q1 + q2 + q3 + q4) AS hired FROM ${quote(QUARTERLY_HIRES)} GROUP BY year ORDER BY year`,
+  hireYears: `SELECT year, SUM(${HIRED_IN_YEAR}) AS hired FROM ${quote(QUARTERLY_HIRES)} GROUP BY year ORDER BY year`,
 };
