@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidInputError } from '../shared/errors';
+import { InvalidInputError, TooLargeError } from '../shared/errors';
 import { splitJsonArray } from '../functions/lib/jsonBody';
 
 function raws(text: string): string[] {
@@ -178,5 +178,24 @@ describe('splitJsonArray: errors', () => {
     expect(error).toBeInstanceOf(InvalidInputError);
     expect(error).toMatchObject({ kind: 'invalid', code: 'malformed_json' });
     expect((error as Error).message).toMatch(/not valid JSON/);
+  });
+});
+
+describe('splitJsonArray: the element limit', () => {
+  it('takes exactly the limit, however the elements nest or what their strings hold', () => {
+    const text = ' [ {"a":[1,2]} , "x,]" , [3,{"b":4}] ] ';
+    expect(raws(text)).toHaveLength(3);
+    expect(splitJsonArray(text, 3).map((e) => e.raw)).toEqual(['{"a":[1,2]}', '"x,]"', '[3,{"b":4}]']);
+  });
+
+  it('refuses one more than the limit as too large, before it parses the text', () => {
+    expect(() => splitJsonArray('[1,2,3,4]', 3)).toThrow(TooLargeError);
+    // The fourth element is malformed: the count refuses the body before JSON.parse would.
+    expect(() => splitJsonArray('[1,2,3,x', 3)).toThrow(TooLargeError);
+  });
+
+  it('counts an empty array as no elements, under any limit', () => {
+    expect(splitJsonArray('[ ]', 0)).toEqual([]);
+    expect(() => splitJsonArray('[1]', 0)).toThrow(TooLargeError);
   });
 });

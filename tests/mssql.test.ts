@@ -78,7 +78,7 @@ function everyStatement(): string[] {
     store.orphanRows(hired, 'department_id', getTable('departments')),
     store.getRun(),
     store.updateRun(),
-    store.insertRun(),
+    store.insertRunIfMissing(),
     store.listRuns(none),
     store.listRuns({ table: true, kind: true, status: true, idempotencyKey: true, after: true }),
     store.listRejections({ table: false, runId: false }),

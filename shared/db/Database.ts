@@ -123,7 +123,10 @@ export interface Snapshot {
   close(): Promise<void>;
 }
 
-/** What a write transaction can do. Everything in one transaction commits or rolls back together. */
+/**
+ * What a write transaction can do. Everything in one transaction commits or rolls back together.
+ * Its calls take effect in the order they are made, awaited or not.
+ */
 export interface WriteTransaction {
   /**
    * The stored rows of `table` whose ids are among `ids`, normalised. With `scratch`, the rows of

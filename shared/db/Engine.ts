@@ -95,7 +95,11 @@ export interface EngineSnapshot {
   close(): Promise<void>;
 }
 
-/** A write transaction: it holds the database's write lock from its beginning to its end. */
+/**
+ * A write transaction: it holds the database's write lock from its beginning to its end. It runs
+ * its calls one at a time in the order they are made, so a caller may make one before the last
+ * has answered.
+ */
 export interface EngineTransaction {
   /** Rows of a statement, each value converted to the store's form by the type of the column at its position. */
   query(text: string, params: Params, columns: readonly StoredColumn[]): Promise<StoredValue[][]>;

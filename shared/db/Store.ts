@@ -127,20 +127,25 @@ export class Store implements Database {
     let engineTx: EngineTransaction | undefined;
     try {
       engineTx = await this.engine.begin({});
+      // Savepoints and releases are awaited only at the end: the engine runs a transaction's calls in the order sent.
+      const releases: Promise<void>[] = [];
       for (const write of group) {
-        await engineTx.savepoint!('shared_write');
+        const begun = handledLater(engineTx.savepoint!('shared_write'));
         const tx = new StoreTransaction(this.engine, engineTx, this.statements, new Set(), () => this.writes.hasWaiting(), true);
         try {
           const result = await write.work(tx);
           await tx.written();
-          await engineTx.release!('shared_write');
+          await begun;
+          releases.push(handledLater(engineTx.release!('shared_write')));
           done.push({ write, result });
         } catch (error) {
           await tx.settled();
           write.reject(tx.firstFailure ?? error); // its own error, whatever happens to the others
+          await begun;
           await engineTx.rollbackTo!('shared_write');
         }
       }
+      await Promise.all(releases);
       await engineTx.commit();
     } catch (error) {
       await engineTx?.rollback().catch(() => undefined); // the original error is the one to report
@@ -253,6 +258,12 @@ export class Store implements Database {
   close(): Promise<void> {
     return this.writes.run(() => this.engine.close());
   }
+}
+
+/** The promise itself, marked as handled: it is awaited later, and a rejection meanwhile is not an unhandled one. */
+function handledLater<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
 }
 
 function yearParams(year: number): Params {
@@ -385,7 +396,10 @@ class StoreTransaction implements WriteTransaction {
   async saveRun(run: RunRecord): Promise<void> {
     this.writing();
     const params = runParams(run);
-    if ((await this.tx.execute(this.statements.updateRun(), params)) === 0) await this.tx.execute(this.statements.insertRun(), params);
+    await Promise.all([
+      this.tx.execute(this.statements.updateRun(), params),
+      this.tx.execute(this.statements.insertRunIfMissing(), params),
+    ]);
   }
 
   /** The error of the first insert that failed, if one has. */

@@ -110,9 +110,11 @@ export class StoreStatements {
     return `UPDATE ${this.sql.table(RUNS.name)} SET ${changing.map((c) => `${this.sql.column(c)} = @${c}`).join(', ')} WHERE id = @id`;
   }
 
-  insertRun(): string {
+  /** Sent with updateRun: of the two, whichever applies saves the run, so a run new or not is saved in one round trip. */
+  insertRunIfMissing(): string {
     const names = RUNS.columns.map((c) => c.name);
-    return `INSERT INTO ${this.sql.table(RUNS.name)} (${names.map((n) => this.sql.column(n)).join(', ')}) VALUES (${names.map((n) => `@${n}`).join(', ')})`;
+    const runs = this.sql.table(RUNS.name);
+    return `INSERT INTO ${runs} (${names.map((n) => this.sql.column(n)).join(', ')}) SELECT ${names.map((n) => `@${n}`).join(', ')} WHERE NOT EXISTS (SELECT 1 FROM ${runs} WHERE id = @id)`;
   }
 
   /** With `openIn`: the newest rejection of each distinct row text of that table, unless its id has since been inserted. */

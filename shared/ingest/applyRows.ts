@@ -43,17 +43,19 @@ export async function applyRows(
   }
 
   const ids = candidates.map((c) => c.row[0] as number);
-  const stored = await tx.findRows(table, ids);
-  if (options.scratch) for (const [id, row] of await tx.findRows(table, ids, options.scratch)) stored.set(id, row);
-  // References are checked for invalid rows too, where the value itself was valid: all reasons at once.
-  const references = await Promise.all(
-    foreignKeys(table).map(async (fk) => {
-      const values = new Set<number>();
-      for (const c of candidates) values.add(c.row[fk.index] as number);
-      for (const r of invalid) if (typeof r.partial[fk.index] === 'number') values.add(r.partial[fk.index] as number);
-      return { fk, present: await tx.existingIds(fk.target, [...values]) };
-    }),
-  );
+  // The stored rows and the references are asked for at once: one round trip, not two.
+  const [stored, references] = await Promise.all([
+    storedRows(tx, table, ids, options.scratch),
+    // References are checked for invalid rows too, where the value itself was valid: all reasons at once.
+    Promise.all(
+      foreignKeys(table).map(async (fk) => {
+        const values = new Set<number>();
+        for (const c of candidates) values.add(c.row[fk.index] as number);
+        for (const r of invalid) if (typeof r.partial[fk.index] === 'number') values.add(r.partial[fk.index] as number);
+        return { fk, present: await tx.existingIds(fk.target, [...values]) };
+      }),
+    ),
+  ]);
   // Most rows miss nothing: they share one empty list, and no list is made for them.
   const missingReferences = (values: Partial<Row>): readonly Reason[] => {
     let missing: Reason[] | undefined;
@@ -99,6 +101,13 @@ export async function applyRows(
   run.inserted += accepted.size;
   run.rejected += rejections.length;
   return rejections;
+}
+
+/** The rows stored under these ids, and in a dry run's scratch table too. */
+async function storedRows(tx: WriteTransaction, table: TableDef, ids: readonly number[], scratch?: string): Promise<Map<number, Row>> {
+  const stored = await tx.findRows(table, ids);
+  if (scratch) for (const [id, row] of await tx.findRows(table, ids, scratch)) stored.set(id, row);
+  return stored;
 }
 
 /** The valid ids of rejected rows that the table does not hold, nor this run accepted: a later insert of one resolves its rejection. */

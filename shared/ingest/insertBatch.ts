@@ -28,8 +28,8 @@ export async function insertBatch(
   // Batches sent together share one commit, each still all or nothing.
   const rejections = await db.write(
     async (tx) => {
-      await tx.saveRun(run); // first: the rejections refer to it
-      const rejected = await applyRows(tx, table, run, rows, { log });
+      // Saved first, as the rejections refer to it; not awaited first, as the transaction runs its calls in order.
+      const [, rejected] = await Promise.all([tx.saveRun(run), applyRows(tx, table, run, rows, { log })]);
       finishRun(run);
       await tx.saveRun(run);
       return rejected;
