@@ -33,7 +33,7 @@ function elementBounds(text: string, maxElements: number): number[] {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x22) {
-      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+      i = closingQuote(text, i);
       empty = false;
     } else if (c === 0x5b || c === 0x7b) {
       if (++depth > MAX_JSON_DEPTH) throw new InvalidInputError(`the body nests deeper than ${MAX_JSON_DEPTH} levels`, 'json_too_deep');
@@ -52,6 +52,16 @@ function elementBounds(text: string, maxElements: number): number[] {
     }
   }
   return bounds;
+}
+
+/** Where the string opened at `open` ends (the text's length if it does not): the next quote after an even run of backslashes. */
+function closingQuote(text: string, open: number): number {
+  for (let at = text.indexOf('"', open + 1); at !== -1; at = text.indexOf('"', at + 1)) {
+    let backslashes = 0;
+    while (text.charCodeAt(at - 1 - backslashes) === 0x5c) backslashes++;
+    if (backslashes % 2 === 0) return at;
+  }
+  return text.length;
 }
 
 /** Parses a JSON request body; a InvalidInputError saying where it is malformed if it is not JSON. */

@@ -118,10 +118,13 @@ export class QuarterlyHiresTally {
 
   /** The counts as addQuarterlyHires's values, in one flat array; the tally is empty after. */
   take(): number[] {
+    const { keys, quarters } = this;
     const values: number[] = [];
     for (let slot = 0; slot < this.used.length; slot++) {
       if (!this.used[slot]) continue;
-      values.push(...this.keys.subarray(slot * 3, slot * 3 + 3), ...this.quarters.subarray(slot * 4, slot * 4 + 4));
+      const k = slot * 3,
+        q = slot * 4;
+      values.push(keys[k], keys[k + 1], keys[k + 2], quarters[q], quarters[q + 1], quarters[q + 2], quarters[q + 3]);
     }
     this.clear();
     return values;
