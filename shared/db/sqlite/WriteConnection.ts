@@ -205,7 +205,8 @@ export class WriteConnection {
     for (let at = 0; at < rows;) {
       const left = rows - at;
       const size = left >= ROWS_PER_STATEMENT ? ROWS_PER_STATEMENT : 2 ** Math.floor(Math.log2(left));
-      this.prepared(sql(size)).run(values.slice(at * width, (at + size) * width));
+      // Spread, not one array: better-sqlite3 binds arguments directly, an array's elements each through a property lookup.
+      this.prepared(sql(size)).run(...values.slice(at * width, (at + size) * width));
       at += size;
     }
   }
