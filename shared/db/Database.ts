@@ -125,7 +125,7 @@ export interface Snapshot {
 
 /**
  * What a write transaction can do. Everything in one transaction commits or rolls back together.
- * Its calls take effect in the order they are made, awaited or not.
+ * A call's first statement is queued as the call is made, and statements run in the order queued.
  */
 export interface WriteTransaction {
   /**

@@ -96,9 +96,9 @@ export interface EngineSnapshot {
 }
 
 /**
- * A write transaction: it holds the database's write lock from its beginning to its end. It runs
- * its calls one at a time in the order they are made, so a caller may make one before the last
- * has answered.
+ * A write transaction: it holds the database's write lock from its beginning to its end. A call
+ * queues its statements as it is made (one that awaits between them, the rest as it goes on), and
+ * they run in the order queued: a caller may make a call before the last one has answered.
  */
 export interface EngineTransaction {
   /** Rows of a statement, each value converted to the store's form by the type of the column at its position. */

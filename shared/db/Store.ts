@@ -98,9 +98,11 @@ export class Store implements Database {
       try {
         const result = await work(tx);
         await tx.written();
+        tx.end();
         await engineTx.commit();
         return result;
       } catch (error) {
+        tx.end();
         await tx.settled();
         await engineTx.rollback().catch(() => undefined); // the original error is the one to report
         // A failed insert can abort the transaction on the server, and the next statement fail for that.
@@ -136,9 +138,11 @@ export class Store implements Database {
           const result = await write.work(tx);
           await tx.written();
           await begun;
+          tx.end();
           releases.push(handledLater(engineTx.release!('shared_write')));
           done.push({ write, result });
         } catch (error) {
+          tx.end();
           await tx.settled();
           write.reject(tx.firstFailure ?? error); // its own error, whatever happens to the others
           await begun;
@@ -294,10 +298,11 @@ class StoreTransaction implements WriteTransaction {
   /** readSnapshot scopes open now. */
   private reading = 0;
   private hasWritten = false;
+  private ended = false;
 
   constructor(
     private readonly engine: Engine,
-    private readonly tx: EngineTransaction,
+    private readonly engineTx: EngineTransaction,
     private readonly statements: StoreStatements,
     private readonly replacing: ReadonlySet<TableName>,
     readonly othersWaiting: () => boolean,
@@ -416,6 +421,20 @@ class StoreTransaction implements WriteTransaction {
   /** Resolves once every insert has settled, written or not. */
   async settled(): Promise<void> {
     await Promise.all(this.inFlight.keys());
+  }
+
+  /**
+   * Refuses every call from now on, as the store commits or undoes the write: work that went on
+   * after one of its calls failed must not run its next statements in whatever follows.
+   */
+  end(): void {
+    this.ended = true;
+  }
+
+  /** The engine's transaction, while the write lasts. */
+  private get tx(): EngineTransaction {
+    if (this.ended) throw new Error('the write has ended: a call made after it committed or failed is not run');
+    return this.engineTx;
   }
 
   private writing(): void {

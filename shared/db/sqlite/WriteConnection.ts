@@ -123,16 +123,19 @@ export class WriteConnection {
   }
 
   clearTables(tableNames: readonly TableName[]): void {
+    this.assertTransaction();
     if (!this.foreignKeysOff) throw new Error('clearTables needs a transaction begun by beginReplacing');
     for (const name of tableNames) this.connection.exec(`DELETE FROM ${quote(name)}`);
     if (tableNames.includes('hired_employees')) this.connection.exec(CLEAR_QUARTERLY_HIRES);
   }
 
   dropIndexes(tableName: TableName): void {
+    this.assertTransaction();
     for (const sql of dropIndexStatements(getTable(tableName))) this.connection.exec(sql);
   }
 
   buildIndexes(tableName: TableName): void {
+    this.assertTransaction();
     this.sorting(() => {
       for (const sql of indexStatements(getTable(tableName))) this.connection.exec(sql);
     });
@@ -151,14 +154,17 @@ export class WriteConnection {
   }
 
   savepoint(name: string): void {
+    this.assertTransaction();
     this.connection.exec(`SAVEPOINT ${quote(name)}`);
   }
 
   release(name: string): void {
+    this.assertTransaction();
     this.connection.exec(`RELEASE ${quote(name)}`);
   }
 
   rollbackTo(name: string): void {
+    this.assertTransaction();
     this.connection.exec(`ROLLBACK TO ${quote(name)}`);
     this.connection.exec(`RELEASE ${quote(name)}`);
   }
@@ -177,6 +183,7 @@ export class WriteConnection {
 
   /** Adds hires' counts to those stored (QuarterlyHiresTally.take's values). */
   addHireCounts(values: readonly number[]): void {
+    this.assertTransaction();
     this.runRows(addQuarterlyHires, values, QUARTERLY_HIRES_WIDTH);
   }
 
@@ -185,11 +192,13 @@ export class WriteConnection {
   }
 
   execute(sql: string, bindings: Bindings): number {
+    this.assertTransaction();
     return this.prepared(sql).run(bindings).changes;
   }
 
   /** Rows of the table's written columns, their values in one flat array, into the table or into the scratch table `target`. */
   insertRows(tableName: string, values: readonly StoredValue[], target?: string): void {
+    this.assertTransaction();
     const table = STORED_TABLES.find((t) => t.name === tableName)!;
     const columns = writtenColumns(table).map((c) => c.name);
     this.runRows((rows) => insertStatement(target ?? table.name, columns, rows), values, columns.length);
@@ -222,6 +231,15 @@ export class WriteConnection {
 
   close(): void {
     this.connection.close();
+  }
+
+  /**
+   * Every write runs in a transaction begun for it. SQLite rolls a transaction back itself on some
+   * errors (a full disk, an I/O error); a statement the caller had already sent must then fail, not
+   * run and commit on its own.
+   */
+  private assertTransaction(): void {
+    if (!this.connection.inTransaction) throw new Error('no write transaction is open: it was rolled back, or never begun');
   }
 
   private restoreForeignKeys(): void {
