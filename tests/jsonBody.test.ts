@@ -194,6 +194,11 @@ describe('splitJsonArray: the element limit', () => {
     expect(() => splitJsonArray('[1,2,3,x', 3)).toThrow(TooLargeError);
   });
 
+  it('counts the elements however much white space comes before the array', () => {
+    expect(() => splitJsonArray(`${' '.repeat(100)}[1,2,3,4]`, 3)).toThrow(TooLargeError);
+    expect(splitJsonArray(`\uFEFF${'\n'.repeat(100)}[1,2,3]`, 3)).toHaveLength(3);
+  });
+
   it('counts an empty array as no elements, under any limit', () => {
     expect(splitJsonArray('[ ]', 0)).toEqual([]);
     expect(() => splitJsonArray('[1]', 0)).toThrow(TooLargeError);

@@ -25,7 +25,7 @@ export function splitJsonArray(text: string, maxElements: number): { raw: string
  * and of the closing bracket. Malformed text is left to JSON.parse to describe.
  */
 function elementBounds(text: string, maxElements: number): number[] {
-  const array = /^\uFEFF?\s*\[/.test(text.slice(0, 64)); // elements are counted in an array only
+  const array = /^\uFEFF?\s*\[/.test(text); // elements are counted in an array only
   const bounds: number[] = [];
   let depth = 0;
   let elements = 0;
