@@ -9,20 +9,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Store } from '../shared/db/Store';
 import { SqliteEngine } from '../shared/db/sqlite/SqliteEngine';
 import { WriteConnection } from '../shared/db/sqlite/WriteConnection';
-import { insertBatch } from '../shared/ingest/insertBatch';
-import { fromJsonElement } from '../shared/ingest/SourceRow';
-import { getTable, type TableName } from '../shared/tables';
+import type { TableName } from '../shared/tables';
 import { removeDir, tempDir } from './helpers/localHost';
+import { insertJsonBatch } from './helpers/batches';
 
-function batch(db: Store, table: TableName, values: Record<string, unknown>[]) {
-  const def = getTable(table);
-  return insertBatch(
-    db,
-    def,
-    values.map((v, i) => fromJsonElement(def, i, JSON.stringify(v), v)),
-    'json',
-  );
-}
+const batch = (db: Store, table: TableName, values: Record<string, unknown>[]) => insertJsonBatch(db, table, values);
 
 function ids(file: string, table: TableName): number[] {
   const db = new BetterSqlite3(file, { readonly: true });

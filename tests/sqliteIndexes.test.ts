@@ -12,11 +12,10 @@ import { SqliteEngine } from '../shared/db/sqlite/SqliteEngine';
 import { getTable } from '../shared/tables';
 import { quarterIndex } from '../shared/metrics';
 import { loadCsv } from '../shared/ingest/loadCsv';
-import { insertBatch } from '../shared/ingest/insertBatch';
-import { fromJsonElement } from '../shared/ingest/SourceRow';
 import { WriteConnection } from '../shared/db/sqlite/WriteConnection';
 import { QuarterlyHiresTally, tallyHash } from '../shared/db/sqlite/quarterlyHires';
 import { removeDir, tempDir } from './helpers/localHost';
+import { insertJsonBatch } from './helpers/batches';
 
 const hired = getTable('hired_employees');
 
@@ -54,15 +53,8 @@ async function seeded(file: string): Promise<Store> {
   for (const [table, values] of [
     ['departments', [1, 2, 3].map((id) => ({ id, department: `D${id}` }))],
     ['jobs', [1, 2].map((id) => ({ id, job: `J${id}` }))],
-  ] as const) {
-    const def = getTable(table);
-    await insertBatch(
-      db,
-      def,
-      values.map((v, i) => fromJsonElement(def, i, JSON.stringify(v), v)),
-      'json',
-    );
-  }
+  ] as const)
+    await insertJsonBatch(db, table, values);
   return db;
 }
 
