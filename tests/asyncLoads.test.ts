@@ -119,7 +119,8 @@ beforeAll(async () => {
   azurite = await startAzurite({});
   data = tempDir();
   dirs.push(data);
-  const file = await writeHostileFile(data, 150_000);
+  // Large enough to outlast several one-second invocations at this machine's load rate (about 250,000 rows/s), with room for a faster one.
+  const file = await writeHostileFile(data, 600_000);
   await upload('hostile.csv', file);
   referenceHost = await freshHost();
   await seedTables(referenceHost);

@@ -242,7 +242,8 @@ describe.skipIf(!hasChromium)('the dashboard in a browser', () => {
     await page.goto(`${host.url}/api/dashboard#operations`);
     const dir = tempDir('dashboard-load-');
     try {
-      await writeDataset(dir, { rows: 1_500_000, seed: 5, firstId: 100_000, invalidRate: 0 });
+      // Several seconds of loading at this machine's rate, so that the console's one-second ticks see the bar move.
+      await writeDataset(dir, { rows: 3_000_000, seed: 5, firstId: 100_000, invalidRate: 0 });
       const historic = BlobServiceClient.fromConnectionString(host.storageConnection!).getContainerClient('historic');
       await historic.createIfNotExists();
       await historic.getBlockBlobClient('dashboard/hired_employees.csv').uploadFile(path.join(dir, 'hired_employees.csv'));
