@@ -13,8 +13,6 @@ import type { TableName } from '../shared/tables';
 import { removeDir, tempDir } from './helpers/localHost';
 import { insertJsonBatch } from './helpers/batches';
 
-const batch = (db: Store, table: TableName, values: Record<string, unknown>[]) => insertJsonBatch(db, table, values);
-
 function ids(file: string, table: TableName): number[] {
   const db = new BetterSqlite3(file, { readonly: true });
   try {
@@ -33,7 +31,7 @@ describe('a batch whose run cannot be saved', () => {
     file = path.join(dir, 'service.sqlite');
     db = new Store(new SqliteEngine(file));
     await db.migrate();
-    await batch(db, 'departments', [{ id: 1, department: 'D1' }]);
+    await insertJsonBatch(db, 'departments', [{ id: 1, department: 'D1' }]);
     // Saving a jobs batch's run fails; its rows themselves would insert.
     const side = new BetterSqlite3(file);
     side.exec(
@@ -48,13 +46,13 @@ describe('a batch whose run cannot be saved', () => {
 
   it('is refused, and none of its rows is written', async () => {
     await expect(
-      batch(db, 'jobs', [
+      insertJsonBatch(db, 'jobs', [
         { id: 7, job: 'J7' },
         { id: 8, job: 'J8' },
       ]),
     ).rejects.toThrow(/injected/);
     // The writer runs calls in the order sent: once the next write has committed, any call the failed one still had has run.
-    await batch(db, 'departments', [{ id: 2, department: 'D2' }]);
+    await insertJsonBatch(db, 'departments', [{ id: 2, department: 'D2' }]);
     expect(ids(file, 'jobs')).toEqual([]);
     expect(ids(file, 'departments')).toEqual([1, 2]);
   });
@@ -67,12 +65,12 @@ describe('a batch whose run cannot be saved', () => {
     const holding = db.write(() => (started(), held));
     await new Promise<void>((resolve) => (started = resolve));
     const shared = [
-      batch(db, 'departments', [{ id: 2, department: 'D2' }]),
-      batch(db, 'jobs', [
+      insertJsonBatch(db, 'departments', [{ id: 2, department: 'D2' }]),
+      insertJsonBatch(db, 'jobs', [
         { id: 7, job: 'J7' },
         { id: 8, job: 'J8' },
       ]),
-      batch(db, 'departments', [{ id: 3, department: 'D3' }]),
+      insertJsonBatch(db, 'departments', [{ id: 3, department: 'D3' }]),
     ];
     letGo();
     await holding;
