@@ -91,7 +91,10 @@ export class QuarterlyHiresTally {
     for (let slot = tallyHash(year, department, job) & mask; ; slot = (slot + 1) & mask) {
       if (!this.used[slot]) {
         this.used[slot] = 1;
-        this.keys.set([year, department, job], slot * 3);
+        const at = slot * 3;
+        this.keys[at] = year;
+        this.keys[at + 1] = department;
+        this.keys[at + 2] = job;
         if (++this.size * 2 <= this.used.length) return slot;
         this.grow();
         return this.slot(year, department, job);
