@@ -243,7 +243,8 @@ describe('SQLite write connection', () => {
   it('builds indexes with a page cache and threads of their own, and gives the writes their settings back after', () => {
     const dir = tempDir('sqlite-cache-');
     const connection = new WriteConnection(path.join(dir, 'service.sqlite'));
-    const settings = () => [connection.query('PRAGMA cache_size', {})[0][0], connection.query('PRAGMA threads', {})[0][0]];
+    const pragma = (name: string) => connection.query(`PRAGMA ${name}`, {})[0][0];
+    const settings = () => [pragma('cache_size'), pragma('threads'), pragma('temp_store')];
     try {
       connection.migrate();
       const before = settings();
@@ -253,6 +254,29 @@ describe('SQLite write connection', () => {
       expect(settings()).toEqual(before);
       connection.commit();
       expect(indexes(path.join(dir, 'service.sqlite'))).toEqual(HIRE_INDEXES);
+    } finally {
+      connection.close();
+      removeDir(dir);
+    }
+  });
+
+  it('keeps the journals of writes in memory, and those of a restore in files', () => {
+    const dir = tempDir('sqlite-journals-');
+    const connection = new WriteConnection(path.join(dir, 'service.sqlite'));
+    const tempStore = () => connection.query('PRAGMA temp_store', {})[0][0];
+    const [FILE, MEMORY] = [1, 2];
+    try {
+      connection.migrate();
+      connection.begin();
+      expect(tempStore()).toBe(MEMORY);
+      connection.commit();
+      connection.beginReplacing();
+      expect(tempStore()).toBe(FILE);
+      connection.clearTables(['hired_employees']);
+      connection.buildIndexes('hired_employees');
+      expect(tempStore()).toBe(FILE);
+      connection.commit();
+      expect(tempStore()).toBe(MEMORY);
     } finally {
       connection.close();
       removeDir(dir);

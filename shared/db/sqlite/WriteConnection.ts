@@ -56,7 +56,7 @@ export class WriteConnection {
   private readonly connection: BetterSqlite3.Database;
   private readonly statements = new Map<string, Statement>();
   /** Set while a transaction begun by beginReplacing runs. */
-  private foreignKeysOff = false;
+  private replacing = false;
 
   constructor(file: string) {
     this.connection = openConnection(file, false);
@@ -65,6 +65,8 @@ export class WriteConnection {
     this.connection.pragma('wal_autocheckpoint = 10000');
     // BEGIN IMMEDIATE waits this long for another connection's write transaction, in this process or another.
     this.connection.pragma(`busy_timeout = ${WRITE_LOCK_TIMEOUT_MS}`);
+    // Statement and savepoint journals in memory, not spilled to a temp file past 64 KiB: each holds the pages one statement or batch changed.
+    this.connection.pragma('temp_store = MEMORY');
   }
 
   migrate(): void {
@@ -113,18 +115,20 @@ export class WriteConnection {
    */
   beginReplacing(): void {
     this.connection.pragma('foreign_keys = OFF');
-    this.foreignKeysOff = true;
+    // A refill journals the emptied pages it reuses: held in memory, they raised a restore's peak RSS.
+    this.connection.pragma('temp_store = FILE');
+    this.replacing = true;
     try {
       this.begin();
     } catch (error) {
-      this.restoreForeignKeys();
+      this.endReplacing();
       throw error;
     }
   }
 
   clearTables(tableNames: readonly TableName[]): void {
     this.assertTransaction();
-    if (!this.foreignKeysOff) throw new Error('clearTables needs a transaction begun by beginReplacing');
+    if (!this.replacing) throw new Error('clearTables needs a transaction begun by beginReplacing');
     for (const name of tableNames) this.connection.exec(`DELETE FROM ${quote(name)}`);
     if (tableNames.includes('hired_employees')) this.connection.exec(CLEAR_QUARTERLY_HIRES);
   }
@@ -141,13 +145,17 @@ export class WriteConnection {
     });
   }
 
-  /** Runs `build` with the sorter's page cache and threads, and sets them back after. */
+  /** Runs `build` with the sorter's page cache, threads and temp files, and sets them back after. */
   private sorting(build: () => void): void {
     this.connection.pragma(`cache_size = -${SORTER_CACHE_KIB}`);
     this.connection.pragma(`threads = ${SORTER_THREADS}`);
+    // In memory, the sorter would hold every run of the index at once, on one thread.
+    const tempStore = this.connection.pragma('temp_store', { simple: true }) as number;
+    this.connection.pragma('temp_store = FILE');
     try {
       build();
     } finally {
+      this.connection.pragma(`temp_store = ${tempStore}`);
       this.connection.pragma('threads = 0');
       this.connection.pragma(`cache_size = -${WRITER_CACHE_KIB}`);
     }
@@ -173,12 +181,12 @@ export class WriteConnection {
   commit(hireCounts: readonly number[] = []): void {
     this.addHireCounts(hireCounts);
     this.connection.exec('COMMIT');
-    this.restoreForeignKeys();
+    this.endReplacing();
   }
 
   rollback(): void {
     if (this.connection.inTransaction) this.connection.exec('ROLLBACK');
-    this.restoreForeignKeys();
+    this.endReplacing();
   }
 
   /** Adds hires' counts to those stored (QuarterlyHiresTally.take's values). */
@@ -242,10 +250,11 @@ export class WriteConnection {
     if (!this.connection.inTransaction) throw new Error('no write transaction is open: it was rolled back, or never begun');
   }
 
-  private restoreForeignKeys(): void {
-    if (!this.foreignKeysOff) return;
+  private endReplacing(): void {
+    if (!this.replacing) return;
     this.connection.pragma('foreign_keys = ON');
-    this.foreignKeysOff = false;
+    this.connection.pragma('temp_store = MEMORY');
+    this.replacing = false;
   }
 
   /** Statements are prepared once per text: a load runs the same few for every slice. */
