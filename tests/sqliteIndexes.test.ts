@@ -277,6 +277,9 @@ describe('SQLite write connection', () => {
       expect(tempStore()).toBe(FILE);
       connection.commit();
       expect(tempStore()).toBe(MEMORY);
+      connection.beginReplacing();
+      connection.rollback();
+      expect(tempStore()).toBe(MEMORY);
     } finally {
       connection.close();
       removeDir(dir);

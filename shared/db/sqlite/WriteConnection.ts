@@ -66,6 +66,8 @@ export class WriteConnection {
     // BEGIN IMMEDIATE waits this long for another connection's write transaction, in this process or another.
     this.connection.pragma(`busy_timeout = ${WRITE_LOCK_TIMEOUT_MS}`);
     // Statement and savepoint journals in memory, not spilled to a temp file past 64 KiB: each holds the pages one statement or batch changed.
+    // The writer's own sorts go there too, bounded as its reads are by one batch. It must create no temp
+    // tables: SQLite then refuses to change this setting inside a transaction, as sorting() does.
     this.connection.pragma('temp_store = MEMORY');
   }
 
@@ -114,11 +116,11 @@ export class WriteConnection {
    * the references before it commits. SQLite changes the setting only outside a transaction.
    */
   beginReplacing(): void {
-    this.connection.pragma('foreign_keys = OFF');
-    // A refill journals the emptied pages it reuses: held in memory, they raised a restore's peak RSS.
-    this.connection.pragma('temp_store = FILE');
     this.replacing = true;
     try {
+      this.connection.pragma('foreign_keys = OFF');
+      // A restore builds again the indexes it dropped in the same transaction, journaling every page they reuse: as large as the indexes.
+      this.connection.pragma('temp_store = FILE');
       this.begin();
     } catch (error) {
       this.endReplacing();
@@ -145,14 +147,17 @@ export class WriteConnection {
     });
   }
 
-  /** Runs `build` with the sorter's page cache, threads and temp files, and sets them back after. */
+  /**
+   * Runs `build` with the sorter's page cache, threads and temp files, and sets them back after.
+   * The journals stay where the transaction began them: SQLite chooses at BEGIN.
+   */
   private sorting(build: () => void): void {
-    this.connection.pragma(`cache_size = -${SORTER_CACHE_KIB}`);
-    this.connection.pragma(`threads = ${SORTER_THREADS}`);
-    // In memory, the sorter would hold every run of the index at once, on one thread.
     const tempStore = this.connection.pragma('temp_store', { simple: true }) as number;
-    this.connection.pragma('temp_store = FILE');
     try {
+      this.connection.pragma(`cache_size = -${SORTER_CACHE_KIB}`);
+      this.connection.pragma(`threads = ${SORTER_THREADS}`);
+      // In memory, the sorter would hold every run of the index at once, on one thread.
+      this.connection.pragma('temp_store = FILE');
       build();
     } finally {
       this.connection.pragma(`temp_store = ${tempStore}`);
