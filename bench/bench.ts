@@ -6,7 +6,8 @@
  * jobs, loads it through POST /load on a local host running in its own process, and reports rows/s,
  * wall time and the host's peak RSS; backs the table up and restores it (bench/backupBench.ts),
  * in that host and again in a host started afresh on the same data; then 1000-row JSON batches
- * from one client and from 8 concurrent ones, and the metrics (bench/metricsBench.ts). The
+ * from one client and from 8 concurrent ones, with the CPU time each batch took and the ceiling
+ * that sets on 8 clients' throughput, and the metrics (bench/metricsBench.ts). The
  * anchors, where the `sqlite3` command exists: `.import` of the same file into a bare table, then
  * `CREATE INDEX` for the schema's indexes (the load's end state), and into the indexed schema;
  * `sqlite3 -csv` export for the backup; the plain SQL for the metrics. Last, where a Babelfish
@@ -28,6 +29,7 @@ import { employeeObjects, writeDataset } from '../tools/datagen';
 import { benchMetrics } from './metricsBench';
 import { backupRestoreResults, measureBackupRestore, type BackupRestoreFigures } from './backupBench';
 import { peakRssKib, resetPeakRss } from './processMemory';
+import { ownCpuMs, processCpuMs } from './processCpu';
 import { benchTds } from './tdsBench';
 import { benchAsync } from './asyncBench';
 
@@ -72,7 +74,7 @@ async function main(): Promise<void> {
     try {
       freshFigures = await measureBackupRestore(fresh.url, fresh.process.pid!, ROWS);
       resetPeakRss(fresh.process.pid!);
-      batches = await batchFigures(fresh.url, ROWS + 1);
+      batches = await batchFigures(fresh.url, fresh.process.pid!, ROWS + 1);
       batches.peakKib = peakRssKib(fresh.process.pid!);
       metrics = await benchMetrics(fresh.url, path.join(work, 'host', 'service.sqlite'), work);
     } finally {
@@ -191,6 +193,9 @@ interface BatchFigures {
 interface BatchRun {
   readonly latencies: number[];
   readonly rowsPerSecond: number;
+  /** CPU time per batch, in ms, of the host's threads and of the clients' process. */
+  readonly hostCpuMs: number;
+  readonly clientCpuMs: number;
 }
 
 const BATCH_ROWS = 1000;
@@ -200,15 +205,15 @@ const BATCHES_PER_CLIENT = 25;
  * One client, then 8 concurrent ones, each sending BATCHES_PER_CLIENT 1000-row batches of new rows
  * back to back, after one batch untimed: the first request's preparation is neither run's.
  */
-async function batchFigures(url: string, firstId: number): Promise<BatchFigures> {
-  await batchRun(url, 1, firstId, 1);
-  const one = await batchRun(url, 1, firstId + BATCH_ROWS);
-  const eight = await batchRun(url, 8, firstId + (1 + BATCHES_PER_CLIENT) * BATCH_ROWS);
+async function batchFigures(url: string, pid: number, firstId: number): Promise<BatchFigures> {
+  await batchRun(url, pid, 1, firstId, 1);
+  const one = await batchRun(url, pid, 1, firstId + BATCH_ROWS);
+  const eight = await batchRun(url, pid, 8, firstId + (1 + BATCHES_PER_CLIENT) * BATCH_ROWS);
   return { one, eight, peakKib: 0 };
 }
 
 /** The bodies are made before the clock starts: the clients share this process's one thread, so only sending and waiting are timed. */
-async function batchRun(url: string, clients: number, firstId: number, batches = BATCHES_PER_CLIENT): Promise<BatchRun> {
+async function batchRun(url: string, pid: number, clients: number, firstId: number, batches = BATCHES_PER_CLIENT): Promise<BatchRun> {
   const bodies = Array.from({ length: clients }, (_, client) =>
     Array.from({ length: batches }, (_, i) => {
       const start = firstId + (client * batches + i) * BATCH_ROWS;
@@ -216,6 +221,7 @@ async function batchRun(url: string, clients: number, firstId: number, batches =
     }),
   );
   const latencies: number[] = [];
+  const [hostCpuAtStart, clientCpuAtStart] = [processCpuMs(pid), ownCpuMs()];
   const start = performance.now();
   await Promise.all(
     bodies.map(async (own) => {
@@ -233,7 +239,13 @@ async function batchRun(url: string, clients: number, firstId: number, batches =
     }),
   );
   const seconds = (performance.now() - start) / 1000;
-  return { latencies: latencies.sort((a, b) => a - b), rowsPerSecond: (clients * batches * BATCH_ROWS) / seconds };
+  const sent = clients * batches;
+  return {
+    latencies: latencies.sort((a, b) => a - b),
+    rowsPerSecond: (sent * BATCH_ROWS) / seconds,
+    hostCpuMs: (processCpuMs(pid) - hostCpuAtStart) / sent,
+    clientCpuMs: (ownCpuMs() - clientCpuAtStart) / sent,
+  };
 }
 
 function batchResults({ one, eight, peakKib }: BatchFigures): [string, string][] {
@@ -241,10 +253,16 @@ function batchResults({ one, eight, peakKib }: BatchFigures): [string, string][]
     run.latencies[Math.min(run.latencies.length - 1, Math.floor((p / 100) * run.latencies.length))].toFixed(0);
   const line = (run: BatchRun) =>
     `p50 ${pct(run, 50)} ms, p99 ${pct(run, 99)} ms, ${Math.round(run.rowsPerSecond).toLocaleString('en')} rows/s (${run.latencies.length} requests)`;
+  const cpu = (run: BatchRun) => `host ${run.hostCpuMs.toFixed(1)} ms, clients ${run.clientCpuMs.toFixed(1)} ms`;
+  // All cores busy, with no wait at all, 8 clients' batches could go no faster than this.
+  const cores = os.availableParallelism();
+  const ceiling = (cores * 1000) / (eight.hostCpuMs + eight.clientCpuMs) / (one.rowsPerSecond / BATCH_ROWS);
   return [
     ['1000-row JSON batches, 1 client', line(one)],
     ['1000-row JSON batches, 8 clients', `${line(eight)} (target p99 < 150 ms)`],
     ['8 clients / 1 client throughput', `${(eight.rowsPerSecond / one.rowsPerSecond).toFixed(2)}x (target >= 3x)`],
+    ['batches: CPU per batch', `1 client: ${cpu(one)}; 8 clients: ${cpu(eight)}`],
+    ['batches: ceiling of 8 clients', `${ceiling.toFixed(2)}x one client: ${cores} cores over 8 clients' CPU per batch`],
     ['batches: host peak RSS', `${(peakKib / 1024).toFixed(0)} MB`],
   ];
 }
