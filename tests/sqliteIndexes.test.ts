@@ -240,11 +240,12 @@ describe('SQLite indexes and counts', () => {
 });
 
 describe('SQLite write connection', () => {
+  const pragma = (connection: WriteConnection, name: string) => connection.query(`PRAGMA ${name}`, {})[0][0];
+
   it('builds indexes with a page cache and threads of their own, and gives the writes their settings back after', () => {
     const dir = tempDir('sqlite-cache-');
     const connection = new WriteConnection(path.join(dir, 'service.sqlite'));
-    const pragma = (name: string) => connection.query(`PRAGMA ${name}`, {})[0][0];
-    const settings = () => [pragma('cache_size'), pragma('threads'), pragma('temp_store')];
+    const settings = () => ['cache_size', 'threads', 'temp_store'].map((name) => pragma(connection, name));
     try {
       connection.migrate();
       const before = settings();
@@ -263,7 +264,7 @@ describe('SQLite write connection', () => {
   it('keeps the journals of writes in memory, and those of a restore in files', () => {
     const dir = tempDir('sqlite-journals-');
     const connection = new WriteConnection(path.join(dir, 'service.sqlite'));
-    const tempStore = () => connection.query('PRAGMA temp_store', {})[0][0];
+    const tempStore = () => pragma(connection, 'temp_store');
     const [FILE, MEMORY] = [1, 2];
     try {
       connection.migrate();

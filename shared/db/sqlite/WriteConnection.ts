@@ -49,6 +49,12 @@ const WRITER_CACHE_KIB = 8 * 1024;
 const SORTER_CACHE_KIB = 1024;
 /** Threads that sort the runs meanwhile: the writer reads the table on, and a build leaves the main thread idle. */
 const SORTER_THREADS = 2;
+/**
+ * Where writes keep their statement and savepoint journals and their own sorts: in memory, not
+ * spilled to a temp file past 64 KiB. Each journal holds the pages one statement or batch changed,
+ * and the writer's sorts are bounded as its reads are, by one batch.
+ */
+const WRITES_TEMP_STORE = 'MEMORY';
 /** Rows per statement, a batch's all: a statement copies each page it changes to its journal first, once. */
 const ROWS_PER_STATEMENT = 1000;
 
@@ -65,10 +71,8 @@ export class WriteConnection {
     this.connection.pragma('wal_autocheckpoint = 10000');
     // BEGIN IMMEDIATE waits this long for another connection's write transaction, in this process or another.
     this.connection.pragma(`busy_timeout = ${WRITE_LOCK_TIMEOUT_MS}`);
-    // Statement and savepoint journals in memory, not spilled to a temp file past 64 KiB: each holds the pages one statement or batch changed.
-    // The writer's own sorts go there too, bounded as its reads are by one batch. It must create no temp
-    // tables: SQLite then refuses to change this setting inside a transaction, as sorting() does.
-    this.connection.pragma('temp_store = MEMORY');
+    // The writer must create no temp tables: SQLite then refuses to change this setting inside a transaction, as sorting() does.
+    this.connection.pragma(`temp_store = ${WRITES_TEMP_STORE}`);
   }
 
   migrate(): void {
@@ -258,7 +262,7 @@ export class WriteConnection {
   private endReplacing(): void {
     if (!this.replacing) return;
     this.connection.pragma('foreign_keys = ON');
-    this.connection.pragma('temp_store = MEMORY');
+    this.connection.pragma(`temp_store = ${WRITES_TEMP_STORE}`);
     this.replacing = false;
   }
 
