@@ -1,7 +1,7 @@
 import { app, type HttpRequest, type HttpResponseInit } from '@azure/functions';
 import { DEFAULT_YEAR, HIRES_BY_QUARTER_COLUMNS, MAX_YEAR, MIN_YEAR } from '../shared/metrics';
 import { getServices } from '../shared/services';
-import { csvResponse, json, jsonErrors, queryInt, responseFormat } from './lib/http';
+import { csvResponse, jsonErrors, jsonText, queryInt, responseFormat } from './lib/http';
 
 /**
  * GET /api/metrics/hires-by-quarter?year=2021[&format=json|csv] — hires per department and job in
@@ -12,9 +12,8 @@ export async function hiresByQuarter(request: HttpRequest): Promise<HttpResponse
   const year = queryInt(request, 'year', { min: MIN_YEAR, max: MAX_YEAR, default: DEFAULT_YEAR });
   const format = responseFormat(request);
   const { db } = await getServices();
-  const rows = await db.hiresByQuarter(year);
-  if (format === 'csv') return csvResponse(`hires-by-quarter-${year}.csv`, HIRES_BY_QUARTER_COLUMNS, rows);
-  return json({ year, rows });
+  if (format === 'csv') return csvResponse(`hires-by-quarter-${year}.csv`, HIRES_BY_QUARTER_COLUMNS, await db.hiresByQuarter(year));
+  return jsonText(`{"year":${year},"rows":${await db.hiresByQuarterJson(year)}}`);
 }
 
 app.http('hiresByQuarter', {

@@ -94,7 +94,7 @@ describe('metrics over hand-built data', () => {
       { id: 2, job: 'GIS Technical Architect' }, // after "General Manager" case-insensitively, before it in binary order
       { id: 3, job: 'analyst' },
       { id: 4, job: 'Analyst' },
-      { id: 5, job: 'Data "Ops", Lead' }, // needs CSV quoting
+      { id: 5, job: 'Data "Ops", Lead \\ Über' }, // needs CSV quoting, and JSON escapes beyond ASCII
     ];
     const hire = (id: number, datetime: string, department_id: number, job_id: number) => ({
       id,
@@ -118,7 +118,7 @@ describe('metrics over hand-built data', () => {
       hire(9, '2021-12-31T23:59:59.999Z', 2, 3), // last instant of 2021
       hire(10, '2022-01-01T00:30:00+01:00', 2, 3), // 2021-12-31T23:30Z: 2021 Q4
       hire(11, '2020-12-31T23:00:00-02:00', 2, 4), // 2021-01-01T01:00Z: 2021 Q1
-      // Support / General Manager: Q2 1, Q3 1; Support / Data "Ops", Lead: Q1 1
+      // Support / General Manager: Q2 1, Q3 1; Support / Data "Ops", Lead \\ Über: Q1 1
       hire(12, '2021-05-05T12:00:00Z', 3, 1),
       hire(13, '2021-08-08T12:00:00+14:00', 3, 1),
       hire(14, '2021-02-01T09:00:00Z', 3, 5),
@@ -155,7 +155,7 @@ describe('metrics over hand-built data', () => {
     { department: 'Engineering', job: 'GIS Technical Architect', Q1: 0, Q2: 1, Q3: 2, Q4: 1 },
     { department: 'engineering', job: 'Analyst', Q1: 1, Q2: 0, Q3: 0, Q4: 0 },
     { department: 'engineering', job: 'analyst', Q1: 0, Q2: 0, Q3: 0, Q4: 2 },
-    { department: 'Support', job: 'Data "Ops", Lead', Q1: 1, Q2: 0, Q3: 0, Q4: 0 },
+    { department: 'Support', job: 'Data "Ops", Lead \\ Über', Q1: 1, Q2: 0, Q3: 0, Q4: 0 },
     { department: 'Support', job: 'General Manager', Q1: 0, Q2: 1, Q3: 1, Q4: 0 },
   ];
 
@@ -232,7 +232,7 @@ describe('metrics over hand-built data', () => {
     const hbq = await get(host.url, `${HBQ}?format=csv`);
     expect(hbq.headers.get('content-disposition')).toBe('attachment; filename="hires-by-quarter-2021.csv"');
     expect(parseCsv(hbq, HBQ_HEADER, ['Q1', 'Q2', 'Q3', 'Q4'])).toEqual(HBQ_2021);
-    expect(hbq.text).toContain('Support,"Data ""Ops"", Lead",1,0,0,0\r\n');
+    expect(hbq.text).toContain('Support,"Data ""Ops"", Lead \\ Über",1,0,0,0\r\n');
 
     const accept = await request(host.url + HBQ, { headers: { accept: 'application/json;q=0.5, text/csv' } });
     expect(accept.text).toBe(hbq.text);

@@ -277,3 +277,8 @@ export function acceptedRun(run: RunRecord, created: boolean): HttpResponseInit 
 export function json(jsonBody: unknown, status = 200): HttpResponseInit {
   return { status, jsonBody };
 }
+
+/** A 200 whose JSON body is already text. */
+export function jsonText(body: string): HttpResponseInit {
+  return { status: 200, headers: { 'content-type': 'application/json' }, body };
+}

@@ -221,6 +221,8 @@ export interface Database {
    * that year, ordered by department then job name, case-insensitively, ties by exact text.
    */
   hiresByQuarter(year: number): Promise<HiresByQuarterRow[]>;
+  /** hiresByQuarter's rows as a JSON array, serialised by the engine where it can. */
+  hiresByQuarterJson(year: number): Promise<string>;
   /**
    * The departments whose hires in `year` are strictly more than the mean over all departments
    * (those without hires that year count as 0), computed exactly in SQL. Ordered by hires

@@ -41,6 +41,11 @@ export interface MetricsStatements {
   /** Columns: department, job, Q1, Q2, Q3, Q4. */
   readonly hiresByQuarter: string;
   /**
+   * Column: rows, hiresByQuarter's answer as one JSON array of objects keyed by its column names,
+   * in its order. Where absent, the store serialises hiresByQuarter's rows itself.
+   */
+  readonly hiresByQuarterJson?: string;
+  /**
    * Columns: id, department, hired, departments, hires (the year's totals, on every row); one row
    * of totals with the first three null when no department is above the mean.
    */

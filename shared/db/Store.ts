@@ -48,6 +48,7 @@ const COUNT: StoredColumn = { name: 'n', type: 'bigint' };
 const TEXT: StoredColumn = { name: 'text', type: 'text' };
 const JSON_TEXT: StoredColumn = { name: 'ids', type: 'json' };
 const DATETIME: StoredColumn = { name: 'datetime', type: 'datetime' };
+const JSON_ROWS: StoredColumn = { name: 'rows', type: 'json' };
 const HIRES_BY_QUARTER: readonly StoredColumn[] = [TEXT, TEXT, COUNT, COUNT, COUNT, COUNT];
 const run = (name: string) => columnOf(RUNS, name);
 const DEPARTMENTS_ABOVE_MEAN: readonly StoredColumn[] = [ID, TEXT, COUNT, COUNT, COUNT];
@@ -236,6 +237,13 @@ export class Store implements Database {
   async hiresByQuarter(year: number): Promise<HiresByQuarterRow[]> {
     const rows = await this.engine.query(this.engine.metrics.hiresByQuarter, yearParams(year), HIRES_BY_QUARTER);
     return rows.map(([department, job, Q1, Q2, Q3, Q4]) => ({ department, job, Q1, Q2, Q3, Q4 }) as HiresByQuarterRow);
+  }
+
+  async hiresByQuarterJson(year: number): Promise<string> {
+    const statement = this.engine.metrics.hiresByQuarterJson;
+    if (statement === undefined) return JSON.stringify(await this.hiresByQuarter(year));
+    const [[text]] = await this.engine.query(statement, yearParams(year), [JSON_ROWS]);
+    return text as string;
   }
 
   async departmentsAboveMean(year: number): Promise<DepartmentsAboveMean> {

@@ -820,6 +820,13 @@ export function describeDatabaseContract(name: string, target: ContractTarget): 
         expect(await db.hiresByQuarter(2019)).toEqual([]);
       });
 
+      it('serialises hires by quarter as JSON with the same rows, keys and order', async () => {
+        const text = await db.hiresByQuarterJson(2021);
+        expect(JSON.parse(text)).toEqual(await db.hiresByQuarter(2021));
+        expect(Object.keys(JSON.parse(text)[0])).toEqual(['department', 'job', 'Q1', 'Q2', 'Q3', 'Q4']);
+        expect(JSON.parse(await db.hiresByQuarterJson(2019))).toEqual([]);
+      });
+
       it('lists the departments above the mean, exactly', async () => {
         // 2021: 8 hires over 4 departments, mean 2: Engineering 5 and Support 2 (not above), support 1.
         expect(await db.departmentsAboveMean(2021)).toEqual({
@@ -889,6 +896,7 @@ export function describeDatabaseContract(name: string, target: ContractTarget): 
           await other.close();
         }
         expect((await db.hiresByQuarter(2021)).find((r) => r.department === 'Engineering' && r.job === 'Zeta')).toMatchObject({ Q1: 3 });
+        expect(JSON.parse(await db.hiresByQuarterJson(2021))).toEqual(await db.hiresByQuarter(2021));
         expect((await db.departmentsAboveMean(2021)).rows).toEqual([{ id: 2, department: 'Engineering', hired: 6 }]);
         expect(await db.hireYears()).toContainEqual({ year: 2021, hired: 9 });
       });

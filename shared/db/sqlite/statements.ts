@@ -1,5 +1,6 @@
 /** SQLite's part of the statements: its syntax for the store's (../statements.ts), and the metrics in its own SQL. */
 import type { MetricsStatements, SqlSyntax } from '../Engine';
+import { HIRES_BY_QUARTER_COLUMNS } from '../../metrics';
 import { quote } from './ddl';
 import { HIRED_IN_YEAR, QUARTERLY_HIRES } from './quarterlyHires';
 
@@ -20,13 +21,29 @@ export const SQLITE_SYNTAX: SqlSyntax = {
  * differing only in case. NOCASE folds ASCII letters only: names with non-ASCII letters or
  * accents may order differently from Azure SQL's linguistic collation.
  */
-export const SQLITE_METRICS: MetricsStatements = {
-  hiresByQuarter: `SELECT d.department AS department, j.job AS job, c.q1 AS Q1, c.q2 AS Q2, c.q3 AS Q3, c.q4 AS Q4
-     FROM ${quote(QUARTERLY_HIRES)} c
+/** Each of hires-by-quarter's columns, as the metric reads it. */
+const HIRES_BY_QUARTER_VALUES: Readonly<Record<(typeof HIRES_BY_QUARTER_COLUMNS)[number], string>> = {
+  department: 'd.department',
+  job: 'j.job',
+  Q1: 'c.q1',
+  Q2: 'c.q2',
+  Q3: 'c.q3',
+  Q4: 'c.q4',
+};
+const HIRES_BY_QUARTER_FROM = `FROM ${quote(QUARTERLY_HIRES)} c
      JOIN departments d ON d.id = c.department_id
      JOIN jobs j ON j.id = c.job_id
-     WHERE c.year = @year
-     ORDER BY d.department COLLATE NOCASE, d.department, j.job COLLATE NOCASE, j.job, d.id, j.id`,
+     WHERE c.year = @year`;
+const NAMES_ORDER = 'ORDER BY d.department COLLATE NOCASE, d.department, j.job COLLATE NOCASE, j.job, d.id, j.id';
+
+export const SQLITE_METRICS: MetricsStatements = {
+  hiresByQuarter: `SELECT ${HIRES_BY_QUARTER_COLUMNS.map((name) => `${HIRES_BY_QUARTER_VALUES[name]} AS ${name}`).join(', ')}
+     ${HIRES_BY_QUARTER_FROM}
+     ${NAMES_ORDER}`,
+  // Built by SQLite in one string: reading the rows out of better-sqlite3 one value at a time costs more than the query.
+  hiresByQuarterJson: `SELECT json_group_array(json_object(${HIRES_BY_QUARTER_COLUMNS.map((name) => `'${name}', ${HIRES_BY_QUARTER_VALUES[name]}`).join(', ')})
+       ${NAMES_ORDER}) AS rows
+     ${HIRES_BY_QUARTER_FROM}`,
   // mean = total hires / number of departments (those without hires count as 0); compared
   // exactly in integers as hired * departments > total, no division. The totals row stays when none is above.
   departmentsAboveMean: `WITH counts AS (
