@@ -13,6 +13,7 @@ export async function hiresByQuarter(request: HttpRequest): Promise<HttpResponse
   const format = responseFormat(request);
   const { db } = await getServices();
   if (format === 'csv') return csvResponse(`hires-by-quarter-${year}.csv`, HIRES_BY_QUARTER_COLUMNS, await db.hiresByQuarter(year));
+  // The rows' JSON as the database wrote it, not parsed and written again; the year is a checked integer.
   return jsonText(`{"year":${year},"rows":${await db.hiresByQuarterJson(year)}}`);
 }
 

@@ -163,6 +163,7 @@ describe('metrics over hand-built data', () => {
     const res = await get(host.url, HBQ); // 2021 by default
     expect(res.status, res.text).toBe(200);
     expect(res.body).toEqual({ year: 2021, rows: HBQ_2021 });
+    expect(res.text).toBe(JSON.stringify({ year: 2021, rows: HBQ_2021 }));
     expect((await get(host.url, `${HBQ}?year=2021`)).body).toEqual({ year: 2021, rows: HBQ_2021 });
     expect((await get(host.url, `${HBQ}?year=2020`)).body).toEqual({
       year: 2020,

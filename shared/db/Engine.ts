@@ -42,9 +42,9 @@ export interface MetricsStatements {
   readonly hiresByQuarter: string;
   /**
    * Column: rows, hiresByQuarter's answer as one JSON array of objects keyed by its column names,
-   * in its order. Where absent, the store serialises hiresByQuarter's rows itself.
+   * in its order; null where the store serialises hiresByQuarter's rows instead.
    */
-  readonly hiresByQuarterJson?: string;
+  readonly hiresByQuarterJson: string | null;
   /**
    * Columns: id, department, hired, departments, hires (the year's totals, on every row); one row
    * of totals with the first three null when no department is above the mean.

@@ -241,7 +241,7 @@ export class Store implements Database {
 
   async hiresByQuarterJson(year: number): Promise<string> {
     const statement = this.engine.metrics.hiresByQuarterJson;
-    if (statement === undefined) return JSON.stringify(await this.hiresByQuarter(year));
+    if (statement === null) return JSON.stringify(await this.hiresByQuarter(year));
     const [[text]] = await this.engine.query(statement, yearParams(year), [JSON_ROWS]);
     return text as string;
   }

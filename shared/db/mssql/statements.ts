@@ -102,6 +102,8 @@ function metricsOver(names: MssqlNames, byDepartmentAndJob: string, byDepartment
       JOIN ${names.table('departments')} d ON d.id = c.department_id
       JOIN ${names.table('jobs')} j ON j.id = c.job_id
       ${NAMES_ORDER}`,
+    // Serialised by the store from the rows: one statement to keep right on SQL Server and Babelfish, not two.
+    hiresByQuarterJson: null,
     // Compared exactly in integers, hired * departments > total hires, as on SQLite: no rounded mean. The totals row stays when none is above.
     departmentsAboveMean: `WITH counts AS (${byDepartment}),
       totals AS (

@@ -17,9 +17,9 @@ import { WriterThread } from './WriterThread';
 
 /** Rows per message to the writer thread: it starts on the first while the rest are sent. */
 const INSERT_MESSAGE_ROWS = 1_000;
-/** Metrics answers kept until the next commit: one per year asked, at most this many, each of at most MAX_KEPT_ROWS. */
+/** Metrics answers kept until the next commit: one per statement and year asked, at most this many, each of at most MAX_KEPT_CHARS. */
 const MAX_KEPT_ANSWERS = 32;
-const MAX_KEPT_ROWS = 10_000;
+const MAX_KEPT_CHARS = 1 << 20;
 const METRICS_STATEMENTS: ReadonlySet<string> = new Set(Object.values(SQLITE_METRICS));
 
 export class SqliteEngine implements Engine {
@@ -67,7 +67,7 @@ export class SqliteEngine implements Engine {
     const kept = this.kept.get(key);
     if (kept) return kept.map((row) => [...row]);
     const rows = this.read(text, params, columns);
-    if (rows.length <= MAX_KEPT_ROWS && this.kept.size < MAX_KEPT_ANSWERS)
+    if (this.kept.size < MAX_KEPT_ANSWERS && charsOf(rows) <= MAX_KEPT_CHARS)
       this.kept.set(
         key,
         rows.map((row) => [...row]),
@@ -218,6 +218,13 @@ class SqliteTransaction implements EngineTransaction {
   async rollback(): Promise<void> {
     await this.writer.call('rollback');
   }
+}
+
+/** An answer's size: its strings' characters, and one for every other value. */
+function charsOf(rows: readonly (readonly StoredValue[])[]): number {
+  let chars = 0;
+  for (const row of rows) for (const value of row) chars += typeof value === 'string' ? value.length : 1;
+  return chars;
 }
 
 /** SQLITE_BUSY once busy_timeout has passed: another connection's write transaction held the lock all that time. */

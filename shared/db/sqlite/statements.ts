@@ -15,14 +15,9 @@ export const SQLITE_SYNTAX: SqlSyntax = {
  * The metrics read the year's counts (quarterlyHires.ts), kept as hires are written: a year's
  * rows, one per department and job with its four quarters, and the names joined onto them. Year
  * and quarter are those of the hire's UTC instant.
- *
- * Order: `COLLATE NOCASE` first, as Azure SQL's default case-insensitive collation orders
- * ("General Manager" before "GIS Technical Architect"), then the exact text (BINARY) for names
- * differing only in case. NOCASE folds ASCII letters only: names with non-ASCII letters or
- * accents may order differently from Azure SQL's linguistic collation.
  */
-/** Each of hires-by-quarter's columns, as the metric reads it. */
-const HIRES_BY_QUARTER_VALUES: Readonly<Record<(typeof HIRES_BY_QUARTER_COLUMNS)[number], string>> = {
+/** Each of hires-by-quarter's columns, as SQL over the counts (c) and the names (d, j). */
+const HIRES_BY_QUARTER_SQL: Readonly<Record<(typeof HIRES_BY_QUARTER_COLUMNS)[number], string>> = {
   department: 'd.department',
   job: 'j.job',
   Q1: 'c.q1',
@@ -34,14 +29,20 @@ const HIRES_BY_QUARTER_FROM = `FROM ${quote(QUARTERLY_HIRES)} c
      JOIN departments d ON d.id = c.department_id
      JOIN jobs j ON j.id = c.job_id
      WHERE c.year = @year`;
+/*
+ * `COLLATE NOCASE` first, as Azure SQL's default case-insensitive collation orders ("General
+ * Manager" before "GIS Technical Architect"), then the exact text (BINARY) for names differing
+ * only in case. NOCASE folds ASCII letters only: names with non-ASCII letters or accents may order
+ * differently from Azure SQL's linguistic collation.
+ */
 const NAMES_ORDER = 'ORDER BY d.department COLLATE NOCASE, d.department, j.job COLLATE NOCASE, j.job, d.id, j.id';
 
 export const SQLITE_METRICS: MetricsStatements = {
-  hiresByQuarter: `SELECT ${HIRES_BY_QUARTER_COLUMNS.map((name) => `${HIRES_BY_QUARTER_VALUES[name]} AS ${name}`).join(', ')}
+  hiresByQuarter: `SELECT ${HIRES_BY_QUARTER_COLUMNS.map((name) => `${HIRES_BY_QUARTER_SQL[name]} AS ${name}`).join(', ')}
      ${HIRES_BY_QUARTER_FROM}
      ${NAMES_ORDER}`,
   // Built by SQLite in one string: reading the rows out of better-sqlite3 one value at a time costs more than the query.
-  hiresByQuarterJson: `SELECT json_group_array(json_object(${HIRES_BY_QUARTER_COLUMNS.map((name) => `'${name}', ${HIRES_BY_QUARTER_VALUES[name]}`).join(', ')})
+  hiresByQuarterJson: `SELECT json_group_array(json_object(${HIRES_BY_QUARTER_COLUMNS.map((name) => `'${name}', ${HIRES_BY_QUARTER_SQL[name]}`).join(', ')})
        ${NAMES_ORDER}) AS rows
      ${HIRES_BY_QUARTER_FROM}`,
   // mean = total hires / number of departments (those without hires count as 0); compared
