@@ -322,13 +322,16 @@ describe('a load from the historic container', () => {
       // A queued run whose checkpoint no worker can read from: every attempt throws.
       const queued = await postJson(host.url, '/api/tables/hired_employees/load', { blob: 'hostile.csv' });
       await request(`${host.url}/api/runs/${queued.body.runId}`, { method: 'DELETE' });
-      const db = new BetterSqlite3(path.join(host.dataDir, 'service.sqlite'));
-      db.prepare(`UPDATE runs SET status = 'queued', finished_at = NULL, cancel_requested = 0, checkpoint = ? WHERE id = ?`).run(
-        JSON.stringify({ offset: -5, line: 1, first: true, fixFormat: false, skipping: false }),
-        queued.body.runId,
-      );
-      db.close();
       const queue = QueueServiceClient.fromConnectionString(azurite.connectionString);
+      // The load's own message is spent first, on the cancelled run: a worker that took it stops at its next commit.
+      while ((await queue.getQueueClient('loads-poisoned').getProperties()).approximateMessagesCount !== 0) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const db = new BetterSqlite3(path.join(host.dataDir, 'service.sqlite'));
+      db.prepare(
+        `UPDATE runs SET status = 'queued', finished_at = NULL, cancel_requested = 0, attempts = 0, checkpoint = ? WHERE id = ?`,
+      ).run(JSON.stringify({ offset: -5, line: 1, first: true, fixFormat: false, skipping: false }), queued.body.runId);
+      db.close();
       await queue.getQueueClient('loads-poisoned').sendMessage(encodeMessage({ runId: queued.body.runId }));
       const run = (await waitForRun(host.url, queued.body.runId, 90_000)).body;
       expect(run.status).toBe('failed');
