@@ -42,9 +42,12 @@ export const SQLITE_METRICS: MetricsStatements = {
      ${HIRES_BY_QUARTER_FROM}
      ${NAMES_ORDER}`,
   // Built by SQLite in one string: reading the rows out of better-sqlite3 one value at a time costs more than the query.
-  hiresByQuarterJson: `SELECT json_group_array(json_object(${HIRES_BY_QUARTER_COLUMNS.map((name) => `'${name}', ${HIRES_BY_QUARTER_SQL[name]}`).join(', ')})
-       ${NAMES_ORDER}) AS rows
-     ${HIRES_BY_QUARTER_FROM}`,
+  // The subquery's sorter orders the objects, and SQLite concatenates them in that order (the JSON contract case checks
+  // it): json_group_array's own ORDER BY sorts them in a B-tree instead, at twice the cost.
+  hiresByQuarterJson: `SELECT '[' || COALESCE(group_concat(item, ','), '') || ']' AS rows
+     FROM (SELECT json_object(${HIRES_BY_QUARTER_COLUMNS.map((name) => `'${name}', ${HIRES_BY_QUARTER_SQL[name]}`).join(', ')}) AS item
+       ${HIRES_BY_QUARTER_FROM}
+       ${NAMES_ORDER})`,
   // mean = total hires / number of departments (those without hires count as 0); compared
   // exactly in integers as hired * departments > total, no division. The totals row stays when none is above.
   departmentsAboveMean: `WITH counts AS (
