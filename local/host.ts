@@ -24,10 +24,10 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const STOP_GRACE_MS = 5_000;
 
 /**
- * V8 settings the host runs with (`npm start` passes them too). A load allocates a little per row
- * and keeps little: a smaller young generation and an old generation that grows by 30% rather
- * than up to 4x between collections keep the process within its 200 MB budget at a small cost
- * in collections.
+ * V8 settings the host runs with (`npm start` passes them too). A smaller young generation and an
+ * old generation that grows by 30% rather than up to 4x between collections keep a backup, a
+ * restore and concurrent batches within the host's 200 MB budget; a load, which fits without them,
+ * pays for them in collections.
  */
 export const HOST_NODE_FLAGS = ['--heap-growing-percent=30', '--max-semi-space-size=8'];
 
