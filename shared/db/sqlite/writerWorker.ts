@@ -1,10 +1,12 @@
 /**
  * The writer thread: owns the WriteConnection and runs its methods in the order they are sent,
- * and reads its half of snapshots read on two threads (SnapshotSegments).
+ * reads its half of snapshots read on two threads (SnapshotSegments), and has its commits'
+ * pages checkpointed on a thread of its own (WalCheckpoints).
  */
 import { parentPort, workerData, type TransferListItem } from 'node:worker_threads';
 import { WriteConnection } from './WriteConnection';
 import { SnapshotSegments } from './SnapshotSegments';
+import { WalCheckpoints } from './WalCheckpoints';
 
 /** Every operation the thread runs, by name. */
 export type WriterOperations = WriteConnection & SnapshotSegments;
@@ -19,6 +21,7 @@ export type WriterResponse = { id: number; result: unknown } | { id: number; err
 const { file } = workerData as { file: string };
 const connection = new WriteConnection(file);
 const snapshots = new SnapshotSegments(file);
+const checkpoints = new WalCheckpoints(file);
 
 parentPort!.on('message', ({ id, op, args }: WriterRequest) => {
   let response: WriterResponse;
@@ -29,12 +32,19 @@ parentPort!.on('message', ({ id, op, args }: WriterRequest) => {
     const { message, code } = error as { message: string; code?: string };
     response = { id, error: { message, code } };
   }
-  parentPort!.postMessage(response, transferable('result' in response ? response.result : undefined));
-  if (op === 'close') {
-    snapshots.closeAll();
+  if (op === 'commit' && 'result' in response) checkpoints.committed();
+  if (op !== 'close') return reply(response);
+  snapshots.closeAll();
+  // Answered once the checkpoint thread has closed its connection too: the database file is then free.
+  void checkpoints.close().then(() => {
+    reply(response);
     parentPort!.close();
-  }
+  });
 });
+
+function reply(response: WriterResponse): void {
+  parentPort!.postMessage(response, transferable('result' in response ? response.result : undefined));
+}
 
 /** An encoded page's bytes move to the main thread rather than being copied. */
 function transferable(result: unknown): TransferListItem[] {
