@@ -1,5 +1,5 @@
 /**
- * The writer's commits are checkpointed on a thread of their own (WalCheckpoints): their pages
+ * The writer's commits are checkpointed on a thread of their own (WalCheckpointThread): their pages
  * reach the database file soon after each commit, long before the WAL holds the pages at which the
  * writer would checkpoint them itself, in a commit that every queued write waits for.
  */
@@ -22,14 +22,14 @@ function departmentsInFile(file: string): number {
   try {
     const db = new BetterSqlite3(copy, { readonly: true });
     try {
-      return (db.prepare('SELECT COUNT(*) FROM departments').pluck().get() as number) ?? 0;
+      return db.prepare('SELECT COUNT(*) FROM departments').pluck().get() as number;
     } finally {
       db.close();
     }
   } catch {
     return 0; // no schema in the file yet, or copied while a checkpoint wrote it
   } finally {
-    fs.rmSync(copy, { force: true });
+    for (const name of [copy, `${copy}-wal`, `${copy}-shm`]) fs.rmSync(name, { force: true });
   }
 }
 

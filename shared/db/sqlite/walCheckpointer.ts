@@ -1,6 +1,6 @@
 /**
- * The WAL checkpoint thread (WalCheckpoints.ts): after commits, copies the committed pages from the
- * WAL into the database file on a connection of its own.
+ * The WAL checkpoint thread (WalCheckpointThread.ts): after commits, copies the committed pages from
+ * the WAL into the database file on a connection of its own.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { openConnection } from './connection';
@@ -10,14 +10,14 @@ const CHECKPOINT_INTERVAL_MS = 250;
 
 const { file } = workerData as { file: string };
 const connection = openConnection(file, false);
-let last = 0;
-let timer: NodeJS.Timeout | undefined;
+let lastCheckpointAt = -Infinity;
+let nextCheckpoint: NodeJS.Timeout | undefined;
 
 function checkpoint(): void {
-  timer = undefined;
-  last = Date.now();
+  nextCheckpoint = undefined;
+  lastCheckpointAt = performance.now();
   try {
-    // PASSIVE: it waits for no reader or writer and holds no lock they wait for; it copies what it can.
+    // PASSIVE: it waits on no reader or writer and none waits on it (the writer's own checkpoint skips while it runs).
     connection.pragma('wal_checkpoint(PASSIVE)');
   } catch (error) {
     console.error('a WAL checkpoint failed; the writer checkpoints itself meanwhile:', (error as Error).message);
@@ -26,10 +26,10 @@ function checkpoint(): void {
 
 parentPort!.on('message', (message: 'committed' | 'close') => {
   if (message === 'close') {
-    clearTimeout(timer);
+    clearTimeout(nextCheckpoint);
     connection.close();
     parentPort!.close();
-  } else if (!timer) {
-    timer = setTimeout(checkpoint, Math.max(0, last + CHECKPOINT_INTERVAL_MS - Date.now()));
+  } else if (!nextCheckpoint) {
+    nextCheckpoint = setTimeout(checkpoint, Math.max(0, lastCheckpointAt + CHECKPOINT_INTERVAL_MS - performance.now()));
   }
 });

@@ -1,12 +1,12 @@
 /**
  * The writer thread: owns the WriteConnection and runs its methods in the order they are sent,
  * reads its half of snapshots read on two threads (SnapshotSegments), and has its commits'
- * pages checkpointed on a thread of its own (WalCheckpoints).
+ * pages checkpointed on a thread of its own (WalCheckpointThread).
  */
 import { parentPort, workerData, type TransferListItem } from 'node:worker_threads';
 import { WriteConnection } from './WriteConnection';
 import { SnapshotSegments } from './SnapshotSegments';
-import { WalCheckpoints } from './WalCheckpoints';
+import { WalCheckpointThread } from './WalCheckpointThread';
 
 /** Every operation the thread runs, by name. */
 export type WriterOperations = WriteConnection & SnapshotSegments;
@@ -21,9 +21,12 @@ export type WriterResponse = { id: number; result: unknown } | { id: number; err
 const { file } = workerData as { file: string };
 const connection = new WriteConnection(file);
 const snapshots = new SnapshotSegments(file);
-const checkpoints = new WalCheckpoints(file);
+const checkpointThread = new WalCheckpointThread(file);
+/** Set by `close`: the operations sent after it are refused while the checkpoint thread ends. */
+let closing = false;
 
 parentPort!.on('message', ({ id, op, args }: WriterRequest) => {
+  if (closing) return reply({ id, error: { message: 'the SQLite writer is closing' } });
   let response: WriterResponse;
   try {
     const target = op in snapshots ? snapshots : connection;
@@ -32,11 +35,12 @@ parentPort!.on('message', ({ id, op, args }: WriterRequest) => {
     const { message, code } = error as { message: string; code?: string };
     response = { id, error: { message, code } };
   }
-  if (op === 'commit' && 'result' in response) checkpoints.committed();
+  if ((op === 'commit' || op === 'migrate') && 'result' in response) checkpointThread.committed();
   if (op !== 'close') return reply(response);
+  closing = true;
   snapshots.closeAll();
   // Answered once the checkpoint thread has closed its connection too: the database file is then free.
-  void checkpoints.close().then(() => {
+  void checkpointThread.close().then(() => {
     reply(response);
     parentPort!.close();
   });
