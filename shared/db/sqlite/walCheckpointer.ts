@@ -5,17 +5,18 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { openConnection } from './connection';
 
-/** At most one checkpoint per interval: each copies a page once, however often commits rewrote it meanwhile. */
-const CHECKPOINT_INTERVAL_MS = 250;
+/**
+ * A checkpoint this long after the first commit since the last one: each copies a page once, however
+ * often commits rewrote it meanwhile, and none competes with the requests that follow a commit at once.
+ */
+const CHECKPOINT_DELAY_MS = 250;
 
 const { file } = workerData as { file: string };
 const connection = openConnection(file, false);
-let lastCheckpointAt = -Infinity;
 let nextCheckpoint: NodeJS.Timeout | undefined;
 
 function checkpoint(): void {
   nextCheckpoint = undefined;
-  lastCheckpointAt = performance.now();
   try {
     // PASSIVE: it waits on no reader or writer and none waits on it (the writer's own checkpoint skips while it runs).
     connection.pragma('wal_checkpoint(PASSIVE)');
@@ -30,6 +31,6 @@ parentPort!.on('message', (message: 'committed' | 'close') => {
     connection.close();
     parentPort!.close();
   } else if (!nextCheckpoint) {
-    nextCheckpoint = setTimeout(checkpoint, Math.max(0, lastCheckpointAt + CHECKPOINT_INTERVAL_MS - performance.now()));
+    nextCheckpoint = setTimeout(checkpoint, CHECKPOINT_DELAY_MS);
   }
 });
