@@ -1,8 +1,9 @@
 /**
  * The asynchronous load from the historic container against the synchronous load of the same file,
- * in the same run: wall time from the request to the run's end, the ratio of their rows/s, the
- * worker host's peak RSS, and the extra seconds one SIGKILL midway costs (with the lease and
- * invisibility shortened as stated). BENCH_ASYNC_ROWS rows (default 10,000,000).
+ * in the same run and on hosts given the same Azurite: wall time from the request to the run's
+ * end, the ratio of their rows/s, the worker host's peak RSS, and the extra seconds one SIGKILL
+ * midway costs (with the lease and invisibility shortened as stated). BENCH_ASYNC_ROWS rows
+ * (default 10,000,000).
  */
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
